@@ -1,0 +1,461 @@
+//! The network, its scratch workspace, and the training step.
+//!
+//! A [`Network`] owns three flat buffers laid out by one [`Layout`]:
+//! parameters, gradients and velocity. A [`Workspace`] owns every
+//! activation and gradient buffer a batch of up to `max_rows` rows needs;
+//! it is made once and a larger batch is refused, never silently regrown.
+//! [`Network::step`] (forward, loss, backward, momentum update) therefore
+//! makes no heap allocation of its own; the only allocations during a step
+//! are the packing buffers that each `matrixmultiply::sgemm` call makes.
+//!
+//! Dimension letters: N rows in the batch (T of them training rows), D
+//! inputs, H hidden units, C classes.
+
+use crate::layout::{Layout, Tensor};
+use crate::matrix::{MatMut, MatRef, gemm_par};
+use crate::passes;
+use crate::rng::Rng;
+use crate::simd::SimdPath;
+
+/// Learning rate α and momentum γ of `v ← γ·v + α·∇L; W ← W − v`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Hyper {
+    pub learning_rate: f32,
+    pub momentum: f32,
+}
+
+impl Default for Hyper {
+    /// The assignment's α = 0.1, γ = 0.9.
+    fn default() -> Self {
+        Hyper {
+            learning_rate: 0.1,
+            momentum: 0.9,
+        }
+    }
+}
+
+/// The assignment's initial velocity for every parameter.
+pub const DEFAULT_VELOCITY_INIT: f32 = 1e-5;
+
+/// Mean loss and accuracy over a set of rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Metrics {
+    /// Mean cross-entropy (natural log).
+    pub loss: f64,
+    /// Fraction of rows whose argmax is the label, in `[0, 1]`.
+    pub accuracy: f64,
+    /// Number of rows measured.
+    pub rows: usize,
+}
+
+impl Metrics {
+    /// Row-weighted combination of two measurements.
+    pub fn merge(self, other: Metrics) -> Metrics {
+        let rows = self.rows + other.rows;
+        if rows == 0 {
+            return Metrics::default();
+        }
+        let w = |m: Metrics, v: f64| if m.rows == 0 { 0.0 } else { v * m.rows as f64 };
+        Metrics {
+            loss: (w(self, self.loss) + w(other, other.loss)) / rows as f64,
+            accuracy: (w(self, self.accuracy) + w(other, other.accuracy)) / rows as f64,
+            rows,
+        }
+    }
+}
+
+/// Parameters, gradients and velocity of a `D → H → C` network, each one
+/// flat buffer in the [`Layout`]'s order.
+#[derive(Clone, Debug)]
+pub struct Network {
+    layout: Layout,
+    params: Vec<f32>,
+    grads: Vec<f32>,
+    velocity: Vec<f32>,
+}
+
+impl Network {
+    /// Xavier-normal weights (zero mean, variance 2/(fan_in + fan_out)) drawn
+    /// from `seed`, W_h first, then W_o, each row-major; biases 0; every
+    /// velocity entry `velocity_init`.
+    pub fn new(layout: Layout, seed: u64, velocity_init: f32) -> Self {
+        let mut rng = Rng::new(seed);
+        let mut params = vec![0.0f32; layout.total()];
+        for tensor in [Tensor::HiddenWeights, Tensor::OutputWeights] {
+            let (fan_in, fan_out) = layout.shape(tensor);
+            let std = (2.0 / (fan_in + fan_out) as f64).sqrt();
+            for w in &mut params[layout.range(tensor)] {
+                *w = (rng.normal() * std) as f32;
+            }
+        }
+        Self::from_params(layout, params, velocity_init)
+    }
+
+    /// A network with the given parameters (in the layout's order).
+    ///
+    /// # Panics
+    /// If `params` does not have `layout.total()` elements.
+    pub fn from_params(layout: Layout, params: Vec<f32>, velocity_init: f32) -> Self {
+        assert_eq!(
+            params.len(),
+            layout.total(),
+            "parameter buffer does not match the layout"
+        );
+        let n = params.len();
+        Network {
+            layout,
+            params,
+            grads: vec![0.0; n],
+            velocity: vec![velocity_init; n],
+        }
+    }
+
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// All parameters, in the layout's order.
+    pub fn params(&self) -> &[f32] {
+        &self.params
+    }
+
+    /// Mutable parameters, e.g. to load a saved model.
+    pub fn params_mut(&mut self) -> &mut [f32] {
+        &mut self.params
+    }
+
+    /// The gradients of the last step (before its update was applied).
+    pub fn grads(&self) -> &[f32] {
+        &self.grads
+    }
+
+    pub fn velocity(&self) -> &[f32] {
+        &self.velocity
+    }
+
+    /// One parameter tensor.
+    pub fn tensor(&self, tensor: Tensor) -> MatRef<'_> {
+        self.layout.view(&self.params, tensor)
+    }
+
+    /// One gradient tensor of the last step.
+    pub fn grad(&self, tensor: Tensor) -> MatRef<'_> {
+        self.layout.view(&self.grads, tensor)
+    }
+
+    /// Forward pass over the rows of `x` into `ws`: per-row losses and
+    /// correctness for all rows, and `δ = (p − y)/T` in place of the logits
+    /// for the first `train_rows` rows (no gradients when 0).
+    pub fn forward(&self, ws: &mut Workspace, x: MatRef<'_>, labels: &[u8], train_rows: usize) {
+        let l = self.layout;
+        let n = x.rows();
+        assert_eq!(
+            x.cols(),
+            l.inputs,
+            "input rows have {} features, the network takes {}",
+            x.cols(),
+            l.inputs
+        );
+        assert_eq!(labels.len(), n, "{} labels for {n} rows", labels.len());
+        assert!(
+            n <= ws.max_rows,
+            "batch of {n} rows exceeds the workspace's {}",
+            ws.max_rows
+        );
+        assert!(
+            train_rows <= n.min(ws.max_train_rows),
+            "{train_rows} training rows do not fit"
+        );
+        assert_eq!(
+            (ws.layout.hidden, ws.layout.classes),
+            (l.hidden, l.classes),
+            "workspace made for another network"
+        );
+        let path = ws.simd;
+        ws.rows = n;
+
+        // Z = X·W_h  (N, H), then A = relu(Z + b_h) in place.
+        let hidden = &mut ws.hidden[..n * l.hidden];
+        gemm_par(
+            1.0,
+            x,
+            self.tensor(Tensor::HiddenWeights),
+            0.0,
+            MatMut::from_slice(hidden, n, l.hidden),
+        );
+        passes::bias_relu(path, hidden, &self.params[l.range(Tensor::HiddenBias)]);
+
+        // logits = A·W_o  (N, C), then + b_o, softmax, loss, δ.
+        let logits = &mut ws.logits[..n * l.classes];
+        gemm_par(
+            1.0,
+            MatRef::from_slice(hidden, n, l.hidden),
+            self.tensor(Tensor::OutputWeights),
+            0.0,
+            MatMut::from_slice(logits, n, l.classes),
+        );
+        let inv_n = if train_rows == 0 {
+            0.0
+        } else {
+            1.0 / train_rows as f32
+        };
+        passes::softmax_cross_entropy(
+            path,
+            logits,
+            &self.params[l.range(Tensor::OutputBias)],
+            labels,
+            &mut ws.row_loss[..n],
+            &mut ws.row_correct[..n],
+            train_rows,
+            inv_n,
+        );
+    }
+
+    /// Gradients of the mean loss over the first `t` rows of the last
+    /// [`forward`](Self::forward) (made with `train_rows = t`), written into
+    /// the gradient buffer. `x` holds those `t` rows.
+    pub fn backward(&mut self, ws: &mut Workspace, x: MatRef<'_>) {
+        let l = self.layout;
+        let t = x.rows();
+        assert!(
+            t <= ws.rows && t <= ws.max_train_rows,
+            "backward over rows the forward pass did not make"
+        );
+        let path = ws.simd;
+        let w_o = self.layout.view(&self.params, Tensor::OutputWeights);
+        let [g_w_h, g_b_h, g_w_o, g_b_o] = l.split_mut(&mut self.grads);
+        let hidden = &ws.hidden[..t * l.hidden];
+        let delta = &ws.logits[..t * l.classes];
+
+        // ∂L/∂W_o = Aᵀ·δ  (H, C);  ∂L/∂b_o = Σ_rows δ  (C).
+        let a = MatRef::from_slice(hidden, t, l.hidden);
+        let delta_view = MatRef::from_slice(delta, t, l.classes);
+        gemm_par(
+            1.0,
+            a.t(),
+            delta_view,
+            0.0,
+            MatMut::from_slice(g_w_o, l.hidden, l.classes),
+        );
+        passes::column_sums(path, delta, g_b_o, &mut ws.partials);
+
+        // dA = δ·W_oᵀ  (T, H);  dZ = dA ⊙ 1[A > 0];  ∂L/∂b_h = Σ_rows dZ  (H).
+        let d_hidden = &mut ws.d_hidden[..t * l.hidden];
+        gemm_par(
+            1.0,
+            delta_view,
+            w_o.t(),
+            0.0,
+            MatMut::from_slice(d_hidden, t, l.hidden),
+        );
+        passes::relu_backward(path, d_hidden, hidden, g_b_h, &mut ws.partials);
+
+        // ∂L/∂W_h = Xᵀ·dZ  (D, H).
+        let dz = MatRef::from_slice(d_hidden, t, l.hidden);
+        gemm_par(
+            1.0,
+            x.t(),
+            dz,
+            0.0,
+            MatMut::from_slice(g_w_h, l.inputs, l.hidden),
+        );
+    }
+
+    /// `v ← γ·v + α·g; W ← W − v` over the whole flat buffers.
+    pub fn update(&mut self, path: SimdPath, hyper: Hyper) {
+        passes::momentum_update(
+            path,
+            &mut self.params,
+            &mut self.velocity,
+            &self.grads,
+            hyper.learning_rate,
+            hyper.momentum,
+        );
+    }
+
+    /// One full training step on the first `train_rows` rows of `x`: forward
+    /// over all rows of `x` (the rest are measured, e.g. validation and
+    /// test), backward over the training rows, momentum update.
+    ///
+    /// The metrics of every row, taken with the parameters before the
+    /// update, are then in `ws` (see [`Workspace::metrics`]).
+    pub fn step(
+        &mut self,
+        ws: &mut Workspace,
+        x: MatRef<'_>,
+        labels: &[u8],
+        train_rows: usize,
+        hyper: Hyper,
+    ) {
+        assert!(train_rows > 0, "a step needs at least one training row");
+        self.forward(ws, x, labels, train_rows);
+        self.backward(ws, x.row_range(0, train_rows));
+        self.update(ws.simd, hyper);
+    }
+
+    /// Loss and accuracy over all rows of `x`, in workspace-sized chunks;
+    /// with `predictions`, also each row's predicted class.
+    pub fn evaluate(
+        &self,
+        ws: &mut Workspace,
+        x: MatRef<'_>,
+        labels: &[u8],
+        mut predictions: Option<&mut [u8]>,
+    ) -> Metrics {
+        if let Some(out) = predictions.as_deref() {
+            assert_eq!(out.len(), x.rows(), "prediction buffer length");
+        }
+        let c = self.layout.classes;
+        let mut total = Metrics::default();
+        let mut start = 0;
+        while start < x.rows() {
+            let count = ws.max_rows.min(x.rows() - start);
+            self.forward(
+                ws,
+                x.row_range(start, count),
+                &labels[start..start + count],
+                0,
+            );
+            total = total.merge(ws.metrics(0..count));
+            if let Some(out) = predictions.as_deref_mut() {
+                for (i, o) in out[start..start + count].iter_mut().enumerate() {
+                    *o = argmax(&ws.logits[i * c..(i + 1) * c]) as u8;
+                }
+            }
+            start += count;
+        }
+        total
+    }
+}
+
+/// Index of the first largest element.
+fn argmax(values: &[f32]) -> usize {
+    let mut best = 0;
+    for (j, &v) in values.iter().enumerate() {
+        if v > values[best] {
+            best = j;
+        }
+    }
+    best
+}
+
+/// Every activation and gradient buffer of a batch of up to `max_rows` rows,
+/// of which up to `max_train_rows` are training rows.
+#[derive(Debug)]
+pub struct Workspace {
+    layout: Layout,
+    simd: SimdPath,
+    max_rows: usize,
+    max_train_rows: usize,
+    /// Rows of the last forward pass.
+    rows: usize,
+    /// Z, then A = relu(Z + b_h).  (max_rows, H)
+    hidden: Vec<f32>,
+    /// dA, then dZ.  (max_train_rows, H)
+    d_hidden: Vec<f32>,
+    /// Logits, then δ (training rows) or p (other rows).  (max_rows, C)
+    logits: Vec<f32>,
+    /// −log p_label per row.  (max_rows)
+    row_loss: Vec<f32>,
+    /// 1 where argmax = label.  (max_rows)
+    row_correct: Vec<u8>,
+    /// Column-sum chunk results.  (⌈max_train_rows / 256⌉, max(H, C))
+    partials: Vec<f64>,
+}
+
+impl Workspace {
+    /// Buffers for `max_rows` rows, `max_train_rows` of them trainable, with
+    /// the fastest SIMD build of the passes.
+    pub fn new(layout: Layout, max_rows: usize, max_train_rows: usize) -> Self {
+        Self::with_simd(layout, max_rows, max_train_rows, SimdPath::best())
+    }
+
+    /// As [`new`](Self::new), with the given SIMD build.
+    pub fn with_simd(
+        layout: Layout,
+        max_rows: usize,
+        max_train_rows: usize,
+        simd: SimdPath,
+    ) -> Self {
+        assert!(
+            max_rows > 0 && max_train_rows <= max_rows,
+            "workspace sizes"
+        );
+        let widest = layout.hidden.max(layout.classes);
+        // Every buffer is written once here (vec! of zeros touches the pages
+        // as it is used; fill makes that happen now, not in the first step).
+        let touched = |len: usize| {
+            let mut v = vec![0.0f32; len];
+            v.fill(0.0);
+            v
+        };
+        Workspace {
+            layout,
+            simd,
+            max_rows,
+            max_train_rows,
+            rows: 0,
+            hidden: touched(max_rows * layout.hidden),
+            d_hidden: touched(max_train_rows * layout.hidden),
+            logits: touched(max_rows * layout.classes),
+            row_loss: vec![0.0; max_rows],
+            row_correct: vec![0; max_rows],
+            partials: vec![0.0; passes::partials_len(max_train_rows.max(1), widest)],
+        }
+    }
+
+    pub fn max_rows(&self) -> usize {
+        self.max_rows
+    }
+
+    pub fn simd(&self) -> SimdPath {
+        self.simd
+    }
+
+    /// Mean loss and accuracy of `rows` of the last forward pass.
+    pub fn metrics(&self, rows: std::ops::Range<usize>) -> Metrics {
+        assert!(
+            rows.end <= self.rows,
+            "rows {rows:?} were not in the last forward pass of {}",
+            self.rows
+        );
+        let count = rows.len();
+        if count == 0 {
+            return Metrics::default();
+        }
+        let loss: f64 = self.row_loss[rows.clone()]
+            .iter()
+            .map(|&l| f64::from(l))
+            .sum();
+        let correct: usize = self.row_correct[rows].iter().map(|&c| c as usize).sum();
+        Metrics {
+            loss: loss / count as f64,
+            accuracy: correct as f64 / count as f64,
+            rows: count,
+        }
+    }
+
+    /// Per-row loss of the last forward pass.
+    pub fn row_loss(&self) -> &[f32] {
+        &self.row_loss[..self.rows]
+    }
+
+    /// The logits buffer of the last forward pass: δ for training rows,
+    /// probabilities for the rest.  (N, C)
+    pub fn outputs(&self) -> MatRef<'_> {
+        MatRef::from_slice(
+            &self.logits[..self.rows * self.layout.classes],
+            self.rows,
+            self.layout.classes,
+        )
+    }
+
+    /// Hidden activations A of the last forward pass.  (N, H)
+    pub fn hidden(&self) -> MatRef<'_> {
+        MatRef::from_slice(
+            &self.hidden[..self.rows * self.layout.hidden],
+            self.rows,
+            self.layout.hidden,
+        )
+    }
+}

@@ -1,0 +1,34 @@
+//! A fast, self-contained engine for the two-layer network of the classic
+//! "Neural Networks using NumPy" assignment: `D → H (ReLU) → C (softmax)`,
+//! mean cross-entropy, full-batch gradient descent with momentum, in `f32`.
+//!
+//! Dimension letters used in every shape comment:
+//!
+//! | letter | meaning | the assignment's value |
+//! |---|---|---|
+//! | N | rows in a pass (training, validation and test rows together) | 18,724 |
+//! | T | training rows of a step (the first T of the N) | 10,000 |
+//! | D | inputs per row | 784 (28×28) |
+//! | H | hidden units | 1000 |
+//! | C | classes | 10 (letters A–J) |
+//!
+//! Modules, in the order a reader meets them:
+//! - [`matrix`]: row-major matrix types and the one GEMM entry point;
+//! - [`layout`]: the size/offset table of the flat parameter buffers;
+//! - [`simd`], [`passes`]: the fused elementwise passes, AVX2/FMA or portable;
+//! - [`engine`]: network, workspace, forward / backward / update;
+//! - [`reference`]: the naive f64 oracle with the assignment's function names;
+//! - [`rng`]: the seeded generator for initialisation.
+
+pub mod engine;
+pub mod layout;
+pub mod matrix;
+pub mod passes;
+pub mod reference;
+pub mod rng;
+pub mod simd;
+
+pub use engine::{DEFAULT_VELOCITY_INIT, Hyper, Metrics, Network, Workspace};
+pub use layout::{Layout, Tensor};
+pub use matrix::{MatMut, MatRef, Matrix, gemm, gemm_par};
+pub use simd::SimdPath;

@@ -1,0 +1,153 @@
+//! A training step makes no heap allocation of its own.
+//!
+//! A counting global allocator sees every allocation of this test binary.
+//! Each `matrixmultiply::sgemm` call allocates one packing buffer (the
+//! library does so internally and offers no way to pass one in), so the
+//! honest claim is: after warm-up, a step allocates exactly as many times as
+//! it calls sgemm, with a byte count that does not grow with the batch size,
+//! and every pass of ours allocates nothing.
+//!
+//! This file holds one test so that no other test allocates concurrently.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{labels, pixels};
+use mlp_engine::matrix::sgemm_calls;
+use mlp_engine::rng::Rng;
+use mlp_engine::{Hyper, Layout, MatRef, Network, Workspace, passes};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+static BYTES: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counters are atomics and never allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: AllocLayout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        BYTES.fetch_add(layout.size(), Ordering::SeqCst);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: AllocLayout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: AllocLayout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        BYTES.fetch_add(new_size, Ordering::SeqCst);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// (allocations, bytes, sgemm calls) made while `f` runs.
+fn count(f: impl FnOnce()) -> (usize, usize, usize) {
+    let (a, b, s) = (
+        ALLOCATIONS.load(Ordering::SeqCst),
+        BYTES.load(Ordering::SeqCst),
+        sgemm_calls(),
+    );
+    f();
+    (
+        ALLOCATIONS.load(Ordering::SeqCst) - a,
+        BYTES.load(Ordering::SeqCst) - b,
+        sgemm_calls() - s,
+    )
+}
+
+/// Allocation figures of one warmed-up step at `train_rows` training rows
+/// (plus 100 held-out rows measured in the same pass).
+fn step_allocations(train_rows: usize) -> (usize, usize, usize) {
+    let layout = Layout::new(784, 300, 10);
+    let rows = train_rows + 100;
+    let mut rng = Rng::new(1);
+    let x = pixels(&mut rng, rows, 784);
+    let y = labels(&mut rng, rows, 10);
+    let mut net = Network::new(layout, 2, 1e-5);
+    let mut ws = Workspace::new(layout, rows, train_rows);
+    let xv = MatRef::from_slice(&x, rows, 784);
+    let hyper = Hyper::default();
+    for _ in 0..2 {
+        net.step(&mut ws, xv, &y, train_rows, hyper);
+    }
+    let figures = count(|| net.step(&mut ws, xv, &y, train_rows, hyper));
+    let again = count(|| net.step(&mut ws, xv, &y, train_rows, hyper));
+    assert_eq!(
+        figures, again,
+        "two warmed-up steps at T={train_rows} allocated differently"
+    );
+    figures
+}
+
+#[test]
+fn a_step_allocates_only_the_sgemm_packing_buffers() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let mut per_batch = Vec::new();
+        for train_rows in [256, 1024, 4096] {
+            let (allocations, bytes, sgemm) = step_allocations(train_rows);
+            assert!(
+                sgemm >= 5,
+                "a step makes at least five GEMM calls, saw {sgemm}"
+            );
+            assert_eq!(
+                allocations, sgemm,
+                "T={train_rows}: {allocations} allocations for {sgemm} sgemm calls"
+            );
+            per_batch.push((train_rows, bytes, sgemm));
+        }
+        // Past matrixmultiply's block sizes (kc = 256 rows of K, mc = 64 of M)
+        // the packing buffers stop growing: 1024 and 4096 rows allocate the
+        // same bytes in the same number of calls.
+        assert_eq!(
+            per_batch[1].1, per_batch[2].1,
+            "bytes grew with the batch: {per_batch:?}"
+        );
+        assert!(per_batch[0].1 <= per_batch[1].1, "{per_batch:?}");
+
+        // Our passes alone: zero allocations.
+        let layout = Layout::new(784, 300, 10);
+        let (n, h, c) = (1000, 300, 10);
+        let mut rng = Rng::new(3);
+        let mut hidden = pixels(&mut rng, n, h);
+        let mut d_hidden = pixels(&mut rng, n, h);
+        let mut logits = pixels(&mut rng, n, c);
+        let y = labels(&mut rng, n, c);
+        let (mut loss, mut correct) = (vec![0.0; n], vec![0; n]);
+        let mut partials = vec![0.0; passes::partials_len(n, h)];
+        let mut net = Network::new(layout, 1, 1e-5);
+        let bias = vec![0.1f32; h];
+        let mut grad = vec![0.0f32; h];
+        let path = mlp_engine::SimdPath::best();
+        let (a, ..) = count(|| {
+            passes::bias_relu(path, &mut hidden, &bias);
+            passes::softmax_cross_entropy(
+                path,
+                &mut logits,
+                &bias[..c],
+                &y,
+                &mut loss,
+                &mut correct,
+                n,
+                1.0 / n as f32,
+            );
+            passes::relu_backward(path, &mut d_hidden, &hidden, &mut grad, &mut partials);
+            passes::column_sums(path, &logits, &mut grad[..c], &mut partials);
+            net.update(path, Hyper::default());
+        });
+        assert_eq!(a, 0, "the fused passes allocated {a} times");
+    });
+}

@@ -1,0 +1,55 @@
+//! Helpers shared by the integration tests: comparisons that print the worst
+//! element, and deterministic test data.
+#![allow(dead_code)]
+
+use mlp_engine::rng::Rng;
+
+/// Asserts `|fast − reference| ≤ tol · max|reference|` elementwise: an error
+/// relative to the tensor's own scale (floored at 1e-9 so that an all-zero
+/// tensor must come out as zeros to within 1e-9·tol). On failure prints the
+/// worst index, both values and the difference.
+pub fn assert_close(what: &str, fast: &[f32], reference: &[f64], tol: f64) {
+    assert_eq!(fast.len(), reference.len(), "{what}: lengths differ");
+    let scale = reference.iter().fold(1e-9f64, |m, v| m.max(v.abs()));
+    let mut worst = (0usize, 0.0f64);
+    for (i, (&f, &r)) in fast.iter().zip(reference).enumerate() {
+        let d = (f64::from(f) - r).abs();
+        if d.is_nan() || d > worst.1 {
+            worst = (i, if d.is_nan() { f64::INFINITY } else { d });
+        }
+    }
+    let (i, d) = worst;
+    if !fast.is_empty() {
+        assert!(
+            d <= tol * scale,
+            "{what}: worst element {i}: fast {} vs reference {} (difference {d:.3e} > {tol:.1e} × scale {scale:.3e})",
+            fast[i],
+            reference[i]
+        );
+    }
+}
+
+/// Scalar version of [`assert_close`].
+pub fn assert_close_scalar(what: &str, fast: f64, reference: f64, tol: f64) {
+    let d = (fast - reference).abs();
+    assert!(
+        d <= tol * reference.abs().max(1.0),
+        "{what}: fast {fast} vs reference {reference} (difference {d:.3e})"
+    );
+}
+
+/// `rows × cols` values in [0, 1), like scaled pixels, with about a third
+/// exactly zero (as in glyph images).
+pub fn pixels(rng: &mut Rng, rows: usize, cols: usize) -> Vec<f32> {
+    (0..rows * cols)
+        .map(|_| {
+            let u = rng.uniform();
+            if u < 0.33 { 0.0 } else { u as f32 }
+        })
+        .collect()
+}
+
+/// `n` labels below `classes`.
+pub fn labels(rng: &mut Rng, n: usize, classes: usize) -> Vec<u8> {
+    (0..n).map(|_| rng.below(classes as u64) as u8).collect()
+}
