@@ -18,17 +18,30 @@
 //! - [`simd`], [`passes`]: the fused elementwise passes, AVX2/FMA or portable;
 //! - [`engine`]: network, workspace, forward / backward / update;
 //! - [`reference`]: the naive f64 oracle with the assignment's function names;
-//! - [`rng`]: the seeded generator for initialisation.
+//! - [`rng`]: the seeded generator for initialisation;
+//! - [`data`]: .npy/.npz/IDX readers, numpy's shuffle, the synthetic glyphs;
+//! - [`train`]: the epoch loop, early stopping, divergence;
+//! - [`model`], [`run`], [`plot`], [`json`]: what a run writes;
+//! - [`cli`]: the `mlp` command line.
 
+pub mod cli;
+pub mod data;
 pub mod engine;
+pub mod error;
+pub mod json;
 pub mod layout;
 pub mod matrix;
+pub mod model;
 pub mod passes;
+pub mod plot;
 pub mod reference;
 pub mod rng;
+pub mod run;
 pub mod simd;
+pub mod train;
 
 pub use engine::{DEFAULT_VELOCITY_INIT, Hyper, Metrics, Network, Workspace};
+pub use error::{Error, ErrorKind};
 pub use layout::{Layout, Tensor};
 pub use matrix::{MatMut, MatRef, Matrix, gemm, gemm_par};
 pub use simd::SimdPath;

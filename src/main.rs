@@ -1,35 +1,20 @@
-//! `mlp`: the command-line front end (for now a short demonstration run).
-use mlp_engine::rng::Rng;
-use mlp_engine::{Hyper, Layout, MatRef, Network, Workspace};
-use std::time::Instant;
+//! `mlp`: the command-line front end. Parses, runs, and prints an error once.
 
-fn main() {
-    let layout = Layout::new(784, 1000, 10);
-    let (rows, train_rows) = (18_724, 10_000);
-    let mut rng = Rng::new(1);
-    let y: Vec<u8> = (0..rows).map(|_| rng.below(10) as u8).collect();
-    // Inputs that carry their label, so the demo has something to learn.
-    let x: Vec<f32> = (0..rows * 784)
-        .map(|i| {
-            let (r, c) = (i / 784, i % 784);
-            let on = c % 10 == y[r] as usize;
-            if on { 0.5 + 0.5 * rng.uniform() as f32 } else { 0.3 * rng.uniform() as f32 }
-        })
-        .collect();
-    let mut net = Network::new(layout, 0, 1e-5);
-    let mut ws = Workspace::new(layout, rows, train_rows);
-    let xv = MatRef::from_slice(&x, rows, 784);
-    for epoch in 0..10 {
-        let t = Instant::now();
-        net.step(&mut ws, xv, &y, train_rows, Hyper::default());
-        let (tr, held) = (ws.metrics(0..train_rows), ws.metrics(train_rows..rows));
-        println!(
-            "epoch {epoch}: train loss {:.4} acc {:.3}, held-out loss {:.4} acc {:.3}, {:.3} s",
-            tr.loss,
-            tr.accuracy,
-            held.loss,
-            held.accuracy,
-            t.elapsed().as_secs_f64()
-        );
+use std::process::ExitCode;
+
+use mlp_engine::cli::{self, CliError};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match cli::parse(args).and_then(cli::run) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Usage(message)) => {
+            eprintln!("error: {message}\nRun 'mlp --help' for usage.");
+            ExitCode::from(2)
+        }
+        Err(CliError::Run(error)) => {
+            eprintln!("error: {error}");
+            ExitCode::from(1)
+        }
     }
 }

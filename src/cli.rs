@@ -1,0 +1,1043 @@
+//! The command line: a small hand-written parser into plain structs, and the
+//! `train`, `sweep` and `eval` commands.
+//!
+//! Usage errors (unknown flag, bad value) are [`CliError::Usage`] and exit
+//! with code 2; failures while running are [`CliError::Run`] and exit with 1.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use crate::data::{CLASSES, Dataset, Split};
+use crate::engine::{Metrics, Workspace};
+use crate::error::{Error, ErrorKind};
+use crate::json::Json;
+use crate::matrix::MatRef;
+use crate::model;
+use crate::plot::{LinePlot, Series};
+use crate::run::{self, write_atomic};
+use crate::simd::SimdPath;
+use crate::train::{EpochRecord, StopReason, TrainConfig, TrainOutcome, train};
+
+/// Why a command failed.
+#[derive(Debug)]
+pub enum CliError {
+    /// The command line itself is wrong (exit code 2).
+    Usage(String),
+    /// The command ran and failed (exit code 1).
+    Run(Error),
+}
+
+impl From<Error> for CliError {
+    fn from(e: Error) -> Self {
+        CliError::Run(e)
+    }
+}
+
+type CliResult<T> = Result<T, CliError>;
+
+pub const MAIN_HELP: &str = "\
+mlp — train the 784 → H (ReLU) → 10 (softmax) network of the NumPy course assignment, fast
+
+Usage: mlp [COMMAND] [FLAGS]
+
+Commands:
+  train     train with momentum and write curves, metrics and the model (the default)
+  sweep     train once per hidden size and compare them
+  eval      measure a saved model on the train, valid and test rows
+  help      print this help, or a command's help: mlp help train
+
+With no command, `mlp` runs `mlp train` with the assignment's defaults on
+data/notMNIST.npz if present, else on built-in synthetic glyphs A–J.
+Run `mlp COMMAND --help` for a command's flags.
+";
+
+const DATA_HELP: &str = "\
+Data (default: data/notMNIST.npz if present, else built-in synthetic glyphs):
+  --data PATH          an .npz with arrays `images` and `labels`, or a folder of
+                       MNIST-style IDX files (*images* beside *labels*, .gz or plain)
+  --images FILE        an IDX image file (with --labels)
+  --labels FILE        an IDX label file (with --images)
+  --synthetic ROWS     the built-in synthetic glyphs, ROWS of them (default 18724)
+  --split TRAIN,VALID  rows for training and validation; test is the rest (default 10000,6000)
+  --shuffle-seed S     seed of numpy's legacy shuffle before the split (default 521)
+";
+
+pub const TRAIN_HELP: &str = "\
+mlp train — train the network and write a run folder
+
+Usage: mlp train [FLAGS]
+
+Training (the assignment's defaults):
+  --hidden H           hidden units (default 1000)
+  --epochs E           epochs (default 200)
+  --lr A               learning rate α (default 0.1)
+  --momentum G         momentum γ in [0, 1) (default 0.9)
+  --seed S             weight-initialisation seed (default 0)
+  --batch-size B       rows per step (default: all training rows, full batch);
+                       the rows are reshuffled every epoch from the seed
+  --velocity-init V    initial value of every velocity entry (default 1e-5)
+  --patience K         stop after K epochs without a better validation loss and
+                       keep the best parameters (default: off)
+  --threads N          worker threads (default: all cores)
+  --out DIR            the run folder (default: a new folder under runs/)
+";
+
+pub const SWEEP_HELP: &str = "\
+mlp sweep — train once per hidden size and compare them
+
+Usage: mlp sweep [--hidden 100,500,1000,2000] [train flags]
+
+Writes one run folder per H inside the sweep folder, plus sweep.csv,
+sweep_valid_accuracy.svg and sweep_valid_loss.svg, and prints a table.
+All flags of `mlp train` apply (--out names the sweep folder).
+";
+
+pub const EVAL_HELP: &str = "\
+mlp eval — measure a saved model
+
+Usage: mlp eval --model FILE [data flags] [--json]
+
+  --model FILE         a model.npz written by mlp train
+  --json               print only {\"train\": {\"loss\": .., \"accuracy\": ..}, \"valid\": .., \"test\": ..}
+  --threads N          worker threads (default: all cores)
+
+Prints loss and accuracy of the train, valid and test rows of the split and
+the confusion matrix of the test rows.
+";
+
+/// Where the data comes from and how it is split.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataArgs {
+    pub data: Option<PathBuf>,
+    pub images: Option<PathBuf>,
+    pub labels: Option<PathBuf>,
+    pub synthetic: Option<usize>,
+    pub split: (usize, usize),
+    pub shuffle_seed: u32,
+}
+
+impl Default for DataArgs {
+    fn default() -> Self {
+        DataArgs {
+            data: None,
+            images: None,
+            labels: None,
+            synthetic: None,
+            split: (10_000, 6_000),
+            shuffle_seed: 521,
+        }
+    }
+}
+
+/// Flags of `train` and `sweep`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainArgs {
+    pub data: DataArgs,
+    pub config: TrainConfig,
+    pub hidden_sizes: Vec<usize>,
+    pub threads: Option<usize>,
+    pub out: Option<PathBuf>,
+}
+
+/// Flags of `eval`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvalArgs {
+    pub data: DataArgs,
+    pub model: PathBuf,
+    pub json: bool,
+    pub threads: Option<usize>,
+}
+
+/// A parsed command line.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Train(TrainArgs),
+    Sweep(TrainArgs),
+    Eval(EvalArgs),
+    Help(&'static str),
+}
+
+/// Reads flag values one by one.
+struct Flags {
+    args: std::vec::IntoIter<String>,
+}
+
+impl Flags {
+    /// The next flag and, for `--flag=value`, its inline value.
+    fn next_flag(&mut self) -> Option<(String, Option<String>)> {
+        let arg = self.args.next()?;
+        match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                Some((flag.to_string(), Some(value.to_string())))
+            }
+            _ => Some((arg, None)),
+        }
+    }
+
+    fn value(&mut self, flag: &str, inline: Option<String>) -> CliResult<String> {
+        inline
+            .or_else(|| self.args.next())
+            .ok_or_else(|| CliError::Usage(format!("{flag} needs a value")))
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(flag: &str, value: &str, what: &str) -> CliResult<T> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| CliError::Usage(format!("{flag} takes {what}, not '{value}'")))
+}
+
+fn positive(flag: &str, value: &str) -> CliResult<usize> {
+    let n: usize = parse_num(flag, value, "a whole number greater than 0")?;
+    if n == 0 {
+        return Err(CliError::Usage(format!(
+            "{flag} takes a whole number greater than 0, not 0"
+        )));
+    }
+    Ok(n)
+}
+
+fn positive_list(flag: &str, value: &str) -> CliResult<Vec<usize>> {
+    value.split(',').map(|v| positive(flag, v)).collect()
+}
+
+/// Parses a data flag into `data`; false if `flag` is not a data flag.
+fn data_flag(
+    data: &mut DataArgs,
+    flag: &str,
+    inline: Option<String>,
+    flags: &mut Flags,
+) -> CliResult<bool> {
+    match flag {
+        "--data" => data.data = Some(PathBuf::from(flags.value(flag, inline)?)),
+        "--images" => data.images = Some(PathBuf::from(flags.value(flag, inline)?)),
+        "--labels" => data.labels = Some(PathBuf::from(flags.value(flag, inline)?)),
+        "--synthetic" => data.synthetic = Some(positive(flag, &flags.value(flag, inline)?)?),
+        "--split" => {
+            let v = flags.value(flag, inline)?;
+            let parts: Vec<&str> = v.split(',').collect();
+            let [t, va] = parts.as_slice() else {
+                return Err(CliError::Usage(format!(
+                    "--split takes TRAIN,VALID (two numbers), not '{v}'"
+                )));
+            };
+            data.split = (
+                positive(flag, t)?,
+                parse_num(flag, va, "TRAIN,VALID (whole numbers)")?,
+            );
+        }
+        "--shuffle-seed" => {
+            data.shuffle_seed = parse_num(
+                flag,
+                &flags.value(flag, inline)?,
+                "a whole number from 0 to 4294967295",
+            )?
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+fn check_data(data: &DataArgs) -> CliResult<()> {
+    if data.images.is_some() != data.labels.is_some() {
+        return Err(CliError::Usage("--images and --labels go together".into()));
+    }
+    let sources = usize::from(data.data.is_some())
+        + usize::from(data.images.is_some())
+        + usize::from(data.synthetic.is_some());
+    if sources > 1 {
+        return Err(CliError::Usage(
+            "choose one data source: --data, --images/--labels or --synthetic".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn threads_flag(flag: &str, value: &str) -> CliResult<usize> {
+    let n = positive(flag, value)?;
+    // More threads than this only oversubscribes the cores.
+    const MAX_THREADS: usize = 1024;
+    if n > MAX_THREADS {
+        return Err(CliError::Usage(format!(
+            "{flag} takes at most {MAX_THREADS}, not {n}"
+        )));
+    }
+    Ok(n)
+}
+
+fn finite(flag: &str, value: &str) -> CliResult<f32> {
+    let x: f32 = parse_num(flag, value, "a number")?;
+    if !x.is_finite() {
+        return Err(CliError::Usage(format!(
+            "{flag} takes a finite number, not '{value}'"
+        )));
+    }
+    Ok(x)
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(args: Vec<String>) -> CliResult<Command> {
+    let mut args = args.into_iter().peekable();
+    let command = match args.peek().map(String::as_str) {
+        Some("train" | "sweep" | "eval" | "help") => args.next().unwrap_or_default(),
+        Some("-h" | "--help") => return Ok(Command::Help(MAIN_HELP)),
+        Some(flag) if flag.starts_with('-') => "train".to_string(),
+        Some(other) => {
+            return Err(CliError::Usage(format!(
+                "unknown command '{other}' (commands: train, sweep, eval, help)"
+            )));
+        }
+        None => "train".to_string(),
+    };
+    let mut flags = Flags {
+        args: args.collect::<Vec<_>>().into_iter(),
+    };
+    match command.as_str() {
+        "help" => Ok(Command::Help(match flags.args.next().as_deref() {
+            Some("train") => TRAIN_HELP,
+            Some("sweep") => SWEEP_HELP,
+            Some("eval") => EVAL_HELP,
+            _ => MAIN_HELP,
+        })),
+        "eval" => parse_eval(flags),
+        sweep_or_train => parse_train(flags, sweep_or_train == "sweep"),
+    }
+}
+
+fn parse_train(mut flags: Flags, sweep: bool) -> CliResult<Command> {
+    let mut a = TrainArgs {
+        data: DataArgs::default(),
+        config: TrainConfig::default(),
+        hidden_sizes: if sweep {
+            vec![100, 500, 1000, 2000]
+        } else {
+            vec![1000]
+        },
+        threads: None,
+        out: None,
+    };
+    while let Some((flag, inline)) = flags.next_flag() {
+        if data_flag(&mut a.data, &flag, inline.clone(), &mut flags)? {
+            continue;
+        }
+        match flag.as_str() {
+            "-h" | "--help" => {
+                return Ok(Command::Help(if sweep { SWEEP_HELP } else { TRAIN_HELP }));
+            }
+            "--hidden" if sweep => {
+                a.hidden_sizes = positive_list(&flag, &flags.value(&flag, inline)?)?
+            }
+            "--hidden" => a.hidden_sizes = vec![positive(&flag, &flags.value(&flag, inline)?)?],
+            "--epochs" => a.config.epochs = positive(&flag, &flags.value(&flag, inline)?)?,
+            "--lr" => {
+                let lr = finite(&flag, &flags.value(&flag, inline)?)?;
+                if lr <= 0.0 {
+                    return Err(CliError::Usage(format!(
+                        "--lr takes a positive number, not {lr}"
+                    )));
+                }
+                a.config.hyper.learning_rate = lr;
+            }
+            "--momentum" => {
+                let m = finite(&flag, &flags.value(&flag, inline)?)?;
+                if !(0.0..1.0).contains(&m) {
+                    return Err(CliError::Usage(format!(
+                        "--momentum takes a number in [0, 1), not {m}"
+                    )));
+                }
+                a.config.hyper.momentum = m;
+            }
+            "--velocity-init" => {
+                a.config.velocity_init = finite(&flag, &flags.value(&flag, inline)?)?
+            }
+            "--seed" => {
+                a.config.seed = parse_num(&flag, &flags.value(&flag, inline)?, "a whole number")?
+            }
+            "--batch-size" => {
+                a.config.batch_size = Some(positive(&flag, &flags.value(&flag, inline)?)?)
+            }
+            "--patience" => {
+                a.config.patience = Some(positive(&flag, &flags.value(&flag, inline)?)?)
+            }
+            "--threads" => a.threads = Some(threads_flag(&flag, &flags.value(&flag, inline)?)?),
+            "--out" => a.out = Some(PathBuf::from(flags.value(&flag, inline)?)),
+            _ => {
+                return Err(CliError::Usage(format!(
+                    "unknown flag '{flag}' for mlp {}",
+                    if sweep { "sweep" } else { "train" }
+                )));
+            }
+        }
+    }
+    check_data(&a.data)?;
+    a.config.hidden = a.hidden_sizes[0];
+    Ok(if sweep {
+        Command::Sweep(a)
+    } else {
+        Command::Train(a)
+    })
+}
+
+fn parse_eval(mut flags: Flags) -> CliResult<Command> {
+    let (mut data, mut model, mut json, mut threads) = (DataArgs::default(), None, false, None);
+    while let Some((flag, inline)) = flags.next_flag() {
+        if data_flag(&mut data, &flag, inline.clone(), &mut flags)? {
+            continue;
+        }
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help(EVAL_HELP)),
+            "--model" => model = Some(PathBuf::from(flags.value(&flag, inline)?)),
+            "--json" => json = true,
+            "--threads" => threads = Some(threads_flag(&flag, &flags.value(&flag, inline)?)?),
+            _ => {
+                return Err(CliError::Usage(format!(
+                    "unknown flag '{flag}' for mlp eval"
+                )));
+            }
+        }
+    }
+    check_data(&data)?;
+    let model = model.ok_or_else(|| CliError::Usage("mlp eval needs --model FILE".into()))?;
+    Ok(Command::Eval(EvalArgs {
+        data,
+        model,
+        json,
+        threads,
+    }))
+}
+
+/// The data the flags name, and its description.
+pub fn load_data(args: &DataArgs) -> Result<Dataset, Error> {
+    if let (Some(images), Some(labels)) = (&args.images, &args.labels) {
+        return Dataset::load_idx_pair(images, labels);
+    }
+    if let Some(path) = &args.data {
+        if path.is_dir() {
+            return Dataset::load_idx_dir(path);
+        }
+        if !path.exists() {
+            return Err(Error::io(
+                path,
+                "read the data",
+                &std::io::Error::from(std::io::ErrorKind::NotFound),
+            )
+            .fix("check the path; --data takes an .npz file or a folder of IDX files"));
+        }
+        if path.extension().and_then(|e| e.to_str()) == Some("npz") {
+            return Dataset::load_npz(path);
+        }
+        return Err(Error::new(
+            ErrorKind::BadMagic,
+            "--data takes an .npz file or a folder of IDX files",
+        )
+        .at(path)
+        .fix("for one pair of IDX files use --images FILE --labels FILE"));
+    }
+    if let Some(rows) = args.synthetic {
+        return Ok(Dataset::synthetic(rows, 0));
+    }
+    let course = Path::new("data/notMNIST.npz");
+    if course.exists() {
+        return Dataset::load_npz(course);
+    }
+    Ok(Dataset::synthetic(crate::data::synth::COURSE_ROWS, 0))
+}
+
+fn split_data(args: &DataArgs) -> Result<Split, Error> {
+    let data = load_data(args)?;
+    data.split(args.split.0, args.split.1, args.shuffle_seed)
+        .map_err(|e| e.context(&data.source))
+}
+
+/// Runs `f` on a rayon pool of `threads` workers (default: all cores).
+fn with_threads<T: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> T + Send,
+) -> CliResult<(T, usize)> {
+    let n = threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build()
+        .map_err(|e| {
+            CliError::Run(
+                Error::new(
+                    ErrorKind::Io,
+                    format!("cannot start {n} worker threads: {e}"),
+                )
+                .fix("pass a smaller --threads"),
+            )
+        })?;
+    Ok((pool.install(f), n))
+}
+
+/// Runs a parsed command.
+pub fn run(command: Command) -> CliResult<()> {
+    match command {
+        Command::Help(text) => {
+            print!("{text}");
+            if std::ptr::eq(text, TRAIN_HELP)
+                || std::ptr::eq(text, SWEEP_HELP)
+                || std::ptr::eq(text, EVAL_HELP)
+            {
+                print!("\n{DATA_HELP}");
+            }
+            Ok(())
+        }
+        Command::Train(args) => {
+            let split = split_data(&args.data)?;
+            let dir = run::create_run_dir(
+                args.out.as_deref(),
+                &format!("train-h{}", args.config.hidden),
+            )?;
+            let (result, _) = with_threads(args.threads, || {
+                train_into(&split, &args.config, &args.data, &dir, true)
+            })?;
+            let (outcome, _) = result?;
+            println!("{}", final_report(&outcome));
+            println!("run folder: {}", dir.display());
+            println!(
+                "plots:      {}  {}",
+                dir.join("loss.svg").display(),
+                dir.join("accuracy.svg").display()
+            );
+            diverged_error(&outcome, &dir, args.config.hyper.learning_rate)
+        }
+        Command::Sweep(args) => sweep(args),
+        Command::Eval(args) => eval(args),
+    }
+}
+
+fn diverged_error(outcome: &TrainOutcome, dir: &Path, learning_rate: f32) -> CliResult<()> {
+    if let StopReason::Diverged { epoch } = outcome.stop {
+        return Err(CliError::Run(
+            Error::new(ErrorKind::Diverged, format!("the training loss became NaN or infinite at epoch {epoch}; the run stopped"))
+                .at(dir)
+                .fix(format!(
+                    "use a smaller learning rate (e.g. --lr {}); the run folder keeps the metrics so far and the last finite parameters",
+                    learning_rate / 10.0
+                )),
+        ));
+    }
+    Ok(())
+}
+
+/// Trains on `split` and writes every output into `dir`; prints progress on
+/// stderr when `progress`. Returns the outcome and the summary written.
+fn train_into(
+    split: &Split,
+    config: &TrainConfig,
+    data: &DataArgs,
+    dir: &Path,
+    progress: bool,
+) -> Result<(TrainOutcome, Json), Error> {
+    let threads = rayon::current_num_threads();
+    let simd = SimdPath::best();
+    if progress {
+        eprintln!(
+            "mlp train: {}\n  split {} train / {} valid / {} test (shuffle seed {}), network {}-{}-{}, {} epochs, {}, lr {}, momentum {}, seed {}\n  {} threads, passes {}, run folder {}",
+            split.source,
+            split.train,
+            split.valid,
+            split.test,
+            data.shuffle_seed,
+            split.features,
+            config.hidden,
+            CLASSES,
+            config.epochs,
+            config
+                .batch_size
+                .map_or("full batch".to_string(), |b| format!("batch {b}")),
+            config.hyper.learning_rate,
+            config.hyper.momentum,
+            config.seed,
+            threads,
+            simd.name(),
+            dir.display()
+        );
+    }
+    let mut printer = Progress::new(config.epochs, progress);
+    let outcome = train(split, config, |r| printer.epoch(r))?;
+    printer.finish();
+    write_atomic(
+        &dir.join("metrics.csv"),
+        run::metrics_csv(&outcome.history).as_bytes(),
+    )?;
+    let title = format!("H = {}", config.hidden);
+    let (loss_svg, accuracy_svg) = run::curve_plots(&outcome.history, &title);
+    write_atomic(&dir.join("loss.svg"), loss_svg.as_bytes())?;
+    write_atomic(&dir.join("accuracy.svg"), accuracy_svg.as_bytes())?;
+    write_atomic(&dir.join("model.npz"), &model::to_npz(&outcome.network))?;
+    let summary = summary_json(split, config, data, &outcome, threads, simd);
+    write_atomic(&dir.join("summary.json"), summary.to_pretty().as_bytes())?;
+    Ok((outcome, summary))
+}
+
+fn summary_json(
+    split: &Split,
+    config: &TrainConfig,
+    data: &DataArgs,
+    o: &TrainOutcome,
+    threads: usize,
+    simd: SimdPath,
+) -> Json {
+    let last = o.last();
+    let (best_loss, best_acc) = (o.record(o.best_loss_epoch), o.record(o.best_accuracy_epoch));
+    let mut seconds: Vec<f64> = o.history.iter().map(|r| r.seconds).collect();
+    seconds.sort_by(f64::total_cmp);
+    let median = seconds.get(seconds.len() / 2).copied().unwrap_or(0.0);
+    let stop = match o.stop {
+        StopReason::Completed => "completed",
+        StopReason::EarlyStopped => "early_stopped",
+        StopReason::Diverged { .. } => "diverged",
+    };
+    let params_note = match o.stop {
+        StopReason::Completed => "parameters after the last update".to_string(),
+        StopReason::EarlyStopped => format!(
+            "parameters of the best validation loss, epoch {} (before its update)",
+            o.params_epoch
+        ),
+        StopReason::Diverged { epoch } => format!(
+            "last finite parameters (before the update of epoch {}); the loss diverged at epoch {epoch}",
+            o.params_epoch
+        ),
+    };
+    Json::obj([
+        ("command", Json::str("train")),
+        ("version", Json::str(env!("CARGO_PKG_VERSION"))),
+        (
+            "settings",
+            Json::obj([
+                ("hidden", Json::num(config.hidden as f64)),
+                ("epochs", Json::num(config.epochs as f64)),
+                ("learning_rate", Json::num_f32(config.hyper.learning_rate)),
+                ("momentum", Json::num_f32(config.hyper.momentum)),
+                ("seed", Json::num(config.seed as f64)),
+                (
+                    "batch_size",
+                    config
+                        .batch_size
+                        .map_or(Json::Null, |b| Json::num(b as f64)),
+                ),
+                (
+                    "patience",
+                    config.patience.map_or(Json::Null, |p| Json::num(p as f64)),
+                ),
+                ("velocity_init", Json::num_f32(config.velocity_init)),
+                ("threads", Json::num(threads as f64)),
+                ("simd", Json::str(simd.name())),
+                (
+                    "profile",
+                    Json::str(if cfg!(debug_assertions) {
+                        "debug"
+                    } else {
+                        "release"
+                    }),
+                ),
+            ]),
+        ),
+        (
+            "data",
+            Json::obj([
+                ("source", Json::str(&split.source)),
+                ("rows", Json::num(split.rows() as f64)),
+                ("features", Json::num(split.features as f64)),
+                ("train", Json::num(split.train as f64)),
+                ("valid", Json::num(split.valid as f64)),
+                ("test", Json::num(split.test as f64)),
+                ("shuffle_seed", Json::num(data.shuffle_seed)),
+            ]),
+        ),
+        ("stop", Json::str(stop)),
+        ("epochs_run", Json::num(o.history.len() as f64)),
+        ("final", split_json(&last)),
+        (
+            "best_valid_loss",
+            Json::obj([
+                ("epoch", Json::num(o.best_loss_epoch as f64)),
+                ("metrics", split_json(&best_loss)),
+            ]),
+        ),
+        (
+            "best_valid_accuracy",
+            Json::obj([
+                ("epoch", Json::num(o.best_accuracy_epoch as f64)),
+                ("metrics", split_json(&best_acc)),
+            ]),
+        ),
+        (
+            "model",
+            Json::obj([
+                ("file", Json::str("model.npz")),
+                ("parameters", Json::str(params_note)),
+                (
+                    "finite",
+                    Json::Bool(o.network.params().iter().all(|p| p.is_finite())),
+                ),
+                (
+                    "metrics",
+                    Json::obj(
+                        ["train", "valid", "test"]
+                            .iter()
+                            .zip(&o.model_metrics)
+                            .map(|(name, m)| (*name, run::metrics_json(m))),
+                    ),
+                ),
+            ]),
+        ),
+        ("wall_seconds", Json::num(o.wall_seconds)),
+        ("median_epoch_seconds", Json::num(median)),
+        ("train_samples_per_second", Json::num(o.samples_per_second)),
+    ])
+}
+
+fn split_json(r: &EpochRecord) -> Json {
+    Json::obj([
+        ("train", run::metrics_json(&r.train)),
+        ("valid", run::metrics_json(&r.valid)),
+        ("test", run::metrics_json(&r.test)),
+    ])
+}
+
+fn final_report(o: &TrainOutcome) -> String {
+    let last = o.last();
+    let (bl, ba) = (o.record(o.best_loss_epoch), o.record(o.best_accuracy_epoch));
+    let stop = match o.stop {
+        StopReason::Completed => String::new(),
+        StopReason::EarlyStopped => {
+            format!(" (stopped early; model.npz holds epoch {})", o.params_epoch)
+        }
+        StopReason::Diverged { epoch } => format!(" (diverged at epoch {epoch})"),
+    };
+    format!(
+        "final (epoch {}){stop}: train loss {:.4} acc {:.4} | valid loss {:.4} acc {:.4} | test loss {:.4} acc {:.4}\n\
+         best valid loss:     epoch {} (loss {:.4}, acc {:.4}; test acc {:.4})\n\
+         best valid accuracy: epoch {} (acc {:.4}, loss {:.4}; test acc {:.4})\n\
+         wall time {:.2} s, {:.0} training samples/s",
+        last.epoch,
+        last.train.loss,
+        last.train.accuracy,
+        last.valid.loss,
+        last.valid.accuracy,
+        last.test.loss,
+        last.test.accuracy,
+        o.best_loss_epoch,
+        bl.valid.loss,
+        bl.valid.accuracy,
+        bl.test.accuracy,
+        o.best_accuracy_epoch,
+        ba.valid.accuracy,
+        ba.valid.loss,
+        ba.test.accuracy,
+        o.wall_seconds,
+        o.samples_per_second
+    )
+}
+
+/// The per-epoch progress line on stderr: redrawn in place on a terminal,
+/// one line per epoch otherwise.
+struct Progress {
+    total: usize,
+    enabled: bool,
+    terminal: bool,
+    elapsed: f64,
+}
+
+impl Progress {
+    fn new(total: usize, enabled: bool) -> Self {
+        Progress {
+            total,
+            enabled,
+            terminal: std::io::stderr().is_terminal(),
+            elapsed: 0.0,
+        }
+    }
+
+    fn epoch(&mut self, r: &EpochRecord) {
+        self.elapsed += r.seconds;
+        if !self.enabled {
+            return;
+        }
+        let eta = self.elapsed / r.epoch as f64 * (self.total - r.epoch) as f64;
+        let line = format!(
+            "epoch {:>4}/{}  loss {:.4}/{:.4}/{:.4}  acc {:.4}/{:.4}/{:.4}  (train/valid/test)  {:.3} s  ETA {:.1} s",
+            r.epoch,
+            self.total,
+            r.train.loss,
+            r.valid.loss,
+            r.test.loss,
+            r.train.accuracy,
+            r.valid.accuracy,
+            r.test.accuracy,
+            r.seconds,
+            eta
+        );
+        if self.terminal {
+            eprint!("\r\x1b[2K{line}");
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
+    fn finish(&self) {
+        if self.enabled && self.terminal {
+            eprintln!();
+        }
+    }
+}
+
+fn sweep(args: TrainArgs) -> CliResult<()> {
+    let split = split_data(&args.data)?;
+    let dir = run::create_run_dir(args.out.as_deref(), "sweep")?;
+    let mut rows = Vec::new();
+    for &hidden in &args.hidden_sizes {
+        let config = TrainConfig {
+            hidden,
+            ..args.config.clone()
+        };
+        let sub = run::create_run_dir(Some(&dir.join(format!("h{hidden}"))), "")?;
+        let (result, _) = with_threads(args.threads, || {
+            train_into(&split, &config, &args.data, &sub, true)
+        })?;
+        let (outcome, _) = result?;
+        eprintln!("{}", final_report(&outcome));
+        diverged_error(&outcome, &sub, config.hyper.learning_rate)?;
+        rows.push((hidden, outcome));
+    }
+    let mut csv = String::from(
+        "hidden,epochs_run,best_valid_loss_epoch,best_valid_loss,best_valid_acc_epoch,best_valid_acc,final_train_loss,final_train_acc,final_valid_loss,final_valid_acc,final_test_loss,final_test_acc,test_acc_at_best_valid_loss,wall_seconds\n",
+    );
+    let mut table = format!(
+        "{:>6} {:>7} {:>11} {:>11} {:>11} {:>11} {:>11} {:>9}\n",
+        "H", "epochs", "best vloss", "(epoch)", "best vacc", "(epoch)", "final tacc", "seconds"
+    );
+    for (hidden, o) in &rows {
+        let last = o.last();
+        let (bl, ba) = (o.record(o.best_loss_epoch), o.record(o.best_accuracy_epoch));
+        csv.push_str(&format!(
+            "{hidden},{},{},{:.6},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.3}\n",
+            o.history.len(),
+            o.best_loss_epoch,
+            bl.valid.loss,
+            o.best_accuracy_epoch,
+            ba.valid.accuracy,
+            last.train.loss,
+            last.train.accuracy,
+            last.valid.loss,
+            last.valid.accuracy,
+            last.test.loss,
+            last.test.accuracy,
+            bl.test.accuracy,
+            o.wall_seconds
+        ));
+        table.push_str(&format!(
+            "{hidden:>6} {:>7} {:>11.4} {:>11} {:>11.4} {:>11} {:>11.4} {:>9.2}\n",
+            o.history.len(),
+            bl.valid.loss,
+            o.best_loss_epoch,
+            ba.valid.accuracy,
+            o.best_accuracy_epoch,
+            last.test.accuracy,
+            o.wall_seconds
+        ));
+    }
+    write_atomic(&dir.join("sweep.csv"), csv.as_bytes())?;
+    let curves = |pick: fn(&Metrics) -> f64| -> Vec<Series> {
+        rows.iter()
+            .map(|(h, o)| Series {
+                name: format!("H = {h}"),
+                points: o
+                    .history
+                    .iter()
+                    .map(|r| (r.epoch as f64, pick(&r.valid)))
+                    .collect(),
+            })
+            .collect()
+    };
+    let acc = LinePlot {
+        title: "Validation accuracy by hidden size".into(),
+        x_label: "epoch".into(),
+        y_label: "validation accuracy".into(),
+        series: curves(|m| m.accuracy),
+    };
+    let loss = LinePlot {
+        title: "Validation loss by hidden size".into(),
+        x_label: "epoch".into(),
+        y_label: "validation cross-entropy".into(),
+        series: curves(|m| m.loss),
+    };
+    write_atomic(
+        &dir.join("sweep_valid_accuracy.svg"),
+        acc.to_svg().as_bytes(),
+    )?;
+    write_atomic(&dir.join("sweep_valid_loss.svg"), loss.to_svg().as_bytes())?;
+    print!("{table}");
+    println!("sweep folder: {}", dir.display());
+    println!(
+        "plots:        {}  {}",
+        dir.join("sweep_valid_accuracy.svg").display(),
+        dir.join("sweep_valid_loss.svg").display()
+    );
+    Ok(())
+}
+
+fn eval(args: EvalArgs) -> CliResult<()> {
+    let network = model::load(&args.model)?;
+    let split = split_data(&args.data)?;
+    let layout = network.layout();
+    if layout.inputs != split.features || layout.classes != CLASSES {
+        return Err(CliError::Run(
+            Error::new(ErrorKind::BadModel, format!("the model takes {} inputs and {} classes; the data has {} values per image and {CLASSES} classes", layout.inputs, layout.classes, split.features))
+                .at(&args.model)
+                .fix("evaluate the model on data of the kind it was trained on"),
+        ));
+    }
+    let (results, _) = with_threads(args.threads, || {
+        let mut ws = Workspace::new(layout, split.rows().min(4096), 0);
+        let x = MatRef::from_slice(&split.images, split.rows(), split.features);
+        let mut predictions = vec![0u8; split.test];
+        let mut out = Vec::new();
+        for (name, range) in split.ranges() {
+            let xr = x.row_range(range.start, range.len());
+            let preds = if name == "test" {
+                Some(predictions.as_mut_slice())
+            } else {
+                None
+            };
+            out.push((
+                name,
+                network.evaluate(&mut ws, xr, &split.labels[range], preds),
+            ));
+        }
+        (out, predictions)
+    })?;
+    let (metrics, predictions) = results;
+    if args.json {
+        println!(
+            "{}",
+            Json::obj(
+                metrics
+                    .iter()
+                    .map(|(name, m)| (*name, run::metrics_json(m)))
+            )
+            .to_compact()
+        );
+        return Ok(());
+    }
+    println!(
+        "model {} ({}-{}-{}) on {}",
+        args.model.display(),
+        layout.inputs,
+        layout.hidden,
+        layout.classes,
+        split.source
+    );
+    for (name, m) in &metrics {
+        println!(
+            "{name:>5}: loss {:.4}  accuracy {:.4}  ({} rows)",
+            m.loss, m.accuracy, m.rows
+        );
+    }
+    let mut confusion = [[0usize; CLASSES]; CLASSES];
+    let test_start = split.train + split.valid;
+    for (i, &p) in predictions.iter().enumerate() {
+        confusion[split.labels[test_start + i] as usize][p as usize] += 1;
+    }
+    println!("\nconfusion matrix of the test rows (rows: true letter, columns: predicted)");
+    print!("     ");
+    for c in 0..CLASSES {
+        print!("{:>6}", (b'A' + c as u8) as char);
+    }
+    println!();
+    for (t, row) in confusion.iter().enumerate() {
+        print!("{:>5}", (b'A' + t as u8) as char);
+        for n in row {
+            print!("{n:>6}");
+        }
+        println!();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Hyper;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn defaults_are_the_assignments() {
+        let Command::Train(a) = parse(vec![]).unwrap() else {
+            panic!("not train")
+        };
+        assert_eq!(a.config, TrainConfig::default());
+        assert_eq!(a.data, DataArgs::default());
+        assert_eq!(
+            (a.config.hidden, a.config.epochs, a.config.hyper),
+            (
+                1000,
+                200,
+                Hyper {
+                    learning_rate: 0.1,
+                    momentum: 0.9
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn flags_parse_in_both_forms() {
+        let Command::Train(a) = parse(args(
+            "train --hidden=50 --epochs 3 --lr 0.05 --split 100,20 --batch-size 32 --patience 4",
+        ))
+        .unwrap() else {
+            panic!("not train")
+        };
+        assert_eq!(
+            (
+                a.config.hidden,
+                a.config.epochs,
+                a.config.batch_size,
+                a.config.patience
+            ),
+            (50, 3, Some(32), Some(4))
+        );
+        assert_eq!(a.data.split, (100, 20));
+        let Command::Sweep(s) = parse(args("sweep --hidden 10,20")).unwrap() else {
+            panic!("not sweep")
+        };
+        assert_eq!(s.hidden_sizes, [10, 20]);
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors_naming_the_flag() {
+        for (line, needle) in [
+            ("train --bogus 1", "--bogus"),
+            ("train --hidden 0", "--hidden"),
+            ("train --lr -1", "--lr"),
+            ("train --lr nan", "--lr"),
+            ("train --momentum 1.5", "--momentum"),
+            ("train --epochs", "--epochs"),
+            ("train --split 10", "--split"),
+            ("train --threads 100000", "--threads"),
+            ("train --images a", "--images"),
+            ("eval", "--model"),
+            ("frobnicate", "frobnicate"),
+        ] {
+            match parse(args(line)) {
+                Err(CliError::Usage(msg)) => assert!(
+                    msg.contains(needle),
+                    "'{line}': message '{msg}' does not name {needle}"
+                ),
+                other => panic!("'{line}' gave {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Bounds-checked reading of little- and big-endian fields, and CRC-32.
+//!
+//! Every read checks the remaining length first and reports a truncation as
+//! an error, so the format parsers built on it cannot index out of bounds.
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// A cursor over a byte slice whose reads fail cleanly at the end.
+pub struct ByteReader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    /// What is being read, for messages ("npy header", "zip directory").
+    what: &'static str,
+}
+
+impl<'a> ByteReader<'a> {
+    pub fn new(bytes: &'a [u8], what: &'static str) -> Self {
+        ByteReader {
+            bytes,
+            pos: 0,
+            what,
+        }
+    }
+
+    pub fn at(bytes: &'a [u8], pos: usize, what: &'static str) -> Result<Self> {
+        if pos > bytes.len() {
+            return Err(truncated(what, pos, bytes.len()));
+        }
+        Ok(ByteReader { bytes, pos, what })
+    }
+
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.bytes.len() - self.pos
+    }
+
+    /// The next `n` bytes.
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if n > self.remaining() {
+            return Err(truncated(
+                self.what,
+                self.pos.saturating_add(n),
+                self.bytes.len(),
+            ));
+        }
+        let out = &self.bytes[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    pub fn u8(&mut self) -> Result<u8> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    pub fn u16_le(&mut self) -> Result<u16> {
+        Ok(u16::from_le_bytes(self.array()?))
+    }
+
+    pub fn u32_le(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+
+    pub fn u64_le(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+
+    pub fn u32_be(&mut self) -> Result<u32> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+}
+
+fn truncated(what: &str, needed: usize, len: usize) -> Error {
+    Error::new(
+        ErrorKind::Truncated,
+        format!("file is truncated: the {what} needs {needed} bytes but the file has {len}"),
+    )
+    .fix("the file is incomplete; download or copy it again")
+}
+
+/// Checks that the data a header declares (`needed` bytes for `shape`) is
+/// exactly what the file holds after it, before anything is allocated for it.
+pub fn check_data_len(needed: usize, available: usize, shape: &[usize]) -> Result<()> {
+    if needed == available {
+        return Ok(());
+    }
+    let kind = if needed > available {
+        ErrorKind::Truncated
+    } else {
+        ErrorKind::BadShape
+    };
+    Err(Error::new(
+        kind,
+        format!("shape {shape:?} needs {needed} data bytes but the file holds {available}"),
+    )
+    .fix("the file is incomplete or corrupt; write or download it again"))
+}
+
+/// CRC-32 (IEEE 802.3, as zip and gzip use), table-driven.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut table = [0u32; 256];
+        for (i, entry) in table.iter_mut().enumerate() {
+            let mut c = i as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+            *entry = c;
+        }
+        table
+    });
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc = table[((crc ^ u32::from(b)) & 0xFF) as usize] ^ (crc >> 8);
+    }
+    !crc
+}
+
+/// The largest output raw deflate can produce from `compressed` bytes: a
+/// deflate stream cannot expand data by more than 1032:1, so a declared size
+/// beyond this is a lie (or a bomb) and is refused before allocating.
+pub fn max_inflated_len(compressed: usize) -> usize {
+    compressed.saturating_mul(1032).saturating_add(1024)
+}
+
+/// Inflates raw deflate data that must produce exactly `expected` bytes.
+pub fn inflate_exact(compressed: &[u8], expected: usize, what: &str) -> Result<Vec<u8>> {
+    use miniz_oxide::inflate::{TINFLStatus, decompress_to_vec_with_limit};
+    if expected > max_inflated_len(compressed.len()) {
+        return Err(Error::new(
+            ErrorKind::BadArchive,
+            format!(
+                "{what} declares {expected} bytes, more than {} compressed bytes can hold",
+                compressed.len()
+            ),
+        )
+        .fix("the file is corrupt; write it again"));
+    }
+    match decompress_to_vec_with_limit(compressed, expected) {
+        Ok(out) if out.len() == expected => Ok(out),
+        Ok(out) => Err(Error::new(
+            ErrorKind::BadArchive,
+            format!(
+                "{what} decompresses to {} bytes, but {expected} are declared",
+                out.len()
+            ),
+        )
+        .fix("the file is corrupt; write it again")),
+        Err(e) if e.status == TINFLStatus::HasMoreOutput => Err(Error::new(
+            ErrorKind::DecompressionBomb,
+            format!("{what} decompresses past its declared {expected} bytes"),
+        )
+        .fix("the file is corrupt or hostile; do not use it")),
+        Err(e) => Err(Error::new(
+            ErrorKind::BadCompression,
+            format!("{what} does not decompress ({e})"),
+        )
+        .fix("the file is corrupt or truncated; write it again")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_of_known_strings() {
+        assert_eq!(crc32(b""), 0);
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn reads_past_the_end_are_errors() {
+        let mut r = ByteReader::new(&[1, 2, 3], "test");
+        assert_eq!(r.u16_le().unwrap(), 0x0201);
+        assert_eq!(r.u16_le().unwrap_err().kind(), ErrorKind::Truncated);
+    }
+}

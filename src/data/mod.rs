@@ -1,0 +1,341 @@
+//! Data sets: loading images and labels from the course's `.npz`, from
+//! MNIST-family IDX files or from the built-in synthetic glyphs, checking
+//! them, and splitting them as the course does.
+//!
+//! A [`Split`] keeps all rows in one matrix in the order train, valid, test,
+//! so one forward GEMM covers every row of an epoch.
+
+pub mod bytes;
+pub mod idx;
+pub mod npy;
+pub mod npz;
+pub mod shuffle;
+pub mod synth;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, ErrorKind, Result};
+use npy::Elements;
+
+/// The classes of this task: the letters A–J.
+pub const CLASSES: usize = 10;
+
+/// Images (one row each, values as given or scaled to [0, 1]) and labels.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    /// (N, D) row-major.
+    pub images: Vec<f32>,
+    /// (N), each below [`CLASSES`].
+    pub labels: Vec<u8>,
+    /// D: values per image.
+    pub features: usize,
+    /// Where the rows came from, for run headers and summaries.
+    pub source: String,
+}
+
+impl Dataset {
+    pub fn rows(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// The built-in synthetic glyphs, `rows` of them.
+    pub fn synthetic(rows: usize, seed: u64) -> Dataset {
+        let (images, labels) = synth::glyphs(rows, seed);
+        Dataset {
+            images,
+            labels,
+            features: synth::SIDE * synth::SIDE,
+            source: format!("built-in synthetic glyphs A-J ({rows} rows)"),
+        }
+    }
+
+    /// Assembles and checks a data set from decoded arrays.
+    fn from_arrays(
+        images: (&[usize], Elements),
+        labels: (&[usize], Elements),
+        source: String,
+        path: &Path,
+    ) -> Result<Dataset> {
+        let (image_shape, image_values) = images;
+        let (label_shape, label_values) = labels;
+        let Some((&rows, rest)) = image_shape.split_first() else {
+            return Err(Error::new(
+                ErrorKind::BadShape,
+                "images are a scalar, not an array of images",
+            )
+            .at(path)
+            .fix("store images as (N, 28, 28) or (N, 784)"));
+        };
+        if rest.is_empty() {
+            return Err(Error::new(
+                ErrorKind::BadShape,
+                format!("images have shape {image_shape:?}; each image needs values"),
+            )
+            .at(path)
+            .fix("store images as (N, 28, 28) or (N, 784)"));
+        }
+        let features: usize = rest.iter().product();
+        if label_shape.len() != 1 {
+            return Err(Error::new(
+                ErrorKind::BadShape,
+                format!("labels have shape {label_shape:?}, not (N,)"),
+            )
+            .at(path)
+            .fix("store one integer label per image, shape (N,)"));
+        }
+        if label_shape[0] != rows {
+            return Err(Error::new(
+                ErrorKind::CountMismatch,
+                format!("{rows} images but {} labels", label_shape[0]),
+            )
+            .at(path)
+            .fix("images and labels must come from the same data set, one label per image"));
+        }
+        if rows == 0 || features == 0 {
+            return Err(Error::new(ErrorKind::Empty, "the data set has no images")
+                .at(path)
+                .fix("pass a data set with at least one image"));
+        }
+        let images = match image_values {
+            Elements::U8(v) => v
+                .into_iter()
+                .map(|b| f32::from(b) / 255.0)
+                .collect::<Vec<f32>>(),
+            Elements::F32(v) => v,
+            Elements::F64(v) => v.into_iter().map(|x| x as f32).collect(),
+            Elements::Int(_) => {
+                return Err(Error::new(
+                    ErrorKind::UnsupportedDtype,
+                    "images are a wide integer type",
+                )
+                .at(path)
+                .fix("store images as uint8 (0-255) or float32 / float64"));
+            }
+        };
+        if let Some(i) = images.iter().position(|v| !v.is_finite()) {
+            return Err(Error::new(
+                ErrorKind::NonFinite,
+                format!(
+                    "image {} has a NaN or infinite value ({})",
+                    i / features,
+                    images[i]
+                ),
+            )
+            .at(path)
+            .fix("clean the data: every pixel must be a finite number"));
+        }
+        let raw_labels: Vec<i64> = match label_values {
+            Elements::U8(v) => v.into_iter().map(i64::from).collect(),
+            Elements::Int(v) => v,
+            other => {
+                return Err(Error::new(
+                    ErrorKind::UnsupportedDtype,
+                    format!("labels are {}, not integers", other.type_name()),
+                )
+                .at(path)
+                .fix("store labels as integers 0-9"));
+            }
+        };
+        let mut labels = Vec::with_capacity(rows);
+        for (i, &y) in raw_labels.iter().enumerate() {
+            if !(0..CLASSES as i64).contains(&y) {
+                return Err(Error::new(
+                    ErrorKind::LabelOutOfRange,
+                    format!("label {i} is {y}, outside 0-{}", CLASSES - 1),
+                )
+                .at(path)
+                .fix("labels must be the classes 0-9 (letters A-J)"));
+            }
+            labels.push(y as u8);
+        }
+        Ok(Dataset {
+            images,
+            labels,
+            features,
+            source,
+        })
+    }
+
+    /// Reads the course file: an `.npz` with arrays `images` and `labels`.
+    pub fn load_npz(path: &Path) -> Result<Dataset> {
+        let bytes = read_file(path)?;
+        let archive = npz::Archive::open(&bytes).map_err(|e| e.at(path))?;
+        let images = archive.array("images").map_err(|e| e.at(path))?;
+        let labels = archive.array("labels").map_err(|e| e.at(path))?;
+        let source = format!("{} (npz)", path.display());
+        Dataset::from_arrays(
+            (&images.shape, images.elements),
+            (&labels.shape, labels.elements),
+            source,
+            path,
+        )
+    }
+
+    /// Reads one IDX image file and its IDX label file (plain or `.gz`).
+    pub fn load_idx_pair(images: &Path, labels: &Path) -> Result<Dataset> {
+        let image_array = read_idx(images)?;
+        let label_array = read_idx(labels)?;
+        let source = format!("{} + {} (IDX)", images.display(), labels.display());
+        Dataset::from_arrays(
+            (&image_array.dims, image_array.elements),
+            (&label_array.dims, label_array.elements),
+            source,
+            labels,
+        )
+    }
+
+    /// Every IDX image/label pair in a folder (`*images*` beside the same
+    /// name with `labels`), in name order, as one pool.
+    pub fn load_idx_dir(dir: &Path) -> Result<Dataset> {
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "read the folder", &e))?;
+        let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        names.sort();
+        let mut pairs = Vec::new();
+        for image_path in &names {
+            let Some(name) = image_path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if !name.contains("images") {
+                continue;
+            }
+            let label_name = name.replace("images", "labels").replace("idx3", "idx1");
+            let label_path = dir.join(&label_name);
+            if !label_path.exists() {
+                return Err(Error::new(
+                    ErrorKind::MissingMember,
+                    format!("{name} has no label file {label_name} beside it"),
+                )
+                .at(dir)
+                .fix("put each *images* file next to its *labels* file"));
+            }
+            pairs.push((image_path.clone(), label_path));
+        }
+        if pairs.is_empty() {
+            return Err(Error::new(ErrorKind::Empty, "no IDX image files (names containing 'images') in this folder")
+                .at(dir)
+                .fix("pass a folder with files such as train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz"));
+        }
+        let mut pool: Option<Dataset> = None;
+        for (images, labels) in &pairs {
+            let part = Dataset::load_idx_pair(images, labels)?;
+            pool = Some(match pool {
+                None => part,
+                Some(mut all) => {
+                    if all.features != part.features {
+                        return Err(Error::new(
+                            ErrorKind::BadShape,
+                            format!(
+                                "images have {} values each, earlier files {}",
+                                part.features, all.features
+                            ),
+                        )
+                        .at(images)
+                        .fix("put only files of one image size in the folder"));
+                    }
+                    all.images.extend_from_slice(&part.images);
+                    all.labels.extend_from_slice(&part.labels);
+                    all
+                }
+            });
+        }
+        let mut pool = pool.expect("at least one pair");
+        pool.source = format!(
+            "{} ({} IDX pair{}, {} rows)",
+            dir.display(),
+            pairs.len(),
+            if pairs.len() == 1 { "" } else { "s" },
+            pool.rows()
+        );
+        Ok(pool)
+    }
+
+    /// Shuffles the rows as `np.random.seed(seed); np.random.shuffle(idx)`
+    /// and splits them into `train`, `valid` and the rest as test.
+    pub fn split(&self, train: usize, valid: usize, seed: u32) -> Result<Split> {
+        let n = self.rows();
+        if train == 0 {
+            return Err(
+                Error::new(ErrorKind::BadSplit, "the split has no training rows")
+                    .fix("use --split TRAIN,VALID with TRAIN > 0"),
+            );
+        }
+        if train.checked_add(valid).is_none_or(|s| s > n) {
+            return Err(Error::new(
+                ErrorKind::BadSplit,
+                format!(
+                    "split {train},{valid} needs {} rows but the data has {n}",
+                    train.saturating_add(valid)
+                ),
+            )
+            .fix(format!(
+                "use a smaller --split, e.g. --split {},{}",
+                n * 6 / 10,
+                n * 2 / 10
+            )));
+        }
+        let order = shuffle::numpy_permutation(n, seed);
+        let d = self.features;
+        let mut images = Vec::with_capacity(n * d);
+        let mut labels = Vec::with_capacity(n);
+        for &row in &order {
+            images.extend_from_slice(&self.images[row * d..(row + 1) * d]);
+            labels.push(self.labels[row]);
+        }
+        Ok(Split {
+            images,
+            labels,
+            features: d,
+            train,
+            valid,
+            test: n - train - valid,
+            source: self.source.clone(),
+        })
+    }
+}
+
+/// A shuffled data set: rows `0..train` train, then `valid`, then `test`.
+#[derive(Clone, Debug)]
+pub struct Split {
+    /// (train + valid + test, D) row-major.
+    pub images: Vec<f32>,
+    pub labels: Vec<u8>,
+    pub features: usize,
+    pub train: usize,
+    pub valid: usize,
+    pub test: usize,
+    pub source: String,
+}
+
+impl Split {
+    pub fn rows(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Row ranges of the three parts.
+    pub fn ranges(&self) -> [(&'static str, std::ops::Range<usize>); 3] {
+        let (a, b) = (self.train, self.train + self.valid);
+        [("train", 0..a), ("valid", a..b), ("test", b..self.rows())]
+    }
+}
+
+/// Reads a whole file, naming it in the error.
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        let mut err = Error::io(path, "read the file", &e);
+        if e.kind() == std::io::ErrorKind::NotFound {
+            err = err.fix("check the path");
+        }
+        err
+    })
+}
+
+/// Reads an IDX file, gunzipping it when it is gzip data.
+pub fn read_idx(path: &Path) -> Result<idx::IdxArray> {
+    let raw = read_file(path)?;
+    let bytes = if idx::is_gzip(&raw) {
+        idx::gunzip(&raw).map_err(|e| e.at(path))?
+    } else {
+        raw
+    };
+    idx::parse(&bytes).map_err(|e| e.at(path))
+}
