@@ -21,24 +21,112 @@ fn bias_relu(c: &mut Criterion) {
     let bias = data(&mut rng, h);
     let mut group = c.benchmark_group("bias_relu");
     group.throughput(Throughput::Elements((n * h) as u64));
+    // The naive version: one thread, one row at a time, written plainly.
     let naive = |buf: &mut [f32]| {
-        for (i, x) in buf.iter_mut().enumerate() {
-            *x = (*x + bias[i % h]).max(0.0);
+        for row in buf.chunks_mut(h) {
+            for (x, b) in row.iter_mut().zip(&bias) {
+                *x = (*x + b).max(0.0);
+            }
         }
     };
     let mut check_fast = z.clone();
     let mut check_naive = z.clone();
     passes::bias_relu(SimdPath::best(), &mut check_fast, &bias);
     naive(&mut check_naive);
-    assert_eq!(
-        check_fast, check_naive,
-        "fused bias+ReLU disagrees with the naive loop"
-    );
+    assert_eq!(check_fast, check_naive, "fused bias+ReLU disagrees with the naive loop");
     let mut buf = z.clone();
     group.bench_function("naive", |b| b.iter(|| naive(black_box(&mut buf))));
     for path in SimdPath::available() {
+        group.bench_function(path.name(), |b| b.iter(|| passes::bias_relu(path, black_box(&mut buf), &bias)));
+    }
+    group.finish();
+}
+
+fn softmax(c: &mut Criterion) {
+    let (n, classes) = (10_000, 10);
+    let mut rng = Rng::new(5);
+    let logits = data(&mut rng, n * classes);
+    let bias = data(&mut rng, classes);
+    let labels: Vec<u8> = (0..n).map(|i| (i % classes) as u8).collect();
+    let (mut loss, mut correct) = (vec![0.0f32; n], vec![0u8; n]);
+    // The naive version: the textbook three passes per row with a fresh
+    // probability vector, as NumPy code would do it.
+    let naive = |z: &[f32], out: &mut [f32]| -> f64 {
+        let mut total = 0.0f64;
+        for (i, row) in z.chunks(classes).enumerate() {
+            let shifted: Vec<f32> = row.iter().zip(&bias).map(|(v, b)| v + b).collect();
+            let max = shifted.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            let exps: Vec<f32> = shifted.iter().map(|v| (v - max).exp()).collect();
+            let sum: f32 = exps.iter().sum();
+            total += f64::from(sum.ln() - (shifted[labels[i] as usize] - max));
+            for (j, e) in exps.iter().enumerate() {
+                out[i * classes + j] = (e / sum - f32::from(u8::from(j == labels[i] as usize))) / n as f32;
+            }
+        }
+        total / n as f64
+    };
+    let mut fast_out = logits.clone();
+    let mut naive_out = vec![0.0f32; n * classes];
+    let path = SimdPath::best();
+    passes::softmax_cross_entropy(path, &mut fast_out, &bias, &labels, &mut loss, &mut correct, n, 1.0 / n as f32);
+    let naive_loss = naive(&logits, &mut naive_out);
+    let fast_loss = loss.iter().map(|&l| f64::from(l)).sum::<f64>() / n as f64;
+    assert!((fast_loss - naive_loss).abs() < 1e-5, "fused softmax/CE disagrees: {fast_loss} vs {naive_loss}");
+    let mut group = c.benchmark_group("softmax_cross_entropy");
+    group.throughput(Throughput::Elements((n * classes) as u64));
+    group.bench_function("naive", |b| b.iter(|| naive(black_box(&logits), &mut naive_out)));
+    for path in SimdPath::available() {
         group.bench_function(path.name(), |b| {
-            b.iter(|| passes::bias_relu(path, black_box(&mut buf), &bias))
+            b.iter(|| {
+                fast_out.copy_from_slice(&logits);
+                passes::softmax_cross_entropy(
+                    path,
+                    &mut fast_out,
+                    &bias,
+                    &labels,
+                    &mut loss,
+                    &mut correct,
+                    n,
+                    1.0 / n as f32,
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+fn relu_backward(c: &mut Criterion) {
+    let (n, h) = (10_000, 1000);
+    let mut rng = Rng::new(6);
+    let d = data(&mut rng, n * h);
+    let a: Vec<f32> = data(&mut rng, n * h).iter().map(|v| v.max(0.0)).collect();
+    let mut grad = vec![0.0f32; h];
+    let mut partials = vec![0.0f64; passes::partials_len(n, h)];
+    // The naive version: one thread, a mask pass and a column-sum pass.
+    let naive = |buf: &mut [f32], grad: &mut [f32]| {
+        for (g, &act) in buf.iter_mut().zip(&a) {
+            if act <= 0.0 {
+                *g = 0.0;
+            }
+        }
+        grad.fill(0.0);
+        for row in buf.chunks(h) {
+            for (s, g) in grad.iter_mut().zip(row) {
+                *s += g;
+            }
+        }
+    };
+    let (mut fast_buf, mut naive_buf) = (d.clone(), d.clone());
+    let mut naive_grad = vec![0.0f32; h];
+    passes::relu_backward(SimdPath::best(), &mut fast_buf, &a, &mut grad, &mut partials);
+    naive(&mut naive_buf, &mut naive_grad);
+    assert_eq!(fast_buf, naive_buf, "fused ReLU backward disagrees with the naive loop");
+    let mut group = c.benchmark_group("relu_backward");
+    group.throughput(Throughput::Elements((n * h) as u64));
+    group.bench_function("naive", |b| b.iter(|| naive(black_box(&mut naive_buf), &mut naive_grad)));
+    for path in SimdPath::available() {
+        group.bench_function(path.name(), |b| {
+            b.iter(|| passes::relu_backward(path, &mut fast_buf, &a, &mut grad, &mut partials))
         });
     }
     group.finish();
@@ -59,9 +147,7 @@ fn momentum(c: &mut Criterion) {
         })
     });
     for path in SimdPath::available() {
-        group.bench_function(path.name(), |b| {
-            b.iter(|| passes::momentum_update(path, &mut w, &mut v, &g, 0.1, 0.9))
-        });
+        group.bench_function(path.name(), |b| b.iter(|| passes::momentum_update(path, &mut w, &mut v, &g, 0.1, 0.9)));
     }
     group.finish();
 }
@@ -71,10 +157,9 @@ fn gemm_shapes(c: &mut Criterion) {
     group.sample_size(10);
     let mut rng = Rng::new(3);
     // (name, m, k, n): the step's two large GEMMs at the course size.
-    for (name, m, k, n, transpose_a) in [
-        ("x_wh_10000x784x1000", 10_000, 784, 1000, false),
-        ("xt_dz_784x10000x1000", 784, 10_000, 1000, true),
-    ] {
+    for (name, m, k, n, transpose_a) in
+        [("x_wh_10000x784x1000", 10_000, 784, 1000, false), ("xt_dz_784x10000x1000", 784, 10_000, 1000, true)]
+    {
         let a = if transpose_a {
             Matrix::from_vec(k, m, data(&mut rng, m * k))
         } else {
@@ -83,6 +168,19 @@ fn gemm_shapes(c: &mut Criterion) {
         let b = Matrix::from_vec(k, n, data(&mut rng, k * n));
         let mut out = Matrix::zeros(m, n);
         group.throughput(Throughput::Elements((2 * m * k * n) as u64));
+        let av = if transpose_a { a.view().t() } else { a.view() };
+        // Check the first rows against the naive product (all rows would
+        // take the naive loop seconds).
+        let check_rows = 16.min(m);
+        let exact = mlp_engine::reference::matmul(
+            &mlp_engine::reference::RefMat::from_f32(check_rows, k, av.row_range(0, check_rows).to_matrix().as_slice()),
+            &mlp_engine::reference::RefMat::from_f32(k, n, b.as_slice()),
+        );
+        gemm_par(1.0, av, b.view(), 0.0, out.view_mut());
+        let got = &out.as_slice()[..check_rows * n];
+        let worst = got.iter().zip(&exact.data).map(|(&x, &y)| (f64::from(x) - y).abs()).fold(0.0, f64::max);
+        // Values are sums of up to 10,000 products of magnitude ≤ 0.25.
+        assert!(worst < 1e-2, "{name}: GEMM differs from the naive product by {worst}");
         group.bench_function(BenchmarkId::new("flop", name), |bench| {
             bench.iter(|| {
                 let av = if transpose_a { a.view().t() } else { a.view() };
@@ -106,32 +204,15 @@ fn step(c: &mut Criterion) {
             let mut ws = Workspace::new(layout, batch, batch);
             let xv = MatRef::from_slice(&x, batch, 784);
             net.step(&mut ws, xv, &y, batch, Hyper::default());
-            assert!(
-                ws.metrics(0..batch).loss.is_finite(),
-                "step produced a non-finite loss"
-            );
+            assert!(ws.metrics(0..batch).loss.is_finite(), "step produced a non-finite loss");
             group.throughput(Throughput::Elements(layout.step_flops(batch) as u64));
-            group.bench_function(
-                BenchmarkId::new(format!("H{h}"), format!("B{batch}")),
-                |b| {
-                    b.iter(|| {
-                        net.step(
-                            &mut ws,
-                            xv,
-                            &y,
-                            batch,
-                            Hyper {
-                                learning_rate: 0.0,
-                                momentum: 0.0,
-                            },
-                        )
-                    })
-                },
-            );
+            group.bench_function(BenchmarkId::new(format!("H{h}"), format!("B{batch}")), |b| {
+                b.iter(|| net.step(&mut ws, xv, &y, batch, Hyper { learning_rate: 0.0, momentum: 0.0 }))
+            });
         }
     }
     group.finish();
 }
 
-criterion_group!(benches, bias_relu, momentum, gemm_shapes, step);
+criterion_group!(benches, bias_relu, softmax, relu_backward, momentum, gemm_shapes, step);
 criterion_main!(benches);

@@ -7,6 +7,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+use crate::bench::{self, BenchArgs};
 use crate::data::{CLASSES, Dataset, Split};
 use crate::engine::{Metrics, Workspace};
 use crate::error::{Error, ErrorKind};
@@ -44,6 +45,8 @@ Commands:
   train     train with momentum and write curves, metrics and the model (the default)
   sweep     train once per hidden size and compare them
   eval      measure a saved model on the train, valid and test rows
+  bench     time the training step and compare it with the raw GEMM rate
+  profile   split the training step's time over its phases
   help      print this help, or a command's help: mlp help train
 
 With no command, `mlp` runs `mlp train` with the assignment's defaults on
@@ -105,6 +108,35 @@ Prints loss and accuracy of the train, valid and test rows of the split and
 the confusion matrix of the test rows.
 ";
 
+pub const BENCH_HELP: &str = "\
+mlp bench — time the training step on built-in data of a chosen shape
+
+Usage: mlp bench [FLAGS]
+
+  --hidden H           hidden units (default 1000)
+  --rows N             training rows (default 10000)
+  --eval-rows M        rows evaluated each epoch besides them (default 8724 = 6000 + 2724)
+  --batch-size B       rows per step (default: N, full batch)
+  --steps K            timed steps after two warm-up steps (default 20)
+  --threads N          worker threads (default: all cores)
+  --json               print one JSON object instead of the report
+
+Checks the fast step against the f64 reference first, then reports median,
+min and max step time, samples/s, GFLOP/s, the same run's GEMM-only rate on
+the step's own shapes and the efficiency ratio, epoch time with evaluation,
+peak memory, threads, CPU features and the build profile.
+";
+
+pub const PROFILE_HELP: &str = "\
+mlp profile — split the training step's time over its phases
+
+Usage: mlp profile [--steps K] [--hidden H] [--rows N] [--batch-size B] [--threads N] [--json]
+
+Runs K steps (default 20) after warm-up and prints each phase's time per
+step and share: the five GEMMs, bias + ReLU, softmax / CE, the masked
+backward with its bias sums, and the update.
+";
+
 /// Where the data comes from and how it is split.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DataArgs {
@@ -118,14 +150,7 @@ pub struct DataArgs {
 
 impl Default for DataArgs {
     fn default() -> Self {
-        DataArgs {
-            data: None,
-            images: None,
-            labels: None,
-            synthetic: None,
-            split: (10_000, 6_000),
-            shuffle_seed: 521,
-        }
+        DataArgs { data: None, images: None, labels: None, synthetic: None, split: (10_000, 6_000), shuffle_seed: 521 }
     }
 }
 
@@ -154,6 +179,8 @@ pub enum Command {
     Train(TrainArgs),
     Sweep(TrainArgs),
     Eval(EvalArgs),
+    Bench(BenchArgs, Option<usize>),
+    Profile(BenchArgs, Option<usize>),
     Help(&'static str),
 }
 
@@ -167,33 +194,24 @@ impl Flags {
     fn next_flag(&mut self) -> Option<(String, Option<String>)> {
         let arg = self.args.next()?;
         match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => {
-                Some((flag.to_string(), Some(value.to_string())))
-            }
+            Some((flag, value)) if flag.starts_with("--") => Some((flag.to_string(), Some(value.to_string()))),
             _ => Some((arg, None)),
         }
     }
 
     fn value(&mut self, flag: &str, inline: Option<String>) -> CliResult<String> {
-        inline
-            .or_else(|| self.args.next())
-            .ok_or_else(|| CliError::Usage(format!("{flag} needs a value")))
+        inline.or_else(|| self.args.next()).ok_or_else(|| CliError::Usage(format!("{flag} needs a value")))
     }
 }
 
 fn parse_num<T: std::str::FromStr>(flag: &str, value: &str, what: &str) -> CliResult<T> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| CliError::Usage(format!("{flag} takes {what}, not '{value}'")))
+    value.trim().parse().map_err(|_| CliError::Usage(format!("{flag} takes {what}, not '{value}'")))
 }
 
 fn positive(flag: &str, value: &str) -> CliResult<usize> {
     let n: usize = parse_num(flag, value, "a whole number greater than 0")?;
     if n == 0 {
-        return Err(CliError::Usage(format!(
-            "{flag} takes a whole number greater than 0, not 0"
-        )));
+        return Err(CliError::Usage(format!("{flag} takes a whole number greater than 0, not 0")));
     }
     Ok(n)
 }
@@ -203,12 +221,7 @@ fn positive_list(flag: &str, value: &str) -> CliResult<Vec<usize>> {
 }
 
 /// Parses a data flag into `data`; false if `flag` is not a data flag.
-fn data_flag(
-    data: &mut DataArgs,
-    flag: &str,
-    inline: Option<String>,
-    flags: &mut Flags,
-) -> CliResult<bool> {
+fn data_flag(data: &mut DataArgs, flag: &str, inline: Option<String>, flags: &mut Flags) -> CliResult<bool> {
     match flag {
         "--data" => data.data = Some(PathBuf::from(flags.value(flag, inline)?)),
         "--images" => data.images = Some(PathBuf::from(flags.value(flag, inline)?)),
@@ -218,21 +231,12 @@ fn data_flag(
             let v = flags.value(flag, inline)?;
             let parts: Vec<&str> = v.split(',').collect();
             let [t, va] = parts.as_slice() else {
-                return Err(CliError::Usage(format!(
-                    "--split takes TRAIN,VALID (two numbers), not '{v}'"
-                )));
+                return Err(CliError::Usage(format!("--split takes TRAIN,VALID (two numbers), not '{v}'")));
             };
-            data.split = (
-                positive(flag, t)?,
-                parse_num(flag, va, "TRAIN,VALID (whole numbers)")?,
-            );
+            data.split = (positive(flag, t)?, parse_num(flag, va, "TRAIN,VALID (whole numbers)")?);
         }
         "--shuffle-seed" => {
-            data.shuffle_seed = parse_num(
-                flag,
-                &flags.value(flag, inline)?,
-                "a whole number from 0 to 4294967295",
-            )?
+            data.shuffle_seed = parse_num(flag, &flags.value(flag, inline)?, "a whole number from 0 to 4294967295")?
         }
         _ => return Ok(false),
     }
@@ -243,13 +247,10 @@ fn check_data(data: &DataArgs) -> CliResult<()> {
     if data.images.is_some() != data.labels.is_some() {
         return Err(CliError::Usage("--images and --labels go together".into()));
     }
-    let sources = usize::from(data.data.is_some())
-        + usize::from(data.images.is_some())
-        + usize::from(data.synthetic.is_some());
+    let sources =
+        usize::from(data.data.is_some()) + usize::from(data.images.is_some()) + usize::from(data.synthetic.is_some());
     if sources > 1 {
-        return Err(CliError::Usage(
-            "choose one data source: --data, --images/--labels or --synthetic".into(),
-        ));
+        return Err(CliError::Usage("choose one data source: --data, --images/--labels or --synthetic".into()));
     }
     Ok(())
 }
@@ -259,9 +260,7 @@ fn threads_flag(flag: &str, value: &str) -> CliResult<usize> {
     // More threads than this only oversubscribes the cores.
     const MAX_THREADS: usize = 1024;
     if n > MAX_THREADS {
-        return Err(CliError::Usage(format!(
-            "{flag} takes at most {MAX_THREADS}, not {n}"
-        )));
+        return Err(CliError::Usage(format!("{flag} takes at most {MAX_THREADS}, not {n}")));
     }
     Ok(n)
 }
@@ -269,9 +268,7 @@ fn threads_flag(flag: &str, value: &str) -> CliResult<usize> {
 fn finite(flag: &str, value: &str) -> CliResult<f32> {
     let x: f32 = parse_num(flag, value, "a number")?;
     if !x.is_finite() {
-        return Err(CliError::Usage(format!(
-            "{flag} takes a finite number, not '{value}'"
-        )));
+        return Err(CliError::Usage(format!("{flag} takes a finite number, not '{value}'")));
     }
     Ok(x)
 }
@@ -280,27 +277,27 @@ fn finite(flag: &str, value: &str) -> CliResult<f32> {
 pub fn parse(args: Vec<String>) -> CliResult<Command> {
     let mut args = args.into_iter().peekable();
     let command = match args.peek().map(String::as_str) {
-        Some("train" | "sweep" | "eval" | "help") => args.next().unwrap_or_default(),
+        Some("train" | "sweep" | "eval" | "bench" | "profile" | "help") => args.next().unwrap_or_default(),
         Some("-h" | "--help") => return Ok(Command::Help(MAIN_HELP)),
         Some(flag) if flag.starts_with('-') => "train".to_string(),
         Some(other) => {
-            return Err(CliError::Usage(format!(
-                "unknown command '{other}' (commands: train, sweep, eval, help)"
-            )));
+            return Err(CliError::Usage(format!("unknown command '{other}' (commands: train, sweep, eval, help)")));
         }
         None => "train".to_string(),
     };
-    let mut flags = Flags {
-        args: args.collect::<Vec<_>>().into_iter(),
-    };
+    let mut flags = Flags { args: args.collect::<Vec<_>>().into_iter() };
     match command.as_str() {
         "help" => Ok(Command::Help(match flags.args.next().as_deref() {
             Some("train") => TRAIN_HELP,
             Some("sweep") => SWEEP_HELP,
             Some("eval") => EVAL_HELP,
+            Some("bench") => BENCH_HELP,
+            Some("profile") => PROFILE_HELP,
             _ => MAIN_HELP,
         })),
         "eval" => parse_eval(flags),
+        "bench" => parse_bench(flags, false),
+        "profile" => parse_bench(flags, true),
         sweep_or_train => parse_train(flags, sweep_or_train == "sweep"),
     }
 }
@@ -309,11 +306,7 @@ fn parse_train(mut flags: Flags, sweep: bool) -> CliResult<Command> {
     let mut a = TrainArgs {
         data: DataArgs::default(),
         config: TrainConfig::default(),
-        hidden_sizes: if sweep {
-            vec![100, 500, 1000, 2000]
-        } else {
-            vec![1000]
-        },
+        hidden_sizes: if sweep { vec![100, 500, 1000, 2000] } else { vec![1000] },
         threads: None,
         out: None,
     };
@@ -325,41 +318,27 @@ fn parse_train(mut flags: Flags, sweep: bool) -> CliResult<Command> {
             "-h" | "--help" => {
                 return Ok(Command::Help(if sweep { SWEEP_HELP } else { TRAIN_HELP }));
             }
-            "--hidden" if sweep => {
-                a.hidden_sizes = positive_list(&flag, &flags.value(&flag, inline)?)?
-            }
+            "--hidden" if sweep => a.hidden_sizes = positive_list(&flag, &flags.value(&flag, inline)?)?,
             "--hidden" => a.hidden_sizes = vec![positive(&flag, &flags.value(&flag, inline)?)?],
             "--epochs" => a.config.epochs = positive(&flag, &flags.value(&flag, inline)?)?,
             "--lr" => {
                 let lr = finite(&flag, &flags.value(&flag, inline)?)?;
                 if lr <= 0.0 {
-                    return Err(CliError::Usage(format!(
-                        "--lr takes a positive number, not {lr}"
-                    )));
+                    return Err(CliError::Usage(format!("--lr takes a positive number, not {lr}")));
                 }
                 a.config.hyper.learning_rate = lr;
             }
             "--momentum" => {
                 let m = finite(&flag, &flags.value(&flag, inline)?)?;
                 if !(0.0..1.0).contains(&m) {
-                    return Err(CliError::Usage(format!(
-                        "--momentum takes a number in [0, 1), not {m}"
-                    )));
+                    return Err(CliError::Usage(format!("--momentum takes a number in [0, 1), not {m}")));
                 }
                 a.config.hyper.momentum = m;
             }
-            "--velocity-init" => {
-                a.config.velocity_init = finite(&flag, &flags.value(&flag, inline)?)?
-            }
-            "--seed" => {
-                a.config.seed = parse_num(&flag, &flags.value(&flag, inline)?, "a whole number")?
-            }
-            "--batch-size" => {
-                a.config.batch_size = Some(positive(&flag, &flags.value(&flag, inline)?)?)
-            }
-            "--patience" => {
-                a.config.patience = Some(positive(&flag, &flags.value(&flag, inline)?)?)
-            }
+            "--velocity-init" => a.config.velocity_init = finite(&flag, &flags.value(&flag, inline)?)?,
+            "--seed" => a.config.seed = parse_num(&flag, &flags.value(&flag, inline)?, "a whole number")?,
+            "--batch-size" => a.config.batch_size = Some(positive(&flag, &flags.value(&flag, inline)?)?),
+            "--patience" => a.config.patience = Some(positive(&flag, &flags.value(&flag, inline)?)?),
             "--threads" => a.threads = Some(threads_flag(&flag, &flags.value(&flag, inline)?)?),
             "--out" => a.out = Some(PathBuf::from(flags.value(&flag, inline)?)),
             _ => {
@@ -372,11 +351,7 @@ fn parse_train(mut flags: Flags, sweep: bool) -> CliResult<Command> {
     }
     check_data(&a.data)?;
     a.config.hidden = a.hidden_sizes[0];
-    Ok(if sweep {
-        Command::Sweep(a)
-    } else {
-        Command::Train(a)
-    })
+    Ok(if sweep { Command::Sweep(a) } else { Command::Train(a) })
 }
 
 fn parse_eval(mut flags: Flags) -> CliResult<Command> {
@@ -391,20 +366,37 @@ fn parse_eval(mut flags: Flags) -> CliResult<Command> {
             "--json" => json = true,
             "--threads" => threads = Some(threads_flag(&flag, &flags.value(&flag, inline)?)?),
             _ => {
-                return Err(CliError::Usage(format!(
-                    "unknown flag '{flag}' for mlp eval"
-                )));
+                return Err(CliError::Usage(format!("unknown flag '{flag}' for mlp eval")));
             }
         }
     }
     check_data(&data)?;
     let model = model.ok_or_else(|| CliError::Usage("mlp eval needs --model FILE".into()))?;
-    Ok(Command::Eval(EvalArgs {
-        data,
-        model,
-        json,
-        threads,
-    }))
+    Ok(Command::Eval(EvalArgs { data, model, json, threads }))
+}
+
+fn parse_bench(mut flags: Flags, profile: bool) -> CliResult<Command> {
+    let (mut a, mut threads) = (BenchArgs::default(), None);
+    let name = if profile { "profile" } else { "bench" };
+    while let Some((flag, inline)) = flags.next_flag() {
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help(if profile { PROFILE_HELP } else { BENCH_HELP })),
+            "--hidden" => a.hidden = positive(&flag, &flags.value(&flag, inline)?)?,
+            "--rows" => a.rows = positive(&flag, &flags.value(&flag, inline)?)?,
+            "--eval-rows" => a.eval_rows = parse_num(&flag, &flags.value(&flag, inline)?, "a whole number")?,
+            "--batch-size" => a.batch_size = Some(positive(&flag, &flags.value(&flag, inline)?)?),
+            "--steps" => a.steps = positive(&flag, &flags.value(&flag, inline)?)?,
+            "--threads" => threads = Some(threads_flag(&flag, &flags.value(&flag, inline)?)?),
+            "--json" => a.json = true,
+            _ => return Err(CliError::Usage(format!("unknown flag '{flag}' for mlp {name}"))),
+        }
+    }
+    if let Some(b) = a.batch_size
+        && b > a.rows
+    {
+        return Err(CliError::Usage(format!("--batch-size {b} is larger than --rows {}", a.rows)));
+    }
+    Ok(if profile { Command::Profile(a, threads) } else { Command::Bench(a, threads) })
 }
 
 /// The data the flags name, and its description.
@@ -417,22 +409,15 @@ pub fn load_data(args: &DataArgs) -> Result<Dataset, Error> {
             return Dataset::load_idx_dir(path);
         }
         if !path.exists() {
-            return Err(Error::io(
-                path,
-                "read the data",
-                &std::io::Error::from(std::io::ErrorKind::NotFound),
-            )
-            .fix("check the path; --data takes an .npz file or a folder of IDX files"));
+            return Err(Error::io(path, "read the data", &std::io::Error::from(std::io::ErrorKind::NotFound))
+                .fix("check the path; --data takes an .npz file or a folder of IDX files"));
         }
         if path.extension().and_then(|e| e.to_str()) == Some("npz") {
             return Dataset::load_npz(path);
         }
-        return Err(Error::new(
-            ErrorKind::BadMagic,
-            "--data takes an .npz file or a folder of IDX files",
-        )
-        .at(path)
-        .fix("for one pair of IDX files use --images FILE --labels FILE"));
+        return Err(Error::new(ErrorKind::BadMagic, "--data takes an .npz file or a folder of IDX files")
+            .at(path)
+            .fix("for one pair of IDX files use --images FILE --labels FILE"));
     }
     if let Some(rows) = args.synthetic {
         return Ok(Dataset::synthetic(rows, 0));
@@ -446,32 +431,17 @@ pub fn load_data(args: &DataArgs) -> Result<Dataset, Error> {
 
 fn split_data(args: &DataArgs) -> Result<Split, Error> {
     let data = load_data(args)?;
-    data.split(args.split.0, args.split.1, args.shuffle_seed)
-        .map_err(|e| e.context(&data.source))
+    data.split(args.split.0, args.split.1, args.shuffle_seed).map_err(|e| e.context(&data.source))
 }
 
 /// Runs `f` on a rayon pool of `threads` workers (default: all cores).
-fn with_threads<T: Send>(
-    threads: Option<usize>,
-    f: impl FnOnce() -> T + Send,
-) -> CliResult<(T, usize)> {
-    let n = threads.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(n)
-        .build()
-        .map_err(|e| {
-            CliError::Run(
-                Error::new(
-                    ErrorKind::Io,
-                    format!("cannot start {n} worker threads: {e}"),
-                )
-                .fix("pass a smaller --threads"),
-            )
-        })?;
+fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> CliResult<(T, usize)> {
+    let n = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().map_err(|e| {
+        CliError::Run(
+            Error::new(ErrorKind::Io, format!("cannot start {n} worker threads: {e}")).fix("pass a smaller --threads"),
+        )
+    })?;
     Ok((pool.install(f), n))
 }
 
@@ -480,35 +450,25 @@ pub fn run(command: Command) -> CliResult<()> {
     match command {
         Command::Help(text) => {
             print!("{text}");
-            if std::ptr::eq(text, TRAIN_HELP)
-                || std::ptr::eq(text, SWEEP_HELP)
-                || std::ptr::eq(text, EVAL_HELP)
-            {
+            if [TRAIN_HELP, SWEEP_HELP, EVAL_HELP].iter().any(|h| std::ptr::eq(*h, text)) {
                 print!("\n{DATA_HELP}");
             }
             Ok(())
         }
         Command::Train(args) => {
             let split = split_data(&args.data)?;
-            let dir = run::create_run_dir(
-                args.out.as_deref(),
-                &format!("train-h{}", args.config.hidden),
-            )?;
-            let (result, _) = with_threads(args.threads, || {
-                train_into(&split, &args.config, &args.data, &dir, true)
-            })?;
+            let dir = run::create_run_dir(args.out.as_deref(), &format!("train-h{}", args.config.hidden))?;
+            let (result, _) = with_threads(args.threads, || train_into(&split, &args.config, &args.data, &dir, true))?;
             let (outcome, _) = result?;
             println!("{}", final_report(&outcome));
             println!("run folder: {}", dir.display());
-            println!(
-                "plots:      {}  {}",
-                dir.join("loss.svg").display(),
-                dir.join("accuracy.svg").display()
-            );
+            println!("plots:      {}  {}", dir.join("loss.svg").display(), dir.join("accuracy.svg").display());
             diverged_error(&outcome, &dir, args.config.hyper.learning_rate)
         }
         Command::Sweep(args) => sweep(args),
         Command::Eval(args) => eval(args),
+        Command::Bench(args, threads) => Ok(with_threads(threads, || bench::bench(&args))?.0?),
+        Command::Profile(args, threads) => Ok(with_threads(threads, || bench::profile(&args))?.0?),
     }
 }
 
@@ -549,9 +509,7 @@ fn train_into(
             config.hidden,
             CLASSES,
             config.epochs,
-            config
-                .batch_size
-                .map_or("full batch".to_string(), |b| format!("batch {b}")),
+            config.batch_size.map_or("full batch".to_string(), |b| format!("batch {b}")),
             config.hyper.learning_rate,
             config.hyper.momentum,
             config.seed,
@@ -563,10 +521,7 @@ fn train_into(
     let mut printer = Progress::new(config.epochs, progress);
     let outcome = train(split, config, |r| printer.epoch(r))?;
     printer.finish();
-    write_atomic(
-        &dir.join("metrics.csv"),
-        run::metrics_csv(&outcome.history).as_bytes(),
-    )?;
+    write_atomic(&dir.join("metrics.csv"), run::metrics_csv(&outcome.history).as_bytes())?;
     let title = format!("H = {}", config.hidden);
     let (loss_svg, accuracy_svg) = run::curve_plots(&outcome.history, &title);
     write_atomic(&dir.join("loss.svg"), loss_svg.as_bytes())?;
@@ -597,10 +552,9 @@ fn summary_json(
     };
     let params_note = match o.stop {
         StopReason::Completed => "parameters after the last update".to_string(),
-        StopReason::EarlyStopped => format!(
-            "parameters of the best validation loss, epoch {} (before its update)",
-            o.params_epoch
-        ),
+        StopReason::EarlyStopped => {
+            format!("parameters of the best validation loss, epoch {} (before its update)", o.params_epoch)
+        }
         StopReason::Diverged { epoch } => format!(
             "last finite parameters (before the update of epoch {}); the loss diverged at epoch {epoch}",
             o.params_epoch
@@ -617,27 +571,12 @@ fn summary_json(
                 ("learning_rate", Json::num_f32(config.hyper.learning_rate)),
                 ("momentum", Json::num_f32(config.hyper.momentum)),
                 ("seed", Json::num(config.seed as f64)),
-                (
-                    "batch_size",
-                    config
-                        .batch_size
-                        .map_or(Json::Null, |b| Json::num(b as f64)),
-                ),
-                (
-                    "patience",
-                    config.patience.map_or(Json::Null, |p| Json::num(p as f64)),
-                ),
+                ("batch_size", config.batch_size.map_or(Json::Null, |b| Json::num(b as f64))),
+                ("patience", config.patience.map_or(Json::Null, |p| Json::num(p as f64))),
                 ("velocity_init", Json::num_f32(config.velocity_init)),
                 ("threads", Json::num(threads as f64)),
                 ("simd", Json::str(simd.name())),
-                (
-                    "profile",
-                    Json::str(if cfg!(debug_assertions) {
-                        "debug"
-                    } else {
-                        "release"
-                    }),
-                ),
+                ("profile", Json::str(if cfg!(debug_assertions) { "debug" } else { "release" })),
             ]),
         ),
         (
@@ -657,27 +596,18 @@ fn summary_json(
         ("final", split_json(&last)),
         (
             "best_valid_loss",
-            Json::obj([
-                ("epoch", Json::num(o.best_loss_epoch as f64)),
-                ("metrics", split_json(&best_loss)),
-            ]),
+            Json::obj([("epoch", Json::num(o.best_loss_epoch as f64)), ("metrics", split_json(&best_loss))]),
         ),
         (
             "best_valid_accuracy",
-            Json::obj([
-                ("epoch", Json::num(o.best_accuracy_epoch as f64)),
-                ("metrics", split_json(&best_acc)),
-            ]),
+            Json::obj([("epoch", Json::num(o.best_accuracy_epoch as f64)), ("metrics", split_json(&best_acc))]),
         ),
         (
             "model",
             Json::obj([
                 ("file", Json::str("model.npz")),
                 ("parameters", Json::str(params_note)),
-                (
-                    "finite",
-                    Json::Bool(o.network.params().iter().all(|p| p.is_finite())),
-                ),
+                ("finite", Json::Bool(o.network.params().iter().all(|p| p.is_finite()))),
                 (
                     "metrics",
                     Json::obj(
@@ -692,6 +622,7 @@ fn summary_json(
         ("wall_seconds", Json::num(o.wall_seconds)),
         ("median_epoch_seconds", Json::num(median)),
         ("train_samples_per_second", Json::num(o.samples_per_second)),
+        ("peak_rss_bytes", bench::peak_rss_bytes().map_or(Json::Null, |b| Json::num(b as f64))),
     ])
 }
 
@@ -749,12 +680,7 @@ struct Progress {
 
 impl Progress {
     fn new(total: usize, enabled: bool) -> Self {
-        Progress {
-            total,
-            enabled,
-            terminal: std::io::stderr().is_terminal(),
-            elapsed: 0.0,
-        }
+        Progress { total, enabled, terminal: std::io::stderr().is_terminal(), elapsed: 0.0 }
     }
 
     fn epoch(&mut self, r: &EpochRecord) {
@@ -795,14 +721,9 @@ fn sweep(args: TrainArgs) -> CliResult<()> {
     let dir = run::create_run_dir(args.out.as_deref(), "sweep")?;
     let mut rows = Vec::new();
     for &hidden in &args.hidden_sizes {
-        let config = TrainConfig {
-            hidden,
-            ..args.config.clone()
-        };
+        let config = TrainConfig { hidden, ..args.config.clone() };
         let sub = run::create_run_dir(Some(&dir.join(format!("h{hidden}"))), "")?;
-        let (result, _) = with_threads(args.threads, || {
-            train_into(&split, &config, &args.data, &sub, true)
-        })?;
+        let (result, _) = with_threads(args.threads, || train_into(&split, &config, &args.data, &sub, true))?;
         let (outcome, _) = result?;
         eprintln!("{}", final_report(&outcome));
         diverged_error(&outcome, &sub, config.hyper.learning_rate)?;
@@ -850,11 +771,7 @@ fn sweep(args: TrainArgs) -> CliResult<()> {
         rows.iter()
             .map(|(h, o)| Series {
                 name: format!("H = {h}"),
-                points: o
-                    .history
-                    .iter()
-                    .map(|r| (r.epoch as f64, pick(&r.valid)))
-                    .collect(),
+                points: o.history.iter().map(|r| (r.epoch as f64, pick(&r.valid))).collect(),
             })
             .collect()
     };
@@ -870,10 +787,7 @@ fn sweep(args: TrainArgs) -> CliResult<()> {
         y_label: "validation cross-entropy".into(),
         series: curves(|m| m.loss),
     };
-    write_atomic(
-        &dir.join("sweep_valid_accuracy.svg"),
-        acc.to_svg().as_bytes(),
-    )?;
+    write_atomic(&dir.join("sweep_valid_accuracy.svg"), acc.to_svg().as_bytes())?;
     write_atomic(&dir.join("sweep_valid_loss.svg"), loss.to_svg().as_bytes())?;
     print!("{table}");
     println!("sweep folder: {}", dir.display());
@@ -891,9 +805,15 @@ fn eval(args: EvalArgs) -> CliResult<()> {
     let layout = network.layout();
     if layout.inputs != split.features || layout.classes != CLASSES {
         return Err(CliError::Run(
-            Error::new(ErrorKind::BadModel, format!("the model takes {} inputs and {} classes; the data has {} values per image and {CLASSES} classes", layout.inputs, layout.classes, split.features))
-                .at(&args.model)
-                .fix("evaluate the model on data of the kind it was trained on"),
+            Error::new(
+                ErrorKind::BadModel,
+                format!(
+                    "the model takes {} inputs and {} classes; the data has {} values per image and {CLASSES} classes",
+                    layout.inputs, layout.classes, split.features
+                ),
+            )
+            .at(&args.model)
+            .fix("evaluate the model on data of the kind it was trained on"),
         ));
     }
     let (results, _) = with_threads(args.threads, || {
@@ -903,29 +823,14 @@ fn eval(args: EvalArgs) -> CliResult<()> {
         let mut out = Vec::new();
         for (name, range) in split.ranges() {
             let xr = x.row_range(range.start, range.len());
-            let preds = if name == "test" {
-                Some(predictions.as_mut_slice())
-            } else {
-                None
-            };
-            out.push((
-                name,
-                network.evaluate(&mut ws, xr, &split.labels[range], preds),
-            ));
+            let preds = if name == "test" { Some(predictions.as_mut_slice()) } else { None };
+            out.push((name, network.evaluate(&mut ws, xr, &split.labels[range], preds)));
         }
         (out, predictions)
     })?;
     let (metrics, predictions) = results;
     if args.json {
-        println!(
-            "{}",
-            Json::obj(
-                metrics
-                    .iter()
-                    .map(|(name, m)| (*name, run::metrics_json(m)))
-            )
-            .to_compact()
-        );
+        println!("{}", Json::obj(metrics.iter().map(|(name, m)| (*name, run::metrics_json(m)))).to_compact());
         return Ok(());
     }
     println!(
@@ -937,10 +842,7 @@ fn eval(args: EvalArgs) -> CliResult<()> {
         split.source
     );
     for (name, m) in &metrics {
-        println!(
-            "{name:>5}: loss {:.4}  accuracy {:.4}  ({} rows)",
-            m.loss, m.accuracy, m.rows
-        );
+        println!("{name:>5}: loss {:.4}  accuracy {:.4}  ({} rows)", m.loss, m.accuracy, m.rows);
     }
     let mut confusion = [[0usize; CLASSES]; CLASSES];
     let test_start = split.train + split.valid;
@@ -974,45 +876,28 @@ mod tests {
 
     #[test]
     fn defaults_are_the_assignments() {
-        let Command::Train(a) = parse(vec![]).unwrap() else {
-            panic!("not train")
-        };
+        let Command::Train(a) = parse(vec![]).unwrap() else { panic!("not train") };
         assert_eq!(a.config, TrainConfig::default());
         assert_eq!(a.data, DataArgs::default());
         assert_eq!(
             (a.config.hidden, a.config.epochs, a.config.hyper),
-            (
-                1000,
-                200,
-                Hyper {
-                    learning_rate: 0.1,
-                    momentum: 0.9
-                }
-            )
+            (1000, 200, Hyper { learning_rate: 0.1, momentum: 0.9 })
         );
     }
 
     #[test]
     fn flags_parse_in_both_forms() {
-        let Command::Train(a) = parse(args(
-            "train --hidden=50 --epochs 3 --lr 0.05 --split 100,20 --batch-size 32 --patience 4",
-        ))
-        .unwrap() else {
+        let Command::Train(a) =
+            parse(args("train --hidden=50 --epochs 3 --lr 0.05 --split 100,20 --batch-size 32 --patience 4")).unwrap()
+        else {
             panic!("not train")
         };
         assert_eq!(
-            (
-                a.config.hidden,
-                a.config.epochs,
-                a.config.batch_size,
-                a.config.patience
-            ),
+            (a.config.hidden, a.config.epochs, a.config.batch_size, a.config.patience),
             (50, 3, Some(32), Some(4))
         );
         assert_eq!(a.data.split, (100, 20));
-        let Command::Sweep(s) = parse(args("sweep --hidden 10,20")).unwrap() else {
-            panic!("not sweep")
-        };
+        let Command::Sweep(s) = parse(args("sweep --hidden 10,20")).unwrap() else { panic!("not sweep") };
         assert_eq!(s.hidden_sizes, [10, 20]);
     }
 
@@ -1032,10 +917,9 @@ mod tests {
             ("frobnicate", "frobnicate"),
         ] {
             match parse(args(line)) {
-                Err(CliError::Usage(msg)) => assert!(
-                    msg.contains(needle),
-                    "'{line}': message '{msg}' does not name {needle}"
-                ),
+                Err(CliError::Usage(msg)) => {
+                    assert!(msg.contains(needle), "'{line}': message '{msg}' does not name {needle}")
+                }
                 other => panic!("'{line}' gave {other:?}"),
             }
         }

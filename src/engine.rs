@@ -27,10 +27,7 @@ pub struct Hyper {
 impl Default for Hyper {
     /// The assignment's α = 0.1, γ = 0.9.
     fn default() -> Self {
-        Hyper {
-            learning_rate: 0.1,
-            momentum: 0.9,
-        }
+        Hyper { learning_rate: 0.1, momentum: 0.9 }
     }
 }
 
@@ -96,18 +93,9 @@ impl Network {
     /// # Panics
     /// If `params` does not have `layout.total()` elements.
     pub fn from_params(layout: Layout, params: Vec<f32>, velocity_init: f32) -> Self {
-        assert_eq!(
-            params.len(),
-            layout.total(),
-            "parameter buffer does not match the layout"
-        );
+        assert_eq!(params.len(), layout.total(), "parameter buffer does not match the layout");
         let n = params.len();
-        Network {
-            layout,
-            params,
-            grads: vec![0.0; n],
-            velocity: vec![velocity_init; n],
-        }
+        Network { layout, params, grads: vec![0.0; n], velocity: vec![velocity_init; n] }
     }
 
     pub fn layout(&self) -> Layout {
@@ -147,130 +135,96 @@ impl Network {
     /// correctness for all rows, and `δ = (p − y)/T` in place of the logits
     /// for the first `train_rows` rows (no gradients when 0).
     pub fn forward(&self, ws: &mut Workspace, x: MatRef<'_>, labels: &[u8], train_rows: usize) {
+        self.forward_timed(ws, x, labels, train_rows, &mut ());
+    }
+
+    /// [`forward`](Self::forward), reporting each phase's time to `clock`.
+    pub fn forward_timed<C: PhaseClock>(
+        &self,
+        ws: &mut Workspace,
+        x: MatRef<'_>,
+        labels: &[u8],
+        train_rows: usize,
+        clock: &mut C,
+    ) {
         let l = self.layout;
         let n = x.rows();
-        assert_eq!(
-            x.cols(),
-            l.inputs,
-            "input rows have {} features, the network takes {}",
-            x.cols(),
-            l.inputs
-        );
+        assert_eq!(x.cols(), l.inputs, "input rows have {} features, the network takes {}", x.cols(), l.inputs);
         assert_eq!(labels.len(), n, "{} labels for {n} rows", labels.len());
-        assert!(
-            n <= ws.max_rows,
-            "batch of {n} rows exceeds the workspace's {}",
-            ws.max_rows
-        );
-        assert!(
-            train_rows <= n.min(ws.max_train_rows),
-            "{train_rows} training rows do not fit"
-        );
-        assert_eq!(
-            (ws.layout.hidden, ws.layout.classes),
-            (l.hidden, l.classes),
-            "workspace made for another network"
-        );
+        assert!(n <= ws.max_rows, "batch of {n} rows exceeds the workspace's {}", ws.max_rows);
+        assert!(train_rows <= n.min(ws.max_train_rows), "{train_rows} training rows do not fit");
+        assert_eq!((ws.layout.hidden, ws.layout.classes), (l.hidden, l.classes), "workspace made for another network");
         let path = ws.simd;
         ws.rows = n;
 
         // Z = X·W_h  (N, H), then A = relu(Z + b_h) in place.
         let hidden = &mut ws.hidden[..n * l.hidden];
-        gemm_par(
-            1.0,
-            x,
-            self.tensor(Tensor::HiddenWeights),
-            0.0,
-            MatMut::from_slice(hidden, n, l.hidden),
-        );
-        passes::bias_relu(path, hidden, &self.params[l.range(Tensor::HiddenBias)]);
+        timed(clock, Phase::HiddenGemm, || {
+            let z = MatMut::from_slice(hidden, n, l.hidden);
+            gemm_par(1.0, x, self.tensor(Tensor::HiddenWeights), 0.0, z);
+        });
+        let b_h = &self.params[l.range(Tensor::HiddenBias)];
+        timed(clock, Phase::BiasRelu, || passes::bias_relu(path, hidden, b_h));
 
         // logits = A·W_o  (N, C), then + b_o, softmax, loss, δ.
         let logits = &mut ws.logits[..n * l.classes];
-        gemm_par(
-            1.0,
-            MatRef::from_slice(hidden, n, l.hidden),
-            self.tensor(Tensor::OutputWeights),
-            0.0,
-            MatMut::from_slice(logits, n, l.classes),
-        );
-        let inv_n = if train_rows == 0 {
-            0.0
-        } else {
-            1.0 / train_rows as f32
-        };
-        passes::softmax_cross_entropy(
-            path,
-            logits,
-            &self.params[l.range(Tensor::OutputBias)],
-            labels,
-            &mut ws.row_loss[..n],
-            &mut ws.row_correct[..n],
-            train_rows,
-            inv_n,
-        );
+        timed(clock, Phase::OutputGemm, || {
+            let a = MatRef::from_slice(hidden, n, l.hidden);
+            gemm_par(1.0, a, self.tensor(Tensor::OutputWeights), 0.0, MatMut::from_slice(logits, n, l.classes));
+        });
+        let inv_n = if train_rows == 0 { 0.0 } else { 1.0 / train_rows as f32 };
+        let b_o = &self.params[l.range(Tensor::OutputBias)];
+        let (row_loss, row_correct) = (&mut ws.row_loss[..n], &mut ws.row_correct[..n]);
+        timed(clock, Phase::SoftmaxLoss, || {
+            passes::softmax_cross_entropy(path, logits, b_o, labels, row_loss, row_correct, train_rows, inv_n)
+        });
     }
 
     /// Gradients of the mean loss over the first `t` rows of the last
     /// [`forward`](Self::forward) (made with `train_rows = t`), written into
     /// the gradient buffer. `x` holds those `t` rows.
     pub fn backward(&mut self, ws: &mut Workspace, x: MatRef<'_>) {
+        self.backward_timed(ws, x, &mut ());
+    }
+
+    /// [`backward`](Self::backward), reporting each phase's time to `clock`.
+    pub fn backward_timed<C: PhaseClock>(&mut self, ws: &mut Workspace, x: MatRef<'_>, clock: &mut C) {
         let l = self.layout;
         let t = x.rows();
-        assert!(
-            t <= ws.rows && t <= ws.max_train_rows,
-            "backward over rows the forward pass did not make"
-        );
+        assert!(t <= ws.rows && t <= ws.max_train_rows, "backward over rows the forward pass did not make");
         let path = ws.simd;
         let w_o = self.layout.view(&self.params, Tensor::OutputWeights);
         let [g_w_h, g_b_h, g_w_o, g_b_o] = l.split_mut(&mut self.grads);
         let hidden = &ws.hidden[..t * l.hidden];
         let delta = &ws.logits[..t * l.classes];
-
-        // ∂L/∂W_o = Aᵀ·δ  (H, C);  ∂L/∂b_o = Σ_rows δ  (C).
         let a = MatRef::from_slice(hidden, t, l.hidden);
         let delta_view = MatRef::from_slice(delta, t, l.classes);
-        gemm_par(
-            1.0,
-            a.t(),
-            delta_view,
-            0.0,
-            MatMut::from_slice(g_w_o, l.hidden, l.classes),
-        );
-        passes::column_sums(path, delta, g_b_o, &mut ws.partials);
+        let partials = &mut ws.partials;
+
+        // ∂L/∂W_o = Aᵀ·δ  (H, C);  ∂L/∂b_o = Σ_rows δ  (C).
+        timed(clock, Phase::OutputWeightGrad, || {
+            gemm_par(1.0, a.t(), delta_view, 0.0, MatMut::from_slice(g_w_o, l.hidden, l.classes))
+        });
+        timed(clock, Phase::OutputBiasGrad, || passes::column_sums(path, delta, g_b_o, partials));
 
         // dA = δ·W_oᵀ  (T, H);  dZ = dA ⊙ 1[A > 0];  ∂L/∂b_h = Σ_rows dZ  (H).
         let d_hidden = &mut ws.d_hidden[..t * l.hidden];
-        gemm_par(
-            1.0,
-            delta_view,
-            w_o.t(),
-            0.0,
-            MatMut::from_slice(d_hidden, t, l.hidden),
-        );
-        passes::relu_backward(path, d_hidden, hidden, g_b_h, &mut ws.partials);
+        timed(clock, Phase::HiddenErrorGemm, || {
+            gemm_par(1.0, delta_view, w_o.t(), 0.0, MatMut::from_slice(d_hidden, t, l.hidden))
+        });
+        timed(clock, Phase::ReluBackward, || passes::relu_backward(path, d_hidden, hidden, g_b_h, partials));
 
         // ∂L/∂W_h = Xᵀ·dZ  (D, H).
         let dz = MatRef::from_slice(d_hidden, t, l.hidden);
-        gemm_par(
-            1.0,
-            x.t(),
-            dz,
-            0.0,
-            MatMut::from_slice(g_w_h, l.inputs, l.hidden),
-        );
+        timed(clock, Phase::HiddenWeightGrad, || {
+            gemm_par(1.0, x.t(), dz, 0.0, MatMut::from_slice(g_w_h, l.inputs, l.hidden))
+        });
     }
 
     /// `v ← γ·v + α·g; W ← W − v` over the whole flat buffers.
     pub fn update(&mut self, path: SimdPath, hyper: Hyper) {
-        passes::momentum_update(
-            path,
-            &mut self.params,
-            &mut self.velocity,
-            &self.grads,
-            hyper.learning_rate,
-            hyper.momentum,
-        );
+        let (lr, momentum) = (hyper.learning_rate, hyper.momentum);
+        passes::momentum_update(path, &mut self.params, &mut self.velocity, &self.grads, lr, momentum);
     }
 
     /// One full training step on the first `train_rows` rows of `x`: forward
@@ -279,18 +233,52 @@ impl Network {
     ///
     /// The metrics of every row, taken with the parameters before the
     /// update, are then in `ws` (see [`Workspace::metrics`]).
-    pub fn step(
+    pub fn step(&mut self, ws: &mut Workspace, x: MatRef<'_>, labels: &[u8], train_rows: usize, hyper: Hyper) {
+        self.step_timed(ws, x, labels, train_rows, hyper, &mut ());
+    }
+
+    /// [`step`](Self::step), reporting each phase's time to `clock`.
+    pub fn step_timed<C: PhaseClock>(
         &mut self,
         ws: &mut Workspace,
         x: MatRef<'_>,
         labels: &[u8],
         train_rows: usize,
         hyper: Hyper,
+        clock: &mut C,
     ) {
         assert!(train_rows > 0, "a step needs at least one training row");
-        self.forward(ws, x, labels, train_rows);
-        self.backward(ws, x.row_range(0, train_rows));
-        self.update(ws.simd, hyper);
+        self.forward_timed(ws, x, labels, train_rows, clock);
+        self.backward_timed(ws, x.row_range(0, train_rows), clock);
+        timed(clock, Phase::Update, || self.update(ws.simd, hyper));
+    }
+
+    /// Benchmark aid: the five GEMMs of [`step`](Self::step) alone, with the
+    /// same shapes, strides and buffers, and none of the passes or the
+    /// update. Overwrites the workspace and the gradients.
+    pub fn step_gemms_only(&mut self, ws: &mut Workspace, x: MatRef<'_>, train_rows: usize) {
+        let l = self.layout;
+        let (n, t) = (x.rows(), train_rows);
+        assert!(n <= ws.max_rows && t <= n.min(ws.max_train_rows), "batch does not fit the workspace");
+        let w_o = self.layout.view(&self.params, Tensor::OutputWeights);
+        let [g_w_h, _, g_w_o, _] = l.split_mut(&mut self.grads);
+        let hidden = &mut ws.hidden[..n * l.hidden];
+        let logits = &mut ws.logits[..n * l.classes];
+        let w_h = self.layout.view(&self.params, Tensor::HiddenWeights);
+        gemm_par(1.0, x, w_h, 0.0, MatMut::from_slice(hidden, n, l.hidden));
+        gemm_par(1.0, MatRef::from_slice(hidden, n, l.hidden), w_o, 0.0, MatMut::from_slice(logits, n, l.classes));
+        let a = MatRef::from_slice(&hidden[..t * l.hidden], t, l.hidden);
+        let delta = MatRef::from_slice(&logits[..t * l.classes], t, l.classes);
+        gemm_par(1.0, a.t(), delta, 0.0, MatMut::from_slice(g_w_o, l.hidden, l.classes));
+        let d_hidden = &mut ws.d_hidden[..t * l.hidden];
+        gemm_par(1.0, delta, w_o.t(), 0.0, MatMut::from_slice(d_hidden, t, l.hidden));
+        let dz = MatRef::from_slice(d_hidden, t, l.hidden);
+        gemm_par(1.0, x.row_range(0, t).t(), dz, 0.0, MatMut::from_slice(g_w_h, l.inputs, l.hidden));
+    }
+
+    /// Bytes of the three flat buffers (parameters, gradients, velocity).
+    pub fn buffer_bytes(&self) -> usize {
+        3 * self.params.len() * std::mem::size_of::<f32>()
     }
 
     /// Loss and accuracy over all rows of `x`, in workspace-sized chunks;
@@ -310,12 +298,7 @@ impl Network {
         let mut start = 0;
         while start < x.rows() {
             let count = ws.max_rows.min(x.rows() - start);
-            self.forward(
-                ws,
-                x.row_range(start, count),
-                &labels[start..start + count],
-                0,
-            );
+            self.forward(ws, x.row_range(start, count), &labels[start..start + count], 0);
             total = total.merge(ws.metrics(0..count));
             if let Some(out) = predictions.as_deref_mut() {
                 for (i, o) in out[start..start + count].iter_mut().enumerate() {
@@ -326,6 +309,111 @@ impl Network {
         }
         total
     }
+}
+
+/// The phases of a training step, in the order they run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Z = X·W_h.
+    HiddenGemm,
+    /// A = relu(Z + b_h).
+    BiasRelu,
+    /// logits = A·W_o.
+    OutputGemm,
+    /// + b_o, softmax, loss, accuracy, δ.
+    SoftmaxLoss,
+    /// ∂L/∂W_o = Aᵀ·δ.
+    OutputWeightGrad,
+    /// ∂L/∂b_o = Σδ.
+    OutputBiasGrad,
+    /// dA = δ·W_oᵀ.
+    HiddenErrorGemm,
+    /// dZ = dA ⊙ 1[A > 0] and ∂L/∂b_h = ΣdZ.
+    ReluBackward,
+    /// ∂L/∂W_h = Xᵀ·dZ.
+    HiddenWeightGrad,
+    /// The momentum update.
+    Update,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 10] = [
+        Phase::HiddenGemm,
+        Phase::BiasRelu,
+        Phase::OutputGemm,
+        Phase::SoftmaxLoss,
+        Phase::OutputWeightGrad,
+        Phase::OutputBiasGrad,
+        Phase::HiddenErrorGemm,
+        Phase::ReluBackward,
+        Phase::HiddenWeightGrad,
+        Phase::Update,
+    ];
+
+    /// A short label for tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::HiddenGemm => "forward GEMM  Z = X·W_h",
+            Phase::BiasRelu => "bias + ReLU",
+            Phase::OutputGemm => "output GEMM  A·W_o",
+            Phase::SoftmaxLoss => "softmax / CE / δ",
+            Phase::OutputWeightGrad => "GEMM  ∂W_o = Aᵀ·δ",
+            Phase::OutputBiasGrad => "bias sum  ∂b_o",
+            Phase::HiddenErrorGemm => "GEMM  dA = δ·W_oᵀ",
+            Phase::ReluBackward => "ReLU mask + ∂b_h sums",
+            Phase::HiddenWeightGrad => "GEMM  ∂W_h = Xᵀ·dZ",
+            Phase::Update => "momentum update",
+        }
+    }
+
+    /// Whether the phase is a GEMM.
+    pub fn is_gemm(self) -> bool {
+        matches!(
+            self,
+            Phase::HiddenGemm
+                | Phase::OutputGemm
+                | Phase::OutputWeightGrad
+                | Phase::HiddenErrorGemm
+                | Phase::HiddenWeightGrad
+        )
+    }
+}
+
+/// Receives the wall time of each phase of a step. `()` ignores them, and
+/// the untimed step compiles to the same code as before timing existed.
+pub trait PhaseClock {
+    /// Whether `timed` should read the clock at all.
+    const ENABLED: bool;
+    fn record(&mut self, phase: Phase, seconds: f64);
+}
+
+impl PhaseClock for () {
+    const ENABLED: bool = false;
+    fn record(&mut self, _: Phase, _: f64) {}
+}
+
+/// Seconds spent in each phase, summed over the steps timed.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PhaseTimes {
+    /// Indexed like [`Phase::ALL`].
+    pub seconds: [f64; 10],
+}
+
+impl PhaseClock for PhaseTimes {
+    const ENABLED: bool = true;
+    fn record(&mut self, phase: Phase, seconds: f64) {
+        self.seconds[phase as usize] += seconds;
+    }
+}
+
+fn timed<C: PhaseClock, R>(clock: &mut C, phase: Phase, f: impl FnOnce() -> R) -> R {
+    if !C::ENABLED {
+        return f();
+    }
+    let start = std::time::Instant::now();
+    let out = f();
+    clock.record(phase, start.elapsed().as_secs_f64());
+    out
 }
 
 /// Index of the first largest element.
@@ -371,24 +459,14 @@ impl Workspace {
     }
 
     /// As [`new`](Self::new), with the given SIMD build.
-    pub fn with_simd(
-        layout: Layout,
-        max_rows: usize,
-        max_train_rows: usize,
-        simd: SimdPath,
-    ) -> Self {
-        assert!(
-            max_rows > 0 && max_train_rows <= max_rows,
-            "workspace sizes"
-        );
+    pub fn with_simd(layout: Layout, max_rows: usize, max_train_rows: usize, simd: SimdPath) -> Self {
+        assert!(max_rows > 0 && max_train_rows <= max_rows, "workspace sizes");
         let widest = layout.hidden.max(layout.classes);
-        // Every buffer is written once here (vec! of zeros touches the pages
-        // as it is used; fill makes that happen now, not in the first step).
-        let touched = |len: usize| {
-            let mut v = vec![0.0f32; len];
-            v.fill(0.0);
-            v
-        };
+        // Every buffer is written here, so its pages are mapped now and not
+        // as page faults inside the first steps (a zeroed allocation would
+        // only be mapped on first write). NaN also poisons them: a pass that
+        // read a buffer before writing it would show up in every test.
+        let touched = |len: usize| vec![f32::NAN; len];
         Workspace {
             layout,
             simd,
@@ -412,27 +490,23 @@ impl Workspace {
         self.simd
     }
 
+    /// Bytes of every buffer the workspace holds.
+    pub fn buffer_bytes(&self) -> usize {
+        (self.hidden.len() + self.d_hidden.len() + self.logits.len() + self.row_loss.len()) * 4
+            + self.row_correct.len()
+            + self.partials.len() * 8
+    }
+
     /// Mean loss and accuracy of `rows` of the last forward pass.
     pub fn metrics(&self, rows: std::ops::Range<usize>) -> Metrics {
-        assert!(
-            rows.end <= self.rows,
-            "rows {rows:?} were not in the last forward pass of {}",
-            self.rows
-        );
+        assert!(rows.end <= self.rows, "rows {rows:?} were not in the last forward pass of {}", self.rows);
         let count = rows.len();
         if count == 0 {
             return Metrics::default();
         }
-        let loss: f64 = self.row_loss[rows.clone()]
-            .iter()
-            .map(|&l| f64::from(l))
-            .sum();
+        let loss: f64 = self.row_loss[rows.clone()].iter().map(|&l| f64::from(l)).sum();
         let correct: usize = self.row_correct[rows].iter().map(|&c| c as usize).sum();
-        Metrics {
-            loss: loss / count as f64,
-            accuracy: correct as f64 / count as f64,
-            rows: count,
-        }
+        Metrics { loss: loss / count as f64, accuracy: correct as f64 / count as f64, rows: count }
     }
 
     /// Per-row loss of the last forward pass.
@@ -443,19 +517,11 @@ impl Workspace {
     /// The logits buffer of the last forward pass: δ for training rows,
     /// probabilities for the rest.  (N, C)
     pub fn outputs(&self) -> MatRef<'_> {
-        MatRef::from_slice(
-            &self.logits[..self.rows * self.layout.classes],
-            self.rows,
-            self.layout.classes,
-        )
+        MatRef::from_slice(&self.logits[..self.rows * self.layout.classes], self.rows, self.layout.classes)
     }
 
     /// Hidden activations A of the last forward pass.  (N, H)
     pub fn hidden(&self) -> MatRef<'_> {
-        MatRef::from_slice(
-            &self.hidden[..self.rows * self.layout.hidden],
-            self.rows,
-            self.layout.hidden,
-        )
+        MatRef::from_slice(&self.hidden[..self.rows * self.layout.hidden], self.rows, self.layout.hidden)
     }
 }

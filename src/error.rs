@@ -54,6 +54,8 @@ pub enum ErrorKind {
     Diverged,
     /// An output folder or file that cannot be written.
     Output,
+    /// The fast engine disagrees with the reference (a broken build).
+    SelfCheck,
 }
 
 /// An error with the file it concerns and a suggested fix.
@@ -67,12 +69,7 @@ pub struct Error {
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error {
-            kind,
-            path: None,
-            message: message.into(),
-            fix: None,
-        }
+        Error { kind, path: None, message: message.into(), fix: None }
     }
 
     /// The same error, naming `path` (kept if one is already named).

@@ -126,10 +126,7 @@ mod tests {
     fn writes_escaped_compact_and_pretty_text() {
         let v = Json::obj([
             ("a", Json::num(1.5)),
-            (
-                "b",
-                Json::Arr(vec![Json::Null, Json::num(f64::NAN), Json::num(3)]),
-            ),
+            ("b", Json::Arr(vec![Json::Null, Json::num(f64::NAN), Json::num(3)])),
             ("s", Json::str("q\"\n")),
         ]);
         assert_eq!(v.to_compact(), r#"{"a":1.5,"b":[null,null,3],"s":"q\"\n"}"#);

@@ -28,12 +28,7 @@ pub enum Tensor {
 }
 
 impl Tensor {
-    pub const ALL: [Tensor; 4] = [
-        Tensor::HiddenWeights,
-        Tensor::HiddenBias,
-        Tensor::OutputWeights,
-        Tensor::OutputBias,
-    ];
+    pub const ALL: [Tensor; 4] = [Tensor::HiddenWeights, Tensor::HiddenBias, Tensor::OutputWeights, Tensor::OutputBias];
 
     /// The name used in saved models and messages (`W_h`, `b_h`, `W_o`, `b_o`).
     pub fn name(self) -> &'static str {
@@ -62,24 +57,14 @@ impl Layout {
     /// # Panics
     /// If a size is zero or the total overflows.
     pub fn new(inputs: usize, hidden: usize, classes: usize) -> Self {
-        assert!(
-            inputs > 0 && hidden > 0 && classes > 0,
-            "network sizes must be positive"
-        );
-        let layout = Layout {
-            inputs,
-            hidden,
-            classes,
-        };
+        assert!(inputs > 0 && hidden > 0 && classes > 0, "network sizes must be positive");
+        let layout = Layout { inputs, hidden, classes };
         let total = inputs
             .checked_mul(hidden)
             .and_then(|w| w.checked_add(hidden))
             .and_then(|n| hidden.checked_mul(classes).and_then(|w| n.checked_add(w)))
             .and_then(|n| n.checked_add(classes));
-        assert!(
-            total.is_some(),
-            "network of {inputs}x{hidden}x{classes} is too large"
-        );
+        assert!(total.is_some(), "network of {inputs}x{hidden}x{classes} is too large");
         layout
     }
 
@@ -101,11 +86,7 @@ impl Layout {
 
     /// Offset of a tensor's first element in the flat buffer.
     pub fn offset(&self, tensor: Tensor) -> usize {
-        Tensor::ALL
-            .iter()
-            .take_while(|&&t| t != tensor)
-            .map(|&t| self.len(t))
-            .sum()
+        Tensor::ALL.iter().take_while(|&&t| t != tensor).map(|&t| self.len(t)).sum()
     }
 
     /// `offset..offset + len` of a tensor.
@@ -121,22 +102,14 @@ impl Layout {
 
     /// A tensor of `buffer` as a read view.
     pub fn view<'a>(&self, buffer: &'a [f32], tensor: Tensor) -> MatRef<'a> {
-        assert_eq!(
-            buffer.len(),
-            self.total(),
-            "buffer does not match the layout"
-        );
+        assert_eq!(buffer.len(), self.total(), "buffer does not match the layout");
         let (rows, cols) = self.shape(tensor);
         MatRef::from_slice(&buffer[self.range(tensor)], rows, cols)
     }
 
     /// A tensor of `buffer` as a write view.
     pub fn view_mut<'a>(&self, buffer: &'a mut [f32], tensor: Tensor) -> MatMut<'a> {
-        assert_eq!(
-            buffer.len(),
-            self.total(),
-            "buffer does not match the layout"
-        );
+        assert_eq!(buffer.len(), self.total(), "buffer does not match the layout");
         let (rows, cols) = self.shape(tensor);
         MatMut::from_slice(&mut buffer[self.range(tensor)], rows, cols)
     }
@@ -144,11 +117,7 @@ impl Layout {
     /// The four tensors of `buffer` as disjoint mutable slices, in
     /// [`Tensor::ALL`] order.
     pub fn split_mut<'a>(&self, buffer: &'a mut [f32]) -> [&'a mut [f32]; 4] {
-        assert_eq!(
-            buffer.len(),
-            self.total(),
-            "buffer does not match the layout"
-        );
+        assert_eq!(buffer.len(), self.total(), "buffer does not match the layout");
         let (w_h, rest) = buffer.split_at_mut(self.len(Tensor::HiddenWeights));
         let (b_h, rest) = rest.split_at_mut(self.len(Tensor::HiddenBias));
         let (w_o, b_o) = rest.split_at_mut(self.len(Tensor::OutputWeights));
@@ -158,23 +127,13 @@ impl Layout {
     /// Floating-point operations of one training step over `rows` rows: the
     /// five GEMMs at 2·m·n·k each (the elementwise passes are not counted).
     pub fn step_flops(&self, rows: usize) -> f64 {
-        let (n, d, h, c) = (
-            rows as f64,
-            self.inputs as f64,
-            self.hidden as f64,
-            self.classes as f64,
-        );
+        let (n, d, h, c) = (rows as f64, self.inputs as f64, self.hidden as f64, self.classes as f64);
         2.0 * (n * d * h + n * h * c + h * c * n + n * c * h + d * h * n)
     }
 
     /// Floating-point operations of a forward pass over `rows` rows.
     pub fn forward_flops(&self, rows: usize) -> f64 {
-        let (n, d, h, c) = (
-            rows as f64,
-            self.inputs as f64,
-            self.hidden as f64,
-            self.classes as f64,
-        );
+        let (n, d, h, c) = (rows as f64, self.inputs as f64, self.hidden as f64, self.classes as f64);
         2.0 * (n * d * h + n * h * c)
     }
 }

@@ -22,8 +22,10 @@
 //! - [`data`]: .npy/.npz/IDX readers, numpy's shuffle, the synthetic glyphs;
 //! - [`train`]: the epoch loop, early stopping, divergence;
 //! - [`model`], [`run`], [`plot`], [`json`]: what a run writes;
+//! - [`bench`]: the `bench` and `profile` measurements;
 //! - [`cli`]: the `mlp` command line.
 
+pub mod bench;
 pub mod cli;
 pub mod data;
 pub mod engine;

@@ -21,11 +21,7 @@ impl Matrix {
     /// A `rows × cols` matrix of zeros.
     pub fn zeros(rows: usize, cols: usize) -> Self {
         let len = rows.checked_mul(cols).expect("matrix size overflows usize");
-        Matrix {
-            rows,
-            cols,
-            data: vec![0.0; len],
-        }
+        Matrix { rows, cols, data: vec![0.0; len] }
     }
 
     /// Wraps `data` (row-major) as a `rows × cols` matrix.
@@ -33,11 +29,7 @@ impl Matrix {
     /// # Panics
     /// If `data.len() != rows * cols`.
     pub fn from_vec(rows: usize, cols: usize, data: Vec<f32>) -> Self {
-        assert_eq!(
-            data.len(),
-            rows * cols,
-            "data length does not match {rows}x{cols}"
-        );
+        assert_eq!(data.len(), rows * cols, "data length does not match {rows}x{cols}");
         Matrix { rows, cols, data }
     }
 
@@ -109,28 +101,12 @@ impl<'a> MatRef<'a> {
     ///
     /// # Panics
     /// If the last addressed element lies outside `data`.
-    pub fn with_strides(
-        data: &'a [f32],
-        rows: usize,
-        cols: usize,
-        row_stride: usize,
-        col_stride: usize,
-    ) -> Self {
+    pub fn with_strides(data: &'a [f32], rows: usize, cols: usize, row_stride: usize, col_stride: usize) -> Self {
         if rows > 0 && cols > 0 {
             let last = (rows - 1) * row_stride + (cols - 1) * col_stride;
-            assert!(
-                last < data.len(),
-                "view {rows}x{cols} exceeds its buffer of {}",
-                data.len()
-            );
+            assert!(last < data.len(), "view {rows}x{cols} exceeds its buffer of {}", data.len());
         }
-        MatRef {
-            data,
-            rows,
-            cols,
-            row_stride,
-            col_stride,
-        }
+        MatRef { data, rows, cols, row_stride, col_stride }
     }
 
     pub fn rows(&self) -> usize {
@@ -154,41 +130,27 @@ impl<'a> MatRef<'a> {
 
     /// Rows `start..start + count` of this view.
     pub fn row_range(self, start: usize, count: usize) -> MatRef<'a> {
-        assert!(
-            start + count <= self.rows,
-            "rows {start}..{} out of {}",
-            start + count,
-            self.rows
-        );
-        let offset = if count == 0 {
-            0
-        } else {
-            start * self.row_stride
-        };
-        MatRef {
-            data: &self.data[offset.min(self.data.len())..],
-            rows: count,
-            ..self
-        }
+        assert!(start + count <= self.rows, "rows {start}..{} out of {}", start + count, self.rows);
+        let offset = if count == 0 { 0 } else { start * self.row_stride };
+        MatRef { data: &self.data[offset.min(self.data.len())..], rows: count, ..self }
+    }
+
+    /// Columns `start..start + count` of this view.
+    pub fn col_range(self, start: usize, count: usize) -> MatRef<'a> {
+        assert!(start + count <= self.cols, "columns {start}..{} out of {}", start + count, self.cols);
+        let offset = if count == 0 || self.rows == 0 { 0 } else { start * self.col_stride };
+        MatRef { data: &self.data[offset.min(self.data.len())..], cols: count, ..self }
     }
 
     /// Element `(i, j)`.
     pub fn at(&self, i: usize, j: usize) -> f32 {
-        assert!(
-            i < self.rows && j < self.cols,
-            "({i}, {j}) out of {}x{}",
-            self.rows,
-            self.cols
-        );
+        assert!(i < self.rows && j < self.cols, "({i}, {j}) out of {}x{}", self.rows, self.cols);
         self.data[i * self.row_stride + j * self.col_stride]
     }
 
     /// Row `i` as a slice; only for views with unit column stride.
     pub fn row(&self, i: usize) -> &'a [f32] {
-        assert!(
-            self.col_stride == 1 || self.cols <= 1,
-            "row() needs a row-major view"
-        );
+        assert!(self.col_stride == 1 || self.cols <= 1, "row() needs a row-major view");
         assert!(i < self.rows, "row {i} out of {}", self.rows);
         let start = i * self.row_stride;
         &self.data[start..start + self.cols]
@@ -219,30 +181,13 @@ impl<'a> MatMut<'a> {
     ///
     /// # Panics
     /// If the rows overlap (`row_stride < cols`) or exceed `data`.
-    pub fn with_row_stride(
-        data: &'a mut [f32],
-        rows: usize,
-        cols: usize,
-        row_stride: usize,
-    ) -> Self {
-        assert!(
-            rows <= 1 || row_stride >= cols,
-            "rows of a mutable view must not overlap"
-        );
+    pub fn with_row_stride(data: &'a mut [f32], rows: usize, cols: usize, row_stride: usize) -> Self {
+        assert!(rows <= 1 || row_stride >= cols, "rows of a mutable view must not overlap");
         if rows > 0 && cols > 0 {
             let last = (rows - 1) * row_stride + cols - 1;
-            assert!(
-                last < data.len(),
-                "view {rows}x{cols} exceeds its buffer of {}",
-                data.len()
-            );
+            assert!(last < data.len(), "view {rows}x{cols} exceeds its buffer of {}", data.len());
         }
-        MatMut {
-            data,
-            rows,
-            cols,
-            row_stride,
-        }
+        MatMut { data, rows, cols, row_stride }
     }
 
     pub fn rows(&self) -> usize {
@@ -264,12 +209,7 @@ impl<'a> MatMut<'a> {
 
     /// A shorter-lived mutable view of the same block.
     pub fn rb_mut(&mut self) -> MatMut<'_> {
-        MatMut {
-            data: self.data,
-            rows: self.rows,
-            cols: self.cols,
-            row_stride: self.row_stride,
-        }
+        MatMut { data: self.data, rows: self.rows, cols: self.cols, row_stride: self.row_stride }
     }
 
     /// Row `i`, mutably.
@@ -300,46 +240,64 @@ static SGEMM_CALLS: AtomicUsize = AtomicUsize::new(0);
 /// `C ← α·A·B + β·C` for `A: m×k`, `B: k×n`, `C: m×n`.
 ///
 /// Transposes are expressed through the views' strides. With `β = 0` the
-/// previous contents of `C` are ignored, even NaN. Single-threaded: callers
-/// parallelise by splitting `C` (see [`gemm_par`]).
+/// previous contents of `C` are ignored, even NaN. Single-threaded: see
+/// [`gemm_par`] for the parallel version.
 ///
 /// # Panics
 /// If the shapes do not agree.
 pub fn gemm(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, mut c: MatMut<'_>) {
-    assert_eq!(
-        a.cols, b.rows,
-        "gemm: inner dimensions differ ({}x{} · {}x{})",
-        a.rows, a.cols, b.rows, b.cols
-    );
-    assert_eq!(
-        c.rows, a.rows,
-        "gemm: C has {} rows, A has {}",
-        c.rows, a.rows
-    );
-    assert_eq!(
-        c.cols, b.cols,
-        "gemm: C has {} cols, B has {}",
-        c.cols, b.cols
-    );
-    let (m, k, n) = (a.rows, a.cols, b.cols);
+    check_shapes(&a, &b, c.rows, c.cols);
+    let (rows, cols) = (c.rows, c.cols);
+    let (c_data, rsc) = c.raw_parts();
+    // SAFETY: `c_data` is an exclusive borrow holding `rows` rows of `cols`
+    // elements `rsc` apart (the MatMut invariant), and the shapes match.
+    unsafe { sgemm_into(alpha, a, b, beta, c_data.as_mut_ptr(), rsc, rows, cols) }
+}
+
+fn check_shapes(a: &MatRef<'_>, b: &MatRef<'_>, c_rows: usize, c_cols: usize) {
+    assert_eq!(a.cols, b.rows, "gemm: inner dimensions differ ({}x{} · {}x{})", a.rows, a.cols, b.rows, b.cols);
+    assert_eq!(c_rows, a.rows, "gemm: C has {c_rows} rows, A has {}", a.rows);
+    assert_eq!(c_cols, b.cols, "gemm: C has {c_cols} cols, B has {}", b.cols);
+}
+
+/// `C ← α·A·B + β·C` into a row-major `rows × cols` block at `c` whose rows
+/// are `rsc` elements apart.
+///
+/// # Safety
+/// `c` must be valid for reads and writes of the whole block, no other
+/// thread may access that block during the call, it must not overlap `a` or
+/// `b`, and `rows == a.rows()`, `cols == b.cols()`, `a.cols() == b.rows()`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn sgemm_into(
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    c: *mut f32,
+    rsc: usize,
+    rows: usize,
+    cols: usize,
+) {
+    let (m, k, n) = (rows, a.cols, cols);
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
         // A·B is zero; keep the β = 0 contract (overwrite, NaN included).
         for i in 0..m {
-            for x in c.row_mut(i) {
+            // SAFETY: row i of the block lies inside it (caller's contract).
+            let row = unsafe { std::slice::from_raw_parts_mut(c.add(i * rsc), n) };
+            for x in row {
                 *x = if beta == 0.0 { 0.0 } else { beta * *x };
             }
         }
         return;
     }
     SGEMM_CALLS.fetch_add(1, Ordering::Relaxed);
-    let (c_data, rsc) = c.raw_parts();
-    // SAFETY: the view constructors guarantee every addressed element of A,
-    // B and C lies inside its slice; the shapes were checked above; C is a
-    // `&mut` borrow, so it aliases neither A nor B, and its strides
-    // (rsc ≥ n, csc = 1) never make two of its elements alias.
+    // SAFETY: the view constructors guarantee every addressed element of A
+    // and B lies inside its slice; the caller guarantees the C block is
+    // valid, exclusive and disjoint from A and B, and its strides (rsc ≥ n,
+    // csc = 1) never make two of its elements alias.
     unsafe {
         matrixmultiply::sgemm(
             m,
@@ -353,88 +311,76 @@ pub fn gemm(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, mut c: MatMut<'
             b.row_stride as isize,
             b.col_stride as isize,
             beta,
-            c_data.as_mut_ptr(),
+            c,
             rsc as isize,
             1,
         );
     }
 }
 
-/// Rows of C per task in [`gemm_par`]: a fixed function of the shape, never of
-/// the thread count, so results are bit-identical for any number of threads.
-pub fn gemm_block_rows(m: usize) -> usize {
-    const TARGET_BLOCKS: usize = 8;
-    const MIN_BLOCK_ROWS: usize = 64;
-    m.div_ceil(TARGET_BLOCKS)
-        .next_multiple_of(8)
-        .max(MIN_BLOCK_ROWS)
+/// Below this many multiply-adds a GEMM runs on one thread: splitting it
+/// would cost more in task hand-off and repeated packing than it saves.
+const PARALLEL_MIN_MACS: usize = 1 << 20;
+/// Upper bound on the blocks of one parallel GEMM.
+const MAX_BLOCKS: usize = 64;
+
+/// A raw pointer to C shared by the tasks of [`gemm_par`], each of which
+/// writes its own disjoint block.
+#[derive(Clone, Copy)]
+struct BlockPtr(*mut f32);
+// SAFETY: the pointer is only dereferenced by sgemm_into on disjoint blocks
+// of one exclusively borrowed C, for the duration of that borrow.
+unsafe impl Send for BlockPtr {}
+// SAFETY: as above; the tasks share the pointer, never an element.
+unsafe impl Sync for BlockPtr {}
+
+impl BlockPtr {
+    /// The pointer `offset` elements on. (A method, so that closures capture
+    /// the whole `BlockPtr`, not its raw field.)
+    fn offset(self, offset: usize) -> *mut f32 {
+        self.0.wrapping_add(offset)
+    }
 }
 
-/// [`gemm`] with the rows of C split into blocks computed by rayon tasks.
+/// [`gemm`] split into one block of C per rayon thread.
 ///
-/// Each block is one `sgemm` call over the full `k`, so an element's value
-/// does not depend on how many threads ran the blocks.
-pub fn gemm_par(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) {
+/// Each block is one `sgemm` call over the full `k`. C is split by rows when
+/// `m ≥ n` (each row block packs all of B, `k×n`) and by columns otherwise
+/// (each column block packs all of A, `m×k`), so the operand that every
+/// block must pack again is the smaller one.
+///
+/// Results are bit-identical for any thread count when `α = 1` and `β = 0`
+/// (every call the engine makes): matrixmultiply computes each element of C
+/// as the same sequence of fused multiply-adds over the same `k` chunks
+/// whichever block and micro-tile it falls in, and with `α = 1`, `β = 0`
+/// its edge-tile path stores that value unchanged. For other `α`, `β` the
+/// split does not depend on the thread count, so results stay reproducible
+/// there too. `tests/determinism.rs` checks 1, 2 and 3 threads.
+pub fn gemm_par(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, mut c: MatMut<'_>) {
     use rayon::prelude::*;
-    let m = c.rows();
-    let block = gemm_block_rows(m);
-    if block >= m {
+    let (m, n, k) = (c.rows, c.cols, a.cols);
+    check_shapes(&a, &b, m, n);
+    let parts = if alpha == 1.0 && beta == 0.0 { rayon::current_num_threads() } else { 8 };
+    let by_rows = m >= n;
+    let along = if by_rows { m } else { n };
+    // Blocks of whole micro-tiles (16 covers every matrixmultiply kernel).
+    let block = along.div_ceil(parts.clamp(1, MAX_BLOCKS)).next_multiple_of(16);
+    if m.saturating_mul(n).saturating_mul(k) < PARALLEL_MIN_MACS || block >= along {
         return gemm(alpha, a, b, beta, c);
     }
-    assert_eq!(a.rows, m, "gemm: C has {m} rows, A has {}", a.rows);
-    // Blocks are few (at most 8) and made once per call; a fixed-size array
-    // keeps this pass free of heap allocation.
-    let mut blocks: [Option<(usize, MatMut<'_>)>; 8] = Default::default();
-    let mut rest = Some(c);
-    for slot in blocks.iter_mut() {
-        let Some(view) = rest.take() else { break };
-        let start = m - view.rows;
-        let (head, tail) = view.split_rows(block);
-        *slot = Some((start, head));
-        rest = tail;
-    }
-    assert!(rest.is_none(), "gemm_block_rows gave more than 8 blocks");
-    blocks.par_iter_mut().for_each(|slot| {
-        if let Some((start, view)) = slot.take() {
-            gemm(alpha, a.row_range(start, view.rows), b, beta, view);
+    let (c_data, rsc) = c.raw_parts();
+    let base = BlockPtr(c_data.as_mut_ptr());
+    (0..along.div_ceil(block)).into_par_iter().for_each(|i| {
+        let start = i * block;
+        let len = block.min(along - start);
+        if by_rows {
+            // SAFETY: rows start..start+len of C are inside the exclusively
+            // borrowed block and no other task writes them.
+            unsafe { sgemm_into(alpha, a.row_range(start, len), b, beta, base.offset(start * rsc), rsc, len, n) }
+        } else {
+            // SAFETY: columns start..start+len of C are inside the exclusively
+            // borrowed block and no other task writes them.
+            unsafe { sgemm_into(alpha, a, b.col_range(start, len), beta, base.offset(start), rsc, m, len) }
         }
     });
-}
-
-impl<'a> MatMut<'a> {
-    /// Splits off the first `count` rows; the rest is `None` when empty.
-    pub fn split_rows(self, count: usize) -> (MatMut<'a>, Option<MatMut<'a>>) {
-        let MatMut {
-            data,
-            rows,
-            cols,
-            row_stride,
-        } = self;
-        if count >= rows {
-            return (
-                MatMut {
-                    data,
-                    rows,
-                    cols,
-                    row_stride,
-                },
-                None,
-            );
-        }
-        let (head, tail) = data.split_at_mut(count * row_stride);
-        (
-            MatMut {
-                data: head,
-                rows: count,
-                cols,
-                row_stride,
-            },
-            Some(MatMut {
-                data: tail,
-                rows: rows - count,
-                cols,
-                row_stride,
-            }),
-        )
-    }
 }

@@ -21,17 +21,10 @@ pub fn to_npz(network: &Network) -> Vec<u8> {
             } else {
                 vec![rows, cols]
             };
-            (
-                t.name(),
-                shape,
-                Elements::F32(network.params()[layout.range(t)].to_vec()),
-            )
+            (t.name(), shape, Elements::F32(network.params()[layout.range(t)].to_vec()))
         })
         .collect();
-    let refs: Vec<(&str, &[usize], &Elements)> = tensors
-        .iter()
-        .map(|(n, s, e)| (*n, s.as_slice(), e))
-        .collect();
+    let refs: Vec<(&str, &[usize], &Elements)> = tensors.iter().map(|(n, s, e)| (*n, s.as_slice(), e)).collect();
     npz::write(&refs)
 }
 
@@ -47,11 +40,7 @@ pub fn from_npz(bytes: &[u8], path: &Path) -> Result<Network> {
             other => {
                 return Err(Error::new(
                     ErrorKind::BadModel,
-                    format!(
-                        "{} is {}, not floating point",
-                        tensor.name(),
-                        other.type_name()
-                    ),
+                    format!("{} is {}, not floating point", tensor.name(), other.type_name()),
                 )
                 .at(path)
                 .fix("save the model's tensors as float32"));
@@ -59,11 +48,8 @@ pub fn from_npz(bytes: &[u8], path: &Path) -> Result<Network> {
         };
         arrays.push((tensor, array.shape, values));
     }
-    let bad = |msg: String| {
-        Err(Error::new(ErrorKind::BadModel, msg)
-            .at(path)
-            .fix("pass a model.npz written by 'mlp train'"))
-    };
+    let bad =
+        |msg: String| Err(Error::new(ErrorKind::BadModel, msg).at(path).fix("pass a model.npz written by 'mlp train'"));
     let (w_h, b_h, w_o, b_o) = (&arrays[0].1, &arrays[1].1, &arrays[2].1, &arrays[3].1);
     let (inputs, hidden) = match w_h.as_slice() {
         [d, h] if *d > 0 && *h > 0 => (*d, *h),
@@ -72,9 +58,7 @@ pub fn from_npz(bytes: &[u8], path: &Path) -> Result<Network> {
     let classes = match w_o.as_slice() {
         [h, c] if *h == hidden && *c > 0 => *c,
         _ => {
-            return bad(format!(
-                "W_o has shape {w_o:?}, not ({hidden}, C) to follow W_h {w_h:?}"
-            ));
+            return bad(format!("W_o has shape {w_o:?}, not ({hidden}, C) to follow W_h {w_h:?}"));
         }
     };
     if b_h.as_slice() != [hidden] {
@@ -87,10 +71,7 @@ pub fn from_npz(bytes: &[u8], path: &Path) -> Result<Network> {
     let mut params = Vec::with_capacity(layout.total());
     for (tensor, _, values) in &arrays {
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-            return bad(format!(
-                "{} has a NaN or infinite value at element {i}",
-                tensor.name()
-            ));
+            return bad(format!("{} has a NaN or infinite value at element {i}", tensor.name()));
         }
         params.extend_from_slice(values);
     }

@@ -46,13 +46,8 @@ multiversion! {
 /// `hidden ← relu(hidden + bias)` for a dense `(N, H)` buffer, `H = bias.len()`.
 pub fn bias_relu(path: SimdPath, hidden: &mut [f32], bias: &[f32]) {
     let h = bias.len();
-    assert!(
-        h > 0 && hidden.len().is_multiple_of(h),
-        "hidden buffer is not whole rows of {h}"
-    );
-    hidden
-        .par_chunks_mut(h * ROWS_PER_TASK)
-        .for_each(|rows| bias_relu_rows(path, rows, bias));
+    assert!(h > 0 && hidden.len().is_multiple_of(h), "hidden buffer is not whole rows of {h}");
+    hidden.par_chunks_mut(h * ROWS_PER_TASK).for_each(|rows| bias_relu_rows(path, rows, bias));
 }
 
 multiversion! {
@@ -126,14 +121,8 @@ pub fn softmax_cross_entropy(
     let c = bias.len();
     let n = labels.len();
     assert_eq!(logits.len(), n * c, "logits are not {n} rows of {c}");
-    assert!(
-        loss.len() == n && correct.len() == n,
-        "per-row outputs are not {n} long"
-    );
-    assert!(
-        labels.iter().all(|&y| (y as usize) < c),
-        "a label is not below {c}"
-    );
+    assert!(loss.len() == n && correct.len() == n, "per-row outputs are not {n} long");
+    assert!(labels.iter().all(|&y| (y as usize) < c), "a label is not below {c}");
     logits
         .par_chunks_mut(c * ROWS_PER_TASK)
         .zip(labels.par_chunks(ROWS_PER_TASK))
@@ -142,16 +131,7 @@ pub fn softmax_cross_entropy(
         .enumerate()
         .for_each(|(task, (((rows, labels), loss), correct))| {
             let own_delta_rows = delta_rows.saturating_sub(task * ROWS_PER_TASK);
-            softmax_rows(
-                path,
-                rows,
-                bias,
-                labels,
-                loss,
-                correct,
-                own_delta_rows,
-                inv_n,
-            );
+            softmax_rows(path, rows, bias, labels, loss, correct, own_delta_rows, inv_n);
         });
 }
 
@@ -206,15 +186,8 @@ pub fn relu_backward(
     partials: &mut [f64],
 ) {
     let h = bias_grad.len();
-    assert_eq!(
-        d_hidden.len(),
-        hidden.len(),
-        "gradient and activations differ in size"
-    );
-    assert!(
-        h > 0 && d_hidden.len().is_multiple_of(h),
-        "buffers are not whole rows of {h}"
-    );
+    assert_eq!(d_hidden.len(), hidden.len(), "gradient and activations differ in size");
+    assert!(h > 0 && d_hidden.len().is_multiple_of(h), "buffers are not whole rows of {h}");
     let partials = &mut partials[..partials_len(d_hidden.len() / h, h)];
     d_hidden
         .par_chunks_mut(h * SUM_CHUNK_ROWS)
@@ -229,10 +202,7 @@ pub fn relu_backward(
 /// `partials` is scratch of at least [`partials_len`]`(N, C)`.
 pub fn column_sums(path: SimdPath, rows: &[f32], out: &mut [f32], partials: &mut [f64]) {
     let c = out.len();
-    assert!(
-        c > 0 && rows.len().is_multiple_of(c),
-        "buffer is not whole rows of {c}"
-    );
+    assert!(c > 0 && rows.len().is_multiple_of(c), "buffer is not whole rows of {c}");
     let partials = &mut partials[..partials_len(rows.len() / c, c)];
     rows.par_chunks(c * SUM_CHUNK_ROWS)
         .zip(partials.par_chunks_mut(c))

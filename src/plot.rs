@@ -25,53 +25,31 @@ const LEFT: f64 = 78.0;
 const RIGHT: f64 = 24.0;
 const TOP: f64 = 48.0;
 const BOTTOM: f64 = 62.0;
-const COLORS: [&str; 8] = [
-    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
-];
+const COLORS: [&str; 8] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"];
 
 /// Tick positions covering `[lo, hi]` at a 1–2–5 step giving about `target` ticks.
 fn ticks(lo: f64, hi: f64, target: usize) -> (f64, f64, f64) {
     let span = (hi - lo).max(1e-12);
     let raw = span / target as f64;
     let magnitude = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * magnitude)
-        .find(|&s| s >= raw)
-        .unwrap_or(10.0 * magnitude);
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * magnitude).find(|&s| s >= raw).unwrap_or(10.0 * magnitude);
     ((lo / step).floor() * step, (hi / step).ceil() * step, step)
 }
 
 fn label(v: f64, step: f64) -> String {
-    let decimals = if step >= 1.0 {
-        0
-    } else {
-        (-step.log10().floor()) as usize
-    };
+    let decimals = if step >= 1.0 { 0 } else { (-step.log10().floor()) as usize };
     format!("{v:.decimals$}")
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 impl LinePlot {
     /// The plot as a standalone SVG document.
     pub fn to_svg(&self) -> String {
-        let finite = || {
-            self.series
-                .iter()
-                .flat_map(|s| s.points.iter())
-                .filter(|p| p.0.is_finite() && p.1.is_finite())
-        };
-        let (mut x0, mut x1, mut y0, mut y1) = (
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-        );
+        let finite = || self.series.iter().flat_map(|s| s.points.iter()).filter(|p| p.0.is_finite() && p.1.is_finite());
+        let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
         for &(x, y) in finite() {
             (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
         }
@@ -123,11 +101,8 @@ impl LinePlot {
         let mut v = xt0;
         while v <= xt1 + xstep * 0.5 {
             let x = sx(v);
-            let _ = writeln!(
-                svg,
-                r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#f0f0f0"/>"##,
-                TOP + ph
-            );
+            let _ =
+                writeln!(svg, r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#f0f0f0"/>"##, TOP + ph);
             let _ = writeln!(
                 svg,
                 r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#333"/>"##,
@@ -143,10 +118,7 @@ impl LinePlot {
             v += xstep;
         }
         // Axes and labels.
-        let _ = writeln!(
-            svg,
-            r##"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>"##
-        );
+        let _ = writeln!(svg, r##"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>"##);
         let _ = writeln!(
             svg,
             r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="13">{}</text>"#,
@@ -168,10 +140,7 @@ impl LinePlot {
                 if run.is_empty() {
                     continue;
                 }
-                let pts: Vec<String> = run
-                    .iter()
-                    .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y)))
-                    .collect();
+                let pts: Vec<String> = run.iter().map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y))).collect();
                 if pts.len() == 1 {
                     let _ = writeln!(
                         svg,
@@ -197,15 +166,9 @@ impl LinePlot {
             (LEFT + 10.0, TOP + ph - lh - 8.0),
         ];
         let crossings = |&(x, y): &(f64, f64)| {
-            finite()
-                .filter(|p| (x..x + lw).contains(&sx(p.0)) && (y..y + lh).contains(&sy(p.1)))
-                .count()
+            finite().filter(|p| (x..x + lw).contains(&sx(p.0)) && (y..y + lh).contains(&sy(p.1))).count()
         };
-        let (lx, ly) = corners
-            .iter()
-            .copied()
-            .min_by_key(crossings)
-            .unwrap_or(corners[0]);
+        let (lx, ly) = corners.iter().copied().min_by_key(crossings).unwrap_or(corners[0]);
         let _ = writeln!(
             svg,
             r##"<rect x="{lx:.1}" y="{ly:.1}" width="{lw}" height="{lh:.1}" fill="white" fill-opacity="0.85" stroke="#999"/>"##
@@ -219,13 +182,7 @@ impl LinePlot {
                 lx + 8.0,
                 lx + 30.0
             );
-            let _ = writeln!(
-                svg,
-                r#"<text x="{:.1}" y="{:.1}">{}</text>"#,
-                lx + 36.0,
-                y + 4.0,
-                escape(&s.name)
-            );
+            let _ = writeln!(svg, r#"<text x="{:.1}" y="{:.1}">{}</text>"#, lx + 36.0, y + 4.0, escape(&s.name));
         }
         svg.push_str("</svg>\n");
         svg
@@ -251,14 +208,8 @@ mod tests {
             x_label: "epoch".into(),
             y_label: "loss".into(),
             series: vec![
-                Series {
-                    name: "train".into(),
-                    points: vec![(1.0, 2.0), (2.0, 1.0), (3.0, f64::NAN), (4.0, 0.5)],
-                },
-                Series {
-                    name: "valid".into(),
-                    points: vec![(1.0, 2.1), (2.0, 1.2)],
-                },
+                Series { name: "train".into(), points: vec![(1.0, 2.0), (2.0, 1.0), (3.0, f64::NAN), (4.0, 0.5)] },
+                Series { name: "valid".into(), points: vec![(1.0, 2.1), (2.0, 1.2)] },
             ],
         };
         let svg = plot.to_svg();

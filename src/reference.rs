@@ -20,21 +20,13 @@ pub struct RefMat {
 
 impl RefMat {
     pub fn zeros(rows: usize, cols: usize) -> Self {
-        RefMat {
-            rows,
-            cols,
-            data: vec![0.0; rows * cols],
-        }
+        RefMat { rows, cols, data: vec![0.0; rows * cols] }
     }
 
     /// Widens an `f32` row-major buffer.
     pub fn from_f32(rows: usize, cols: usize, data: &[f32]) -> Self {
         assert_eq!(data.len(), rows * cols);
-        RefMat {
-            rows,
-            cols,
-            data: data.iter().map(|&v| f64::from(v)).collect(),
-        }
+        RefMat { rows, cols, data: data.iter().map(|&v| f64::from(v)).collect() }
     }
 
     pub fn at(&self, i: usize, j: usize) -> f64 {
@@ -87,25 +79,15 @@ pub fn compute_layer(x: &RefMat, w: &RefMat, b: &[f64]) -> RefMat {
 
 /// `relu`: `max(z, 0)` elementwise (NaN stays NaN).
 pub fn relu(z: &RefMat) -> RefMat {
-    let data = z
-        .data
-        .iter()
-        .map(|&v| if v < 0.0 { 0.0 } else { v })
-        .collect();
-    RefMat {
-        rows: z.rows,
-        cols: z.cols,
-        data,
-    }
+    let data = z.data.iter().map(|&v| if v < 0.0 { 0.0 } else { v }).collect();
+    RefMat { rows: z.rows, cols: z.cols, data }
 }
 
 /// `softmax`: per row, `exp(z − max_row) / Σ exp(z − max_row)`.
 pub fn softmax(z: &RefMat) -> RefMat {
     let mut p = RefMat::zeros(z.rows, z.cols);
     for i in 0..z.rows {
-        let max = (0..z.cols)
-            .map(|j| z.at(i, j))
-            .fold(f64::NEG_INFINITY, f64::max);
+        let max = (0..z.cols).map(|j| z.at(i, j)).fold(f64::NEG_INFINITY, f64::max);
         let sum: f64 = (0..z.cols).map(|j| (z.at(i, j) - max).exp()).sum();
         for j in 0..z.cols {
             p.set(i, j, (z.at(i, j) - max).exp() / sum);
@@ -120,12 +102,8 @@ pub fn cross_entropy(logits: &RefMat, labels: &[u8]) -> f64 {
     assert_eq!(labels.len(), logits.rows, "one label per row");
     let mut total = 0.0;
     for (i, &y) in labels.iter().enumerate() {
-        let max = (0..logits.cols)
-            .map(|j| logits.at(i, j))
-            .fold(f64::NEG_INFINITY, f64::max);
-        let sum: f64 = (0..logits.cols)
-            .map(|j| (logits.at(i, j) - max).exp())
-            .sum();
+        let max = (0..logits.cols).map(|j| logits.at(i, j)).fold(f64::NEG_INFINITY, f64::max);
+        let sum: f64 = (0..logits.cols).map(|j| (logits.at(i, j) - max).exp()).sum();
         total += max + sum.ln() - logits.at(i, y as usize);
     }
     total / labels.len() as f64
@@ -191,9 +169,7 @@ pub fn grad_hidden_bias(hidden: &RefMat, delta: &RefMat, w_o: &RefMat) -> Vec<f6
 }
 
 fn column_sums(m: &RefMat) -> Vec<f64> {
-    (0..m.cols)
-        .map(|j| (0..m.rows).map(|i| m.at(i, j)).sum())
-        .collect()
+    (0..m.cols).map(|j| (0..m.rows).map(|i| m.at(i, j)).sum()).collect()
 }
 
 /// Everything one forward and backward pass produces.
@@ -234,23 +210,13 @@ impl RefNetwork {
     /// One tensor as a matrix (biases as `1 × n`).
     pub fn tensor(&self, tensor: Tensor) -> RefMat {
         let (rows, cols) = self.layout.shape(tensor);
-        RefMat {
-            rows,
-            cols,
-            data: self.params[self.layout.range(tensor)].to_vec(),
-        }
+        RefMat { rows, cols, data: self.params[self.layout.range(tensor)].to_vec() }
     }
 
     /// Forward and backward over `x` (N, D) with `labels` (N).
     pub fn pass(&self, x: &RefMat, labels: &[u8]) -> Pass {
-        let (w_h, b_h) = (
-            self.tensor(Tensor::HiddenWeights),
-            self.tensor(Tensor::HiddenBias),
-        );
-        let (w_o, b_o) = (
-            self.tensor(Tensor::OutputWeights),
-            self.tensor(Tensor::OutputBias),
-        );
+        let (w_h, b_h) = (self.tensor(Tensor::HiddenWeights), self.tensor(Tensor::HiddenBias));
+        let (w_o, b_o) = (self.tensor(Tensor::OutputWeights), self.tensor(Tensor::OutputBias));
         let hidden = relu(&compute_layer(x, &w_h, &b_h.data));
         let logits = compute_layer(&hidden, &w_o, &b_o.data);
         let delta = grad_cross_entropy(&logits, labels);
@@ -259,28 +225,14 @@ impl RefNetwork {
         grads.extend(grad_hidden_bias(&hidden, &delta, &w_o));
         grads.extend(grad_output_weights(&hidden, &delta).data);
         grads.extend(grad_output_bias(&delta));
-        Pass {
-            loss: cross_entropy(&logits, labels),
-            accuracy: accuracy(&logits, labels),
-            hidden,
-            logits,
-            delta,
-            grads,
-        }
+        Pass { loss: cross_entropy(&logits, labels), accuracy: accuracy(&logits, labels), hidden, logits, delta, grads }
     }
 
     /// Mean loss only (for finite differences).
     pub fn loss(&self, x: &RefMat, labels: &[u8]) -> f64 {
-        let hidden = relu(&compute_layer(
-            x,
-            &self.tensor(Tensor::HiddenWeights),
-            &self.tensor(Tensor::HiddenBias).data,
-        ));
-        let logits = compute_layer(
-            &hidden,
-            &self.tensor(Tensor::OutputWeights),
-            &self.tensor(Tensor::OutputBias).data,
-        );
+        let hidden =
+            relu(&compute_layer(x, &self.tensor(Tensor::HiddenWeights), &self.tensor(Tensor::HiddenBias).data));
+        let logits = compute_layer(&hidden, &self.tensor(Tensor::OutputWeights), &self.tensor(Tensor::OutputBias).data);
         cross_entropy(&logits, labels)
     }
 
@@ -288,12 +240,7 @@ impl RefNetwork {
     /// before the update.
     pub fn step(&mut self, x: &RefMat, labels: &[u8], learning_rate: f64, momentum: f64) -> Pass {
         let pass = self.pass(x, labels);
-        for ((w, v), g) in self
-            .params
-            .iter_mut()
-            .zip(&mut self.velocity)
-            .zip(&pass.grads)
-        {
+        for ((w, v), g) in self.params.iter_mut().zip(&mut self.velocity).zip(&pass.grads) {
             *v = momentum * *v + learning_rate * g;
             *w -= *v;
         }

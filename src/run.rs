@@ -17,8 +17,7 @@ use crate::plot::{LinePlot, Series};
 use crate::train::EpochRecord;
 
 /// Header of `metrics.csv`, exactly.
-pub const METRICS_HEADER: &str =
-    "epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds";
+pub const METRICS_HEADER: &str = "epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds";
 
 /// Creates the run folder: `out` if given (it must not exist or be empty),
 /// else `runs/<prefix>-<UTC date-time>` made unique with a suffix.
@@ -26,9 +25,7 @@ pub fn create_run_dir(out: Option<&Path>, prefix: &str) -> Result<PathBuf> {
     let dir = match out {
         Some(dir) => {
             if dir.exists() {
-                let empty = std::fs::read_dir(dir)
-                    .map(|mut d| d.next().is_none())
-                    .unwrap_or(false);
+                let empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
                 if !dir.is_dir() || !empty {
                     return Err(Error::new(ErrorKind::Output, "the output folder already exists and is not empty")
                         .at(dir)
@@ -49,8 +46,7 @@ pub fn create_run_dir(out: Option<&Path>, prefix: &str) -> Result<PathBuf> {
         }
     };
     std::fs::create_dir_all(&dir).map_err(|e| {
-        Error::io(&dir, "create the output folder", &e)
-            .fix("choose a folder you can write to with --out")
+        Error::io(&dir, "create the output folder", &e).fix("choose a folder you can write to with --out")
     })?;
     // Prove the folder is writable now, not after the last epoch.
     write_atomic(&dir.join(".write-test"), b"ok")?;
@@ -60,10 +56,7 @@ pub fn create_run_dir(out: Option<&Path>, prefix: &str) -> Result<PathBuf> {
 
 /// `YYYYmmdd-HHMMSS` in UTC.
 fn utc_stamp(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days as i64 + 719_468;
@@ -75,24 +68,15 @@ fn utc_stamp(t: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{year:04}{month:02}{day:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("output");
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("output");
     let tmp = path.with_file_name(format!(".{name}.tmp"));
     let fail = |e: std::io::Error| {
-        Error::io(path, "write the file", &e)
-            .fix("check that the output folder is writable and the disk is not full")
+        Error::io(path, "write the file", &e).fix("check that the output folder is writable and the disk is not full")
     };
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
@@ -136,10 +120,7 @@ pub fn curve_plots(history: &[EpochRecord], title: &str) -> (String, String) {
             .enumerate()
             .map(|(k, name)| Series {
                 name: (*name).into(),
-                points: history
-                    .iter()
-                    .map(|r| (r.epoch as f64, pick(r)[k]))
-                    .collect(),
+                points: history.iter().map(|r| (r.epoch as f64, pick(r)[k])).collect(),
             })
             .collect()
     };
@@ -160,10 +141,7 @@ pub fn curve_plots(history: &[EpochRecord], title: &str) -> (String, String) {
 
 /// `{"loss": .., "accuracy": ..}` of a measurement.
 pub fn metrics_json(m: &crate::engine::Metrics) -> Json {
-    Json::obj([
-        ("loss", Json::num(m.loss)),
-        ("accuracy", Json::num(m.accuracy)),
-    ])
+    Json::obj([("loss", Json::num(m.loss)), ("accuracy", Json::num(m.accuracy))])
 }
 
 #[cfg(test)]

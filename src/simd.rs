@@ -44,9 +44,7 @@ impl SimdPath {
 
     /// Every build this CPU can run, for tests that check them all.
     pub fn available() -> Vec<Self> {
-        std::iter::once(Self::portable())
-            .chain(Self::avx2_fma())
-            .collect()
+        std::iter::once(Self::portable()).chain(Self::avx2_fma()).collect()
     }
 
     pub fn is_avx2_fma(self) -> bool {

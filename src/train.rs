@@ -98,10 +98,7 @@ pub struct TrainOutcome {
 impl TrainOutcome {
     /// The record of a 1-based epoch (a default record if it did not run).
     pub fn record(&self, epoch: usize) -> EpochRecord {
-        self.history
-            .get(epoch.wrapping_sub(1))
-            .copied()
-            .unwrap_or_default()
+        self.history.get(epoch.wrapping_sub(1)).copied().unwrap_or_default()
     }
 
     /// The last epoch's record.
@@ -111,11 +108,7 @@ impl TrainOutcome {
 }
 
 /// Trains a fresh network on `split`, calling `on_epoch` after every epoch.
-pub fn train(
-    split: &Split,
-    config: &TrainConfig,
-    mut on_epoch: impl FnMut(&EpochRecord),
-) -> Result<TrainOutcome> {
+pub fn train(split: &Split, config: &TrainConfig, mut on_epoch: impl FnMut(&EpochRecord)) -> Result<TrainOutcome> {
     if split.valid == 0 {
         return Err(Error::new(
             ErrorKind::BadSplit,
@@ -139,19 +132,15 @@ pub fn train(
 
     for epoch in 1..=config.epochs {
         let epoch_start = Instant::now();
-        let mut record = EpochRecord {
-            epoch,
-            ..EpochRecord::default()
-        };
-        let finite =
-            loop_state.run_epoch(&mut network, split, config, epoch, &mut record, |net, r| {
-                if r.train.loss.is_finite() && net.params().iter().all(|p| p.is_finite()) {
-                    last_finite.copy_from_slice(net.params());
-                    if r.valid.loss < best_loss {
-                        best_params.copy_from_slice(net.params());
-                    }
+        let mut record = EpochRecord { epoch, ..EpochRecord::default() };
+        let finite = loop_state.run_epoch(&mut network, split, config, epoch, &mut record, |net, r| {
+            if r.train.loss.is_finite() && net.params().iter().all(|p| p.is_finite()) {
+                last_finite.copy_from_slice(net.params());
+                if r.valid.loss < best_loss {
+                    best_params.copy_from_slice(net.params());
                 }
-            });
+            }
+        });
         record.seconds = epoch_start.elapsed().as_secs_f64();
         history.push(record);
         on_epoch(&record);
@@ -182,12 +171,7 @@ pub fn train(
     let samples = (split.train * history.len()) as f64;
     let x = MatRef::from_slice(&split.images, split.rows(), split.features);
     let model_metrics = split.ranges().map(|(_, range)| {
-        network.evaluate(
-            &mut loop_state.ws,
-            x.row_range(range.start, range.len()),
-            &split.labels[range],
-            None,
-        )
+        network.evaluate(&mut loop_state.ws, x.row_range(range.start, range.len()), &split.labels[range], None)
     });
     Ok(TrainOutcome {
         network,
@@ -198,11 +182,7 @@ pub fn train(
         best_accuracy_epoch: best_accuracy_epoch.max(1),
         stop,
         wall_seconds,
-        samples_per_second: if wall_seconds > 0.0 {
-            samples / wall_seconds
-        } else {
-            0.0
-        },
+        samples_per_second: if wall_seconds > 0.0 { samples / wall_seconds } else { 0.0 },
     })
 }
 
@@ -271,14 +251,12 @@ impl Loop {
                 let b = self.batch_y.len();
                 // A fresh order every epoch, fixed by the seed and the epoch.
                 self.order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
-                Rng::new(config.seed ^ (epoch as u64).wrapping_mul(0xA076_1D64_78BD_642F))
-                    .shuffle(&mut self.order);
+                Rng::new(config.seed ^ (epoch as u64).wrapping_mul(0xA076_1D64_78BD_642F)).shuffle(&mut self.order);
                 let mut train_metrics = Metrics::default();
                 for batch in self.order.chunks(b) {
                     let rows = batch.len();
                     for (slot, &row) in batch.iter().enumerate() {
-                        self.batch_x[slot * d..(slot + 1) * d]
-                            .copy_from_slice(&split.images[row * d..(row + 1) * d]);
+                        self.batch_x[slot * d..(slot + 1) * d].copy_from_slice(&split.images[row * d..(row + 1) * d]);
                         self.batch_y[slot] = split.labels[row];
                     }
                     let bx = MatRef::from_slice(&self.batch_x[..rows * d], rows, d);

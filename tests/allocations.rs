@@ -52,17 +52,9 @@ static GLOBAL: Counting = Counting;
 
 /// (allocations, bytes, sgemm calls) made while `f` runs.
 fn count(f: impl FnOnce()) -> (usize, usize, usize) {
-    let (a, b, s) = (
-        ALLOCATIONS.load(Ordering::SeqCst),
-        BYTES.load(Ordering::SeqCst),
-        sgemm_calls(),
-    );
+    let (a, b, s) = (ALLOCATIONS.load(Ordering::SeqCst), BYTES.load(Ordering::SeqCst), sgemm_calls());
     f();
-    (
-        ALLOCATIONS.load(Ordering::SeqCst) - a,
-        BYTES.load(Ordering::SeqCst) - b,
-        sgemm_calls() - s,
-    )
+    (ALLOCATIONS.load(Ordering::SeqCst) - a, BYTES.load(Ordering::SeqCst) - b, sgemm_calls() - s)
 }
 
 /// Allocation figures of one warmed-up step at `train_rows` training rows
@@ -82,40 +74,25 @@ fn step_allocations(train_rows: usize) -> (usize, usize, usize) {
     }
     let figures = count(|| net.step(&mut ws, xv, &y, train_rows, hyper));
     let again = count(|| net.step(&mut ws, xv, &y, train_rows, hyper));
-    assert_eq!(
-        figures, again,
-        "two warmed-up steps at T={train_rows} allocated differently"
-    );
+    assert_eq!(figures, again, "two warmed-up steps at T={train_rows} allocated differently");
     figures
 }
 
 #[test]
 fn a_step_allocates_only_the_sgemm_packing_buffers() {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .unwrap();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
     pool.install(|| {
         let mut per_batch = Vec::new();
         for train_rows in [256, 1024, 4096] {
             let (allocations, bytes, sgemm) = step_allocations(train_rows);
-            assert!(
-                sgemm >= 5,
-                "a step makes at least five GEMM calls, saw {sgemm}"
-            );
-            assert_eq!(
-                allocations, sgemm,
-                "T={train_rows}: {allocations} allocations for {sgemm} sgemm calls"
-            );
+            assert!(sgemm >= 5, "a step makes at least five GEMM calls, saw {sgemm}");
+            assert_eq!(allocations, sgemm, "T={train_rows}: {allocations} allocations for {sgemm} sgemm calls");
             per_batch.push((train_rows, bytes, sgemm));
         }
         // Past matrixmultiply's block sizes (kc = 256 rows of K, mc = 64 of M)
         // the packing buffers stop growing: 1024 and 4096 rows allocate the
         // same bytes in the same number of calls.
-        assert_eq!(
-            per_batch[1].1, per_batch[2].1,
-            "bytes grew with the batch: {per_batch:?}"
-        );
+        assert_eq!(per_batch[1].1, per_batch[2].1, "bytes grew with the batch: {per_batch:?}");
         assert!(per_batch[0].1 <= per_batch[1].1, "{per_batch:?}");
 
         // Our passes alone: zero allocations.

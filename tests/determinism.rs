@@ -10,10 +10,7 @@ use mlp_engine::{Hyper, Layout, MatRef, Network, SimdPath, Workspace};
 /// Parameters after `steps` steps on a shape big enough that every GEMM is
 /// split into several blocks and every pass into several tasks.
 fn train(threads: usize, path: SimdPath, steps: usize) -> Vec<f32> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     pool.install(|| {
         let layout = Layout::new(100, 200, 10);
         let (rows, train_rows) = (1500, 1200);
@@ -23,13 +20,7 @@ fn train(threads: usize, path: SimdPath, steps: usize) -> Vec<f32> {
         let mut net = Network::new(layout, 77, 1e-5);
         let mut ws = Workspace::with_simd(layout, rows, train_rows, path);
         for _ in 0..steps {
-            net.step(
-                &mut ws,
-                MatRef::from_slice(&x, rows, 100),
-                &y,
-                train_rows,
-                Hyper::default(),
-            );
+            net.step(&mut ws, MatRef::from_slice(&x, rows, 100), &y, train_rows, Hyper::default());
         }
         net.params().to_vec()
     })
@@ -44,15 +35,9 @@ fn thread_count_does_not_change_a_bit() {
     let path = SimdPath::best();
     let one = train(1, path, 5);
     let initial = train(1, path, 0);
-    assert!(
-        !same_bits(&one, &initial),
-        "training did not change the parameters"
-    );
+    assert!(!same_bits(&one, &initial), "training did not change the parameters");
     for threads in [2, 3] {
-        assert!(
-            same_bits(&one, &train(threads, path, 5)),
-            "{threads} threads differ from 1"
-        );
+        assert!(same_bits(&one, &train(threads, path, 5)), "{threads} threads differ from 1");
     }
 }
 
@@ -65,11 +50,7 @@ fn simd_builds_give_identical_training() {
     }
     let portable = train(2, SimdPath::portable(), 3);
     for path in &builds[1..] {
-        assert!(
-            same_bits(&portable, &train(2, *path, 3)),
-            "{} differs from portable",
-            path.name()
-        );
+        assert!(same_bits(&portable, &train(2, *path, 3)), "{} differs from portable", path.name());
     }
 }
 
@@ -87,37 +68,21 @@ fn same_seed_same_network_other_seed_other_network() {
 fn xavier_init_has_the_right_spread_and_zero_biases() {
     let layout = Layout::new(784, 1000, 10);
     let net = Network::new(layout, 0, 1e-5);
-    for (tensor, fan_in, fan_out) in [
-        (mlp_engine::Tensor::HiddenWeights, 784.0, 1000.0),
-        (mlp_engine::Tensor::OutputWeights, 1000.0, 10.0),
-    ] {
+    for (tensor, fan_in, fan_out) in
+        [(mlp_engine::Tensor::HiddenWeights, 784.0, 1000.0), (mlp_engine::Tensor::OutputWeights, 1000.0, 10.0)]
+    {
         let w = &net.params()[layout.range(tensor)];
         let n = w.len() as f64;
         let mean = w.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-        let var = w
-            .iter()
-            .map(|&v| (f64::from(v) - mean).powi(2))
-            .sum::<f64>()
-            / n;
+        let var = w.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
         let want = 2.0 / (fan_in + fan_out);
         // n ≥ 10,000 draws: the sample variance is within 5·√(2/n) ≈ 7% of
         // the true one for a correct generator; a wrong formula (e.g. 1/fan_in)
         // is off by far more.
-        assert!(
-            (var / want - 1.0).abs() < 0.07,
-            "{}: variance {var} vs {want}",
-            tensor.name()
-        );
-        assert!(
-            mean.abs() < 5.0 * (want / n).sqrt(),
-            "{}: mean {mean}",
-            tensor.name()
-        );
+        assert!((var / want - 1.0).abs() < 0.07, "{}: variance {var} vs {want}", tensor.name());
+        assert!(mean.abs() < 5.0 * (want / n).sqrt(), "{}: mean {mean}", tensor.name());
     }
-    for tensor in [
-        mlp_engine::Tensor::HiddenBias,
-        mlp_engine::Tensor::OutputBias,
-    ] {
+    for tensor in [mlp_engine::Tensor::HiddenBias, mlp_engine::Tensor::OutputBias] {
         assert!(net.params()[layout.range(tensor)].iter().all(|&b| b == 0.0));
     }
     assert!(net.velocity().iter().all(|&v| v == 1e-5));

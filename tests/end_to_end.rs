@@ -6,10 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn mlp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlp"))
-        .args(args)
-        .output()
-        .expect("run mlp")
+    Command::new(env!("CARGO_BIN_EXE_mlp")).args(args).output().expect("run mlp")
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -25,17 +22,12 @@ fn json_number(text: &str, path: &[&str]) -> f64 {
     let mut rest = text;
     for key in path {
         let quoted = format!("\"{key}\"");
-        let at = rest
-            .find(&quoted)
-            .unwrap_or_else(|| panic!("no {path:?} in {text}"));
+        let at = rest.find(&quoted).unwrap_or_else(|| panic!("no {path:?} in {text}"));
         rest = &rest[at + quoted.len()..];
     }
     let value = rest.trim_start_matches([':', ' ']);
     let end = value.find([',', '}', '\n']).unwrap();
-    value[..end]
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("{path:?} is not a number: {}", &value[..end]))
+    value[..end].trim().parse().unwrap_or_else(|_| panic!("{path:?} is not a number: {}", &value[..end]))
 }
 
 #[test]
@@ -61,59 +53,26 @@ fn small_synthetic_run_learns_writes_everything_and_reloads() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success(), "mlp train failed:\n{stderr}");
-    assert!(
-        stderr.contains("built-in synthetic glyphs"),
-        "header does not name the data: {stderr}"
-    );
-    assert!(
-        stdout.contains(&format!("run folder: {}", out.display())),
-        "{stdout}"
-    );
-    for file in [
-        "metrics.csv",
-        "loss.svg",
-        "accuracy.svg",
-        "summary.json",
-        "model.npz",
-    ] {
+    assert!(stderr.contains("built-in synthetic glyphs"), "header does not name the data: {stderr}");
+    assert!(stdout.contains(&format!("run folder: {}", out.display())), "{stdout}");
+    for file in ["metrics.csv", "loss.svg", "accuracy.svg", "summary.json", "model.npz"] {
         assert!(out.join(file).is_file(), "{file} missing");
     }
     let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(
-        lines.next(),
-        Some("epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds")
-    );
-    let rows: Vec<Vec<f64>> = lines
-        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
-        .collect();
+    assert_eq!(lines.next(), Some("epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds"));
+    let rows: Vec<Vec<f64>> = lines.map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
     assert_eq!(rows.len(), 60);
-    assert!(
-        rows.iter()
-            .enumerate()
-            .all(|(i, r)| r[0] == (i + 1) as f64 && r.len() == 8)
-    );
-    assert!(
-        rows.iter()
-            .all(|r| [2, 4, 6].iter().all(|&k| (0.0..=1.0).contains(&r[k]))),
-        "accuracies are fractions"
-    );
+    assert!(rows.iter().enumerate().all(|(i, r)| r[0] == (i + 1) as f64 && r.len() == 8));
+    assert!(rows.iter().all(|r| [2, 4, 6].iter().all(|&k| (0.0..=1.0).contains(&r[k]))), "accuracies are fractions");
     let (first, last) = (&rows[0], &rows[59]);
     // Ten classes: chance is 0.1. A learning run ends far above it.
     assert!(last[4] > 0.6, "validation accuracy only {}", last[4]);
-    assert!(
-        last[3] < first[3] * 0.7,
-        "validation loss did not fall: {} → {}",
-        first[3],
-        last[3]
-    );
+    assert!(last[3] < first[3] * 0.7, "validation loss did not fall: {} → {}", first[3], last[3]);
     for svg in ["loss.svg", "accuracy.svg"] {
         let text = std::fs::read_to_string(out.join(svg)).unwrap();
         assert!(
-            text.starts_with("<svg")
-                && text.contains(">train<")
-                && text.contains(">valid<")
-                && text.contains(">test<"),
+            text.starts_with("<svg") && text.contains(">train<") && text.contains(">valid<") && text.contains(">test<"),
             "{svg}"
         );
     }
@@ -130,11 +89,7 @@ fn small_synthetic_run_learns_writes_everything_and_reloads() {
         "2000,600",
         "--json",
     ]);
-    assert!(
-        eval.status.success(),
-        "mlp eval failed: {}",
-        String::from_utf8_lossy(&eval.stderr)
-    );
+    assert!(eval.status.success(), "mlp eval failed: {}", String::from_utf8_lossy(&eval.stderr));
     let json = String::from_utf8_lossy(&eval.stdout);
     for part in ["train", "valid", "test"] {
         for key in ["loss", "accuracy"] {
@@ -142,10 +97,7 @@ fn small_synthetic_run_learns_writes_everything_and_reloads() {
             let measured = json_number(&json, &[part, key]);
             // Same per-row arithmetic; only the f64 order of the final
             // sums may differ.
-            assert!(
-                (reported - measured).abs() < 1e-9,
-                "{part} {key}: summary {reported}, eval {measured}"
-            );
+            assert!((reported - measured).abs() < 1e-9, "{part} {key}: summary {reported}, eval {measured}");
         }
     }
     std::fs::remove_dir_all(&out).unwrap();
@@ -172,30 +124,16 @@ fn early_stopping_keeps_the_best_parameters() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
     assert!(summary.contains("\"stop\": \"early_stopped\""), "{summary}");
     let best = json_number(&summary, &["best_valid_loss", "epoch"]) as usize;
     let ran = json_number(&summary, &["epochs_run"]) as usize;
-    assert_eq!(
-        ran,
-        best + 3,
-        "stopped {ran} epochs in with the best at {best}"
-    );
+    assert_eq!(ran, best + 3, "stopped {ran} epochs in with the best at {best}");
     // The saved parameters are the best epoch's: their validation loss is the best one.
     let best_loss = json_number(&summary, &["best_valid_loss", "valid", "loss"]);
     let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
-    let row: Vec<f64> = csv
-        .lines()
-        .nth(best)
-        .unwrap()
-        .split(',')
-        .map(|v| v.parse().unwrap())
-        .collect();
+    let row: Vec<f64> = csv.lines().nth(best).unwrap().split(',').map(|v| v.parse().unwrap()).collect();
     assert!((row[3] - best_loss).abs() < 1e-5);
     let eval = mlp(&[
         "eval",
@@ -209,10 +147,7 @@ fn early_stopping_keeps_the_best_parameters() {
     ]);
     let json = String::from_utf8_lossy(&eval.stdout);
     let measured = json_number(&json, &["valid", "loss"]);
-    assert!(
-        (measured - best_loss).abs() < 1e-5,
-        "model valid loss {measured}, best epoch's {best_loss}"
-    );
+    assert!((measured - best_loss).abs() < 1e-5, "model valid loss {measured}, best epoch's {best_loss}");
     std::fs::remove_dir_all(&out).unwrap();
 }
 
@@ -237,17 +172,10 @@ fn runtime_errors_exit_1_and_name_the_file() {
     let out = mlp(&["train", "--data", missing.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("/nonexistent/notMNIST.npz") && stderr.contains("fix:"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("/nonexistent/notMNIST.npz") && stderr.contains("fix:"), "{stderr}");
     let out = mlp(&["train", "--synthetic", "100", "--epochs", "1"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "a default split larger than the data must fail: {stderr}"
-    );
+    assert_eq!(out.status.code(), Some(1), "a default split larger than the data must fail: {stderr}");
     assert!(stderr.contains("--split"), "{stderr}");
 }
 
@@ -255,12 +183,7 @@ fn runtime_errors_exit_1_and_name_the_file() {
 fn help_lists_commands_and_flags() {
     let out = mlp(&["--help"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success()
-            && text.contains("train")
-            && text.contains("sweep")
-            && text.contains("eval")
-    );
+    assert!(out.status.success() && text.contains("train") && text.contains("sweep") && text.contains("eval"));
     let out = mlp(&["train", "--help"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("--hidden") && text.contains("--patience") && text.contains("--split"));

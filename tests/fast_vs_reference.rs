@@ -7,9 +7,7 @@ mod common;
 use common::{assert_close, assert_close_scalar, labels, pixels};
 use mlp_engine::reference::{self, RefMat, RefNetwork};
 use mlp_engine::rng::Rng;
-use mlp_engine::{
-    Layout, MatMut, MatRef, Matrix, Network, SimdPath, Tensor, Workspace, gemm, gemm_par,
-};
+use mlp_engine::{Layout, MatMut, MatRef, Matrix, Network, SimdPath, Tensor, Workspace, gemm, gemm_par};
 
 /// Small integers, so every product and sum is exact in f32 and GEMM results
 /// can be compared with `==`.
@@ -30,16 +28,8 @@ fn gemm_is_exact_on_integer_inputs_for_all_transposes_and_odd_shapes() {
             for &n in &[1, 10, 17, 64] {
                 for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                     // Store A as k×m when it is to be read transposed, etc.
-                    let a = if ta {
-                        integer_matrix(&mut rng, k, m)
-                    } else {
-                        integer_matrix(&mut rng, m, k)
-                    };
-                    let b = if tb {
-                        integer_matrix(&mut rng, n, k)
-                    } else {
-                        integer_matrix(&mut rng, k, n)
-                    };
+                    let a = if ta { integer_matrix(&mut rng, k, m) } else { integer_matrix(&mut rng, m, k) };
+                    let b = if tb { integer_matrix(&mut rng, n, k) } else { integer_matrix(&mut rng, k, n) };
                     let av = if ta { a.view().t() } else { a.view() };
                     let bv = if tb { b.view().t() } else { b.view() };
                     let expected = reference::matmul(&to_ref(av), &to_ref(bv));
@@ -51,9 +41,7 @@ fn gemm_is_exact_on_integer_inputs_for_all_transposes_and_odd_shapes() {
                         } else {
                             gemm(1.0, av, bv, 0.0, c.view_mut());
                         }
-                        for (idx, (&got, &want)) in
-                            c.as_slice().iter().zip(&expected.data).enumerate()
-                        {
+                        for (idx, (&got, &want)) in c.as_slice().iter().zip(&expected.data).enumerate() {
                             assert_eq!(
                                 f64::from(got),
                                 want,
@@ -63,6 +51,24 @@ fn gemm_is_exact_on_integer_inputs_for_all_transposes_and_odd_shapes() {
                     }
                 }
             }
+        }
+    }
+}
+
+#[test]
+fn parallel_gemm_splits_rows_and_columns_exactly_for_any_thread_count() {
+    let mut rng = Rng::new(13);
+    // m ≥ n splits C by rows, m < n by columns; sizes off the 16-wide tiles.
+    for (m, k, n) in [(20, 300, 1000), (1000, 300, 20), (33, 257, 130), (130, 257, 33), (1, 5000, 700)] {
+        let a = integer_matrix(&mut rng, m, k);
+        let b = integer_matrix(&mut rng, k, n);
+        let expected = reference::matmul(&to_ref(a.view()), &to_ref(b.view()));
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let mut c = Matrix::from_fn(m, n, |_, _| f32::NAN);
+            pool.install(|| gemm_par(1.0, a.view(), b.view(), 0.0, c.view_mut()));
+            let same = c.as_slice().iter().zip(&expected.data).all(|(&x, &y)| f64::from(x) == y);
+            assert!(same, "gemm_par {m}x{k}x{n} on {threads} threads differs from the exact product");
         }
     }
 }
@@ -80,26 +86,13 @@ fn gemm_applies_alpha_and_beta_and_respects_row_stride() {
             buf[i * 8 + j] = (i + j) as f32;
         }
     }
-    gemm(
-        2.0,
-        a.view(),
-        b.view(),
-        -1.0,
-        MatMut::with_row_stride(&mut buf, m, n, 8),
-    );
+    gemm(2.0, a.view(), b.view(), -1.0, MatMut::with_row_stride(&mut buf, m, n, 8));
     let ab = reference::matmul(&to_ref(a.view()), &to_ref(b.view()));
     for i in 0..m {
         for j in 0..n {
-            assert_eq!(
-                f64::from(buf[i * 8 + j]),
-                2.0 * ab.at(i, j) - (i + j) as f64,
-                "({i},{j})"
-            );
+            assert_eq!(f64::from(buf[i * 8 + j]), 2.0 * ab.at(i, j) - (i + j) as f64, "({i},{j})");
         }
-        assert!(
-            buf[i * 8 + n..i * 8 + 8].iter().all(|&p| p == 100.0),
-            "padding of row {i} was written"
-        );
+        assert!(buf[i * 8 + n..i * 8 + 8].iter().all(|&p| p == 100.0), "padding of row {i} was written");
     }
 }
 
@@ -131,25 +124,15 @@ fn check_shape(d: usize, h: usize, c: usize, n: usize, train_rows: usize, seed: 
     let y = labels(&mut rng, n, c);
     let mut net = Network::new(layout, seed, 1e-5);
     // Non-zero biases, so that bias handling is checked too.
-    for (i, b) in net.params_mut()[layout.range(Tensor::HiddenBias)]
-        .iter_mut()
-        .enumerate()
-    {
+    for (i, b) in net.params_mut()[layout.range(Tensor::HiddenBias)].iter_mut().enumerate() {
         *b = 0.05 * ((i % 5) as f32 - 2.0);
     }
-    for (i, b) in net.params_mut()[layout.range(Tensor::OutputBias)]
-        .iter_mut()
-        .enumerate()
-    {
+    for (i, b) in net.params_mut()[layout.range(Tensor::OutputBias)].iter_mut().enumerate() {
         *b = 0.1 * ((i % 3) as f32 - 1.0);
     }
     let reference = RefNetwork::from_f32(layout, net.params(), 1e-5);
     let xr = RefMat::from_f32(n, d, &x);
-    let x_train = RefMat {
-        rows: train_rows,
-        cols: d,
-        data: xr.data[..train_rows * d].to_vec(),
-    };
+    let x_train = RefMat { rows: train_rows, cols: d, data: xr.data[..train_rows * d].to_vec() };
     let expected = reference.pass(&x_train, &y[..train_rows]);
     let all = reference.pass(&xr, &y); // activations and logits of every row
     let probabilities = reference::softmax(&all.logits);
@@ -162,19 +145,9 @@ fn check_shape(d: usize, h: usize, c: usize, n: usize, train_rows: usize, seed: 
         fast.forward(&mut ws, xv, &y, train_rows);
         fast.backward(&mut ws, xv.row_range(0, train_rows));
 
-        assert_close(
-            &what("hidden activations"),
-            ws.hidden().to_matrix().as_slice(),
-            &all.hidden.data,
-            TOL,
-        );
+        assert_close(&what("hidden activations"), ws.hidden().to_matrix().as_slice(), &all.hidden.data, TOL);
         let out = ws.outputs().to_matrix();
-        assert_close(
-            &what("delta"),
-            &out.as_slice()[..train_rows * c],
-            &expected.delta.data,
-            TOL,
-        );
+        assert_close(&what("delta"), &out.as_slice()[..train_rows * c], &expected.delta.data, TOL);
         assert_close(
             &what("probabilities"),
             &out.as_slice()[train_rows * c..],
@@ -186,11 +159,8 @@ fn check_shape(d: usize, h: usize, c: usize, n: usize, train_rows: usize, seed: 
         assert_eq!(m.accuracy, expected.accuracy, "{}", what("accuracy"));
         let rest = ws.metrics(train_rows..n);
         if n > train_rows {
-            let rest_logits = RefMat {
-                rows: n - train_rows,
-                cols: c,
-                data: all.logits.data[train_rows * c..].to_vec(),
-            };
+            let rest_logits =
+                RefMat { rows: n - train_rows, cols: c, data: all.logits.data[train_rows * c..].to_vec() };
             assert_close_scalar(
                 &what("held-out loss"),
                 rest.loss,
@@ -200,12 +170,7 @@ fn check_shape(d: usize, h: usize, c: usize, n: usize, train_rows: usize, seed: 
         }
         for tensor in Tensor::ALL {
             let range = layout.range(tensor);
-            assert_close(
-                &what(tensor.name()),
-                &fast.grads()[range.clone()],
-                &expected.grads[range],
-                TOL,
-            );
+            assert_close(&what(tensor.name()), &fast.grads()[range.clone()], &expected.grads[range], TOL);
         }
     }
 }

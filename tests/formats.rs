@@ -11,16 +11,11 @@ use mlp_engine::data::shuffle::{Mt19937, numpy_permutation};
 use mlp_engine::data::{Dataset, idx, npz};
 
 fn shared(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared")
-        .join(rel);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(rel);
     if p.exists() {
         Some(p)
     } else {
-        println!(
-            "skipped: {} is absent (the shared fixtures live beside the repository)",
-            p.display()
-        );
+        println!("skipped: {} is absent (the shared fixtures live beside the repository)", p.display());
         None
     }
 }
@@ -40,21 +35,9 @@ fn expected_values() -> Option<Vec<Fixture>> {
             continue;
         }
         let name = head.split_whitespace().next().unwrap().to_string();
-        let shape_text = head
-            .split("shape=(")
-            .nth(1)
-            .unwrap()
-            .split(')')
-            .next()
-            .unwrap();
-        let shape = shape_text
-            .split(',')
-            .filter_map(|d| d.trim().parse().ok())
-            .collect();
-        let values = values
-            .split_whitespace()
-            .map(|v| v.parse().unwrap())
-            .collect();
+        let shape_text = head.split("shape=(").nth(1).unwrap().split(')').next().unwrap();
+        let shape = shape_text.split(',').filter_map(|d| d.trim().parse().ok()).collect();
+        let values = values.split_whitespace().map(|v| v.parse().unwrap()).collect();
         out.push((name, shape, values));
     }
     Some(out)
@@ -77,15 +60,8 @@ fn numpy_written_npy_files_read_exactly() {
     let Some(dir) = shared("fixtures/npz") else {
         return;
     };
-    let npy_files: Vec<_> = expected
-        .iter()
-        .filter(|(n, ..)| n.ends_with(".npy"))
-        .collect();
-    assert!(
-        npy_files.len() >= 6,
-        "EXPECTED.txt lists {} .npy files",
-        npy_files.len()
-    );
+    let npy_files: Vec<_> = expected.iter().filter(|(n, ..)| n.ends_with(".npy")).collect();
+    assert!(npy_files.len() >= 6, "EXPECTED.txt lists {} .npy files", npy_files.len());
     for (name, shape, values) in npy_files {
         let bytes = std::fs::read(dir.join(name)).unwrap();
         let array = npy::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -106,13 +82,7 @@ fn numpy_written_npz_archives_read_stored_and_deflated() {
     let Some(dir) = shared("fixtures/npz") else {
         return;
     };
-    let find = |n: &str| {
-        expected
-            .iter()
-            .find(|(name, ..)| name == n)
-            .cloned()
-            .unwrap()
-    };
+    let find = |n: &str| expected.iter().find(|(name, ..)| name == n).cloned().unwrap();
     let (_, image_shape, image_values) = find("u8_3x4x5.npy");
     let (_, _, label_values) = find("i8_4.npy");
     for file in ["stored.npz", "deflated.npz"] {
@@ -121,11 +91,7 @@ fn numpy_written_npz_archives_read_stored_and_deflated() {
         let images = archive.array("images").unwrap();
         assert_eq!(images.shape, image_shape, "{file}");
         assert_eq!(as_f64(&images.elements), image_values, "{file}");
-        assert_eq!(
-            as_f64(&archive.array("labels").unwrap().elements),
-            label_values,
-            "{file}"
-        );
+        assert_eq!(as_f64(&archive.array("labels").unwrap().elements), label_values, "{file}");
         // The fixture pairs 3 images with 4 labels: as a data set it is refused.
         let err = Dataset::load_npz(&dir.join(file)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::CountMismatch, "{err}");
@@ -139,49 +105,24 @@ fn dataset_loader_refuses_mismatched_or_bad_arrays() {
     std::fs::create_dir_all(&dir).unwrap();
     let write = |name: &str, images: (&[usize], Elements), labels: (&[usize], Elements)| {
         let path = dir.join(name);
-        std::fs::write(
-            &path,
-            npz::write(&[
-                ("images", images.0, &images.1),
-                ("labels", labels.0, &labels.1),
-            ]),
-        )
-        .unwrap();
+        std::fs::write(&path, npz::write(&[("images", images.0, &images.1), ("labels", labels.0, &labels.1)])).unwrap();
         path
     };
-    let ok = write(
-        "ok.npz",
-        (&[2, 2, 2], Elements::U8(vec![0, 255, 1, 2, 3, 4, 5, 6])),
-        (&[2], Elements::Int(vec![3, 4])),
-    );
+    let ok =
+        write("ok.npz", (&[2, 2, 2], Elements::U8(vec![0, 255, 1, 2, 3, 4, 5, 6])), (&[2], Elements::Int(vec![3, 4])));
     let ds = Dataset::load_npz(&ok).unwrap();
-    assert_eq!(
-        (ds.rows(), ds.features, ds.images[1], ds.labels.clone()),
-        (2, 4, 1.0, vec![3, 4])
-    );
+    assert_eq!((ds.rows(), ds.features, ds.images[1], ds.labels.clone()), (2, 4, 1.0, vec![3, 4]));
     let cases = [
         (
-            write(
-                "count.npz",
-                (&[2, 2], Elements::U8(vec![0; 4])),
-                (&[3], Elements::Int(vec![0, 1, 2])),
-            ),
+            write("count.npz", (&[2, 2], Elements::U8(vec![0; 4])), (&[3], Elements::Int(vec![0, 1, 2]))),
             ErrorKind::CountMismatch,
         ),
         (
-            write(
-                "label.npz",
-                (&[2, 2], Elements::U8(vec![0; 4])),
-                (&[2], Elements::Int(vec![0, 10])),
-            ),
+            write("label.npz", (&[2, 2], Elements::U8(vec![0; 4])), (&[2], Elements::Int(vec![0, 10]))),
             ErrorKind::LabelOutOfRange,
         ),
         (
-            write(
-                "neg.npz",
-                (&[2, 2], Elements::U8(vec![0; 4])),
-                (&[2], Elements::Int(vec![-1, 0])),
-            ),
+            write("neg.npz", (&[2, 2], Elements::U8(vec![0; 4])), (&[2], Elements::Int(vec![-1, 0]))),
             ErrorKind::LabelOutOfRange,
         ),
         (
@@ -192,41 +133,20 @@ fn dataset_loader_refuses_mismatched_or_bad_arrays() {
             ),
             ErrorKind::NonFinite,
         ),
+        (write("empty.npz", (&[0, 4], Elements::U8(vec![])), (&[0], Elements::Int(vec![]))), ErrorKind::Empty),
         (
-            write(
-                "empty.npz",
-                (&[0, 4], Elements::U8(vec![])),
-                (&[0], Elements::Int(vec![])),
-            ),
-            ErrorKind::Empty,
-        ),
-        (
-            write(
-                "flabels.npz",
-                (&[2, 2], Elements::U8(vec![0; 4])),
-                (&[2], Elements::F32(vec![0.0, 1.0])),
-            ),
+            write("flabels.npz", (&[2, 2], Elements::U8(vec![0; 4])), (&[2], Elements::F32(vec![0.0, 1.0]))),
             ErrorKind::UnsupportedDtype,
         ),
     ];
     for (path, kind) in cases {
         let err = Dataset::load_npz(&path).unwrap_err();
         assert_eq!(err.kind(), kind, "{}: {err}", path.display());
-        assert!(
-            err.to_string().contains(&path.display().to_string()),
-            "error does not name the file: {err}"
-        );
+        assert!(err.to_string().contains(&path.display().to_string()), "error does not name the file: {err}");
     }
     let only_images = dir.join("members.npz");
-    std::fs::write(
-        &only_images,
-        npz::write(&[("images", &[1, 1], &Elements::U8(vec![0]))]),
-    )
-    .unwrap();
-    assert_eq!(
-        Dataset::load_npz(&only_images).unwrap_err().kind(),
-        ErrorKind::MissingMember
-    );
+    std::fs::write(&only_images, npz::write(&[("images", &[1, 1], &Elements::U8(vec![0]))])).unwrap();
+    assert_eq!(Dataset::load_npz(&only_images).unwrap_err().kind(), ErrorKind::MissingMember);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -234,11 +154,7 @@ fn dataset_loader_refuses_mismatched_or_bad_arrays() {
 /// the test builds valid .gz files without an encoder.
 fn gzip_stored(data: &[u8]) -> Vec<u8> {
     let mut out = vec![0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 255];
-    let chunks: Vec<&[u8]> = if data.is_empty() {
-        vec![&[]]
-    } else {
-        data.chunks(65_535).collect()
-    };
+    let chunks: Vec<&[u8]> = if data.is_empty() { vec![&[]] } else { data.chunks(65_535).collect() };
     for (i, chunk) in chunks.iter().enumerate() {
         out.push(u8::from(i + 1 == chunks.len()));
         let len = chunk.len() as u16;
@@ -257,26 +173,10 @@ fn idx_files_plain_and_gzipped_load_as_a_pool() {
     std::fs::create_dir_all(&dir).unwrap();
     let images: Vec<u8> = (0..5 * 784).map(|i| (i % 256) as u8).collect();
     let labels = [0u8, 1, 2, 3, 9];
-    std::fs::write(
-        dir.join("a-images-idx3-ubyte"),
-        idx::write_u8(&[5, 28, 28], &images),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("a-labels-idx1-ubyte"),
-        idx::write_u8(&[5], &labels),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("b-images-idx3-ubyte.gz"),
-        gzip_stored(&idx::write_u8(&[5, 28, 28], &images)),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("b-labels-idx1-ubyte.gz"),
-        gzip_stored(&idx::write_u8(&[5], &labels)),
-    )
-    .unwrap();
+    std::fs::write(dir.join("a-images-idx3-ubyte"), idx::write_u8(&[5, 28, 28], &images)).unwrap();
+    std::fs::write(dir.join("a-labels-idx1-ubyte"), idx::write_u8(&[5], &labels)).unwrap();
+    std::fs::write(dir.join("b-images-idx3-ubyte.gz"), gzip_stored(&idx::write_u8(&[5, 28, 28], &images))).unwrap();
+    std::fs::write(dir.join("b-labels-idx1-ubyte.gz"), gzip_stored(&idx::write_u8(&[5], &labels))).unwrap();
     let pool = Dataset::load_idx_dir(&dir).unwrap();
     assert_eq!((pool.rows(), pool.features), (10, 784));
     assert_eq!(&pool.labels[..], &[0, 1, 2, 3, 9, 0, 1, 2, 3, 9]);
@@ -286,20 +186,10 @@ fn idx_files_plain_and_gzipped_load_as_a_pool() {
     let n = bad.len();
     bad[n - 8] ^= 1;
     std::fs::write(dir.join("b-labels-idx1-ubyte.gz"), bad).unwrap();
-    assert_eq!(
-        Dataset::load_idx_dir(&dir).unwrap_err().kind(),
-        ErrorKind::Checksum
-    );
+    assert_eq!(Dataset::load_idx_dir(&dir).unwrap_err().kind(), ErrorKind::Checksum);
     // Labels of another count.
-    std::fs::write(
-        dir.join("b-labels-idx1-ubyte.gz"),
-        gzip_stored(&idx::write_u8(&[4], &labels[..4])),
-    )
-    .unwrap();
-    assert_eq!(
-        Dataset::load_idx_dir(&dir).unwrap_err().kind(),
-        ErrorKind::CountMismatch
-    );
+    std::fs::write(dir.join("b-labels-idx1-ubyte.gz"), gzip_stored(&idx::write_u8(&[4], &labels[..4]))).unwrap();
+    assert_eq!(Dataset::load_idx_dir(&dir).unwrap_err().kind(), ErrorKind::CountMismatch);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -312,17 +202,11 @@ fn shared_notmnist_sample_loads() {
     assert_eq!((ds.rows(), ds.features), (10_000, 784));
     let mut per_class = [0usize; 10];
     ds.labels.iter().for_each(|&y| per_class[y as usize] += 1);
-    assert_eq!(
-        per_class, [1000; 10],
-        "the sample holds 1,000 images per letter"
-    );
+    assert_eq!(per_class, [1000; 10], "the sample holds 1,000 images per letter");
     assert!(ds.images.iter().all(|&v| (0.0..=1.0).contains(&v)));
     let split = ds.split(6000, 2000, 521).unwrap();
     assert_eq!((split.train, split.valid, split.test), (6000, 2000, 2000));
-    assert_eq!(
-        ds.split(10_000, 1, 521).unwrap_err().kind(),
-        ErrorKind::BadSplit
-    );
+    assert_eq!(ds.split(10_000, 1, 521).unwrap_err().kind(), ErrorKind::BadSplit);
 }
 
 fn read_numbers(rel: &str) -> Option<Vec<u64>> {
@@ -347,18 +231,14 @@ fn mt19937_matches_numpy_raw_outputs() {
 
 #[test]
 fn shuffle_matches_numpy_course_permutations() {
-    for (n, file) in [
-        (18_724, "fixtures/numpy-shuffle-seed521-n18724.txt"),
-        (10_000, "fixtures/numpy-shuffle-seed521-n10000.txt"),
-    ] {
+    for (n, file) in
+        [(18_724, "fixtures/numpy-shuffle-seed521-n18724.txt"), (10_000, "fixtures/numpy-shuffle-seed521-n10000.txt")]
+    {
         let Some(expected) = read_numbers(file) else {
             return;
         };
         assert_eq!(expected.len(), n);
-        let got: Vec<u64> = numpy_permutation(n, 521)
-            .into_iter()
-            .map(|i| i as u64)
-            .collect();
+        let got: Vec<u64> = numpy_permutation(n, 521).into_iter().map(|i| i as u64).collect();
         assert_eq!(got, expected, "permutation of {n}");
     }
 }

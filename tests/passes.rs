@@ -10,9 +10,7 @@ use mlp_engine::passes;
 use mlp_engine::rng::Rng;
 
 fn values(rng: &mut Rng, n: usize, scale: f64) -> Vec<f32> {
-    (0..n)
-        .map(|_| ((rng.uniform() - 0.5) * 2.0 * scale) as f32)
-        .collect()
+    (0..n).map(|_| ((rng.uniform() - 0.5) * 2.0 * scale) as f32).collect()
 }
 
 const WIDTHS: [usize; 7] = [1, 3, 7, 8, 10, 17, 1000];
@@ -25,11 +23,7 @@ fn bias_relu_matches_naive_and_builds_agree() {
         for &n in &HEIGHTS {
             let z = values(&mut rng, n * w, 2.0);
             let bias = values(&mut rng, w, 1.0);
-            let expected: Vec<f32> = z
-                .iter()
-                .enumerate()
-                .map(|(i, &v)| (v + bias[i % w]).max(0.0))
-                .collect();
+            let expected: Vec<f32> = z.iter().enumerate().map(|(i, &v)| (v + bias[i % w]).max(0.0)).collect();
             for path in SimdPath::available() {
                 let mut got = z.clone();
                 passes::bias_relu(path, &mut got, &bias);
@@ -44,11 +38,7 @@ fn relu_passes_nan_through() {
     for path in SimdPath::available() {
         let mut z = vec![f32::NAN, -1.0, 2.0];
         passes::bias_relu(path, &mut z, &[0.0, 0.0, 0.0]);
-        assert!(
-            z[0].is_nan() && z[1] == 0.0 && z[2] == 2.0,
-            "{z:?} on {}",
-            path.name()
-        );
+        assert!(z[0].is_nan() && z[1] == 0.0 && z[2] == 2.0, "{z:?} on {}", path.name());
     }
 }
 
@@ -58,18 +48,9 @@ fn relu_backward_masks_and_sums_columns() {
     for &w in &WIDTHS {
         for &n in &HEIGHTS {
             let d = values(&mut rng, n * w, 1.0);
-            let a: Vec<f32> = values(&mut rng, n * w, 1.0)
-                .iter()
-                .map(|v| v.max(0.0))
-                .collect();
-            let masked: Vec<f32> = d
-                .iter()
-                .zip(&a)
-                .map(|(&g, &h)| if h > 0.0 { g } else { 0.0 })
-                .collect();
-            let sums: Vec<f64> = (0..w)
-                .map(|j| (0..n).map(|i| f64::from(masked[i * w + j])).sum())
-                .collect();
+            let a: Vec<f32> = values(&mut rng, n * w, 1.0).iter().map(|v| v.max(0.0)).collect();
+            let masked: Vec<f32> = d.iter().zip(&a).map(|(&g, &h)| if h > 0.0 { g } else { 0.0 }).collect();
+            let sums: Vec<f64> = (0..w).map(|j| (0..n).map(|i| f64::from(masked[i * w + j])).sum()).collect();
             let mut results = Vec::new();
             for path in SimdPath::available() {
                 let mut got = d.clone();
@@ -80,17 +61,11 @@ fn relu_backward_masks_and_sums_columns() {
                 for (j, (&g, &s)) in bias_grad.iter().zip(&sums).enumerate() {
                     // f64 sums rounded once to f32 (the naive sum's order
                     // differs, so allow a few f64 ulps before that rounding).
-                    assert!(
-                        (f64::from(g) - s).abs() <= 1e-6 * s.abs().max(1e-3),
-                        "column {j}: {g} vs {s}"
-                    );
+                    assert!((f64::from(g) - s).abs() <= 1e-6 * s.abs().max(1e-3), "column {j}: {g} vs {s}");
                 }
                 results.push((got, bias_grad));
             }
-            assert!(
-                results.windows(2).all(|r| r[0] == r[1]),
-                "builds disagree at {n}x{w}"
-            );
+            assert!(results.windows(2).all(|r| r[0] == r[1]), "builds disagree at {n}x{w}");
         }
     }
 }
@@ -130,12 +105,7 @@ fn momentum_update_matches_naive() {
             passes::momentum_update(path, &mut w, &mut v, &g, 0.1, 0.9);
             for i in 0..n {
                 let nv = 0.9 * v0[i] + 0.1 * g[i];
-                assert_eq!(
-                    (v[i], w[i]),
-                    (nv, w0[i] - nv),
-                    "element {i} of {n} on {}",
-                    path.name()
-                );
+                assert_eq!((v[i], w[i]), (nv, w0[i] - nv), "element {i} of {n} on {}", path.name());
             }
         }
     }
@@ -155,16 +125,7 @@ fn softmax_pass(
     let mut loss = vec![f32::NAN; n];
     let mut correct = vec![9; n];
     let inv_n = 1.0 / delta_rows.max(1) as f32;
-    passes::softmax_cross_entropy(
-        path,
-        &mut out,
-        bias,
-        y,
-        &mut loss,
-        &mut correct,
-        delta_rows,
-        inv_n,
-    );
+    passes::softmax_cross_entropy(path, &mut out, bias, y, &mut loss, &mut correct, delta_rows, inv_n);
     (out, loss, correct)
 }
 
@@ -188,24 +149,13 @@ fn softmax_matches_naive_f64_and_builds_agree() {
                     let want_loss = max + sum.ln() - row[label];
                     // f32 log-sum-exp of logits of magnitude ≤ 9: absolute
                     // error a few ulps of the largest term (≈ 1e-6).
-                    assert!(
-                        (f64::from(loss[i]) - want_loss).abs() < 1e-5,
-                        "row {i}: loss {} vs {want_loss}",
-                        loss[i]
-                    );
+                    assert!((f64::from(loss[i]) - want_loss).abs() < 1e-5, "row {i}: loss {} vs {want_loss}", loss[i]);
                     let argmax = (0..c).fold(0, |b, j| if row[j] > row[b] { j } else { b });
-                    assert_eq!(
-                        correct[i],
-                        u8::from(argmax == label),
-                        "row {i} correct flag"
-                    );
+                    assert_eq!(correct[i], u8::from(argmax == label), "row {i} correct flag");
                     for j in 0..c {
                         let p = (row[j] - max).exp() / sum;
-                        let want = if i < delta_rows {
-                            (p - f64::from(u8::from(j == label))) / delta_rows as f64
-                        } else {
-                            p
-                        };
+                        let want =
+                            if i < delta_rows { (p - f64::from(u8::from(j == label))) / delta_rows as f64 } else { p };
                         // Probabilities in [0, 1] with relative error ~1e-7.
                         assert!(
                             (f64::from(out[i * c + j]) - want).abs() < 1e-6,
@@ -216,10 +166,7 @@ fn softmax_matches_naive_f64_and_builds_agree() {
                 }
                 results.push((out, loss, correct));
             }
-            assert!(
-                results.windows(2).all(|r| r[0] == r[1]),
-                "builds disagree at {n}x{c}"
-            );
+            assert!(results.windows(2).all(|r| r[0] == r[1]), "builds disagree at {n}x{c}");
         }
     }
 }
@@ -241,42 +188,20 @@ fn softmax_and_cross_entropy_stay_finite_for_extreme_logits() {
     let bias = vec![0.0f32; c];
     for path in SimdPath::available() {
         let (probs, loss, correct) = softmax_pass(path, &z, &bias, &y, 0);
-        assert!(
-            loss.iter().all(|l| l.is_finite()),
-            "{loss:?} on {}",
-            path.name()
-        );
+        assert!(loss.iter().all(|l| l.is_finite()), "{loss:?} on {}", path.name());
         // Row 0: label 1 has logit −1e4, winners 1e4: loss = 2e4 + ln 5.
-        assert!(
-            (f64::from(loss[0]) - (2e4 + 5f64.ln())).abs() < 1e-2,
-            "row 0 loss {}",
-            loss[0]
-        );
-        assert!(
-            (f64::from(loss[1]) - 2e4).abs() < 1e-2,
-            "confident miss loss {}",
-            loss[1]
-        );
-        assert!(
-            (f64::from(loss[2]) - 10f64.ln()).abs() < 1e-6
-                && (f64::from(loss[3]) - 10f64.ln()).abs() < 1e-6
-        );
+        assert!((f64::from(loss[0]) - (2e4 + 5f64.ln())).abs() < 1e-2, "row 0 loss {}", loss[0]);
+        assert!((f64::from(loss[1]) - 2e4).abs() < 1e-2, "confident miss loss {}", loss[1]);
+        assert!((f64::from(loss[2]) - 10f64.ln()).abs() < 1e-6 && (f64::from(loss[3]) - 10f64.ln()).abs() < 1e-6);
         assert_eq!(correct, vec![0, 0, 1, 0], "argmax takes the first maximum");
         for i in 0..4 {
             let row = &probs[i * c..(i + 1) * c];
             let sum: f32 = row.iter().sum();
-            assert!(
-                row.iter().all(|p| p.is_finite() && *p >= 0.0),
-                "row {i}: {row:?}"
-            );
+            assert!(row.iter().all(|p| p.is_finite() && *p >= 0.0), "row {i}: {row:?}");
             assert!((sum - 1.0).abs() < 1e-6, "row {i} sums to {sum}");
         }
         let (delta, ..) = softmax_pass(path, &z, &bias, &y, 4);
-        assert!(
-            delta.iter().all(|d| d.is_finite()),
-            "gradient not finite on {}",
-            path.name()
-        );
+        assert!(delta.iter().all(|d| d.is_finite()), "gradient not finite on {}", path.name());
         for i in 0..4 {
             let s: f32 = delta[i * c..(i + 1) * c].iter().sum();
             assert!(s.abs() < 1e-6, "row {i} of (p − y)/N sums to {s}, not 0");
@@ -290,12 +215,7 @@ fn nan_or_infinite_logits_give_a_nan_loss() {
         for bad in [f32::NAN, f32::INFINITY] {
             let z = [0.0, bad, 1.0];
             let (_, loss, _) = softmax_pass(path, &z, &[0.0; 3], &[0], 0);
-            assert!(
-                loss[0].is_nan(),
-                "{bad} gave loss {} on {}",
-                loss[0],
-                path.name()
-            );
+            assert!(loss[0].is_nan(), "{bad} gave loss {} on {}", loss[0], path.name());
         }
     }
 }

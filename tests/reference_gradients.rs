@@ -56,10 +56,7 @@ fn ten_fast_steps_follow_the_reference_loss_curve() {
     let mut rng = Rng::new(8);
     let x = pixels(&mut rng, n, d);
     let y = labels(&mut rng, n, c);
-    let hyper = Hyper {
-        learning_rate: 0.5,
-        momentum: 0.9,
-    };
+    let hyper = Hyper { learning_rate: 0.5, momentum: 0.9 };
     let mut fast = Network::new(layout, 9, 1e-5);
     let mut reference = RefNetwork::from_f32(layout, fast.params(), 1e-5);
     let mut ws = Workspace::new(layout, n, n);
@@ -73,24 +70,11 @@ fn ten_fast_steps_follow_the_reference_loss_curve() {
         // f32 against f64 over ten steps: errors of ~1e-6 per step compound
         // through the momentum; 1e-4 relative is far below the per-step
         // change of the loss (≥ 1e-3 here), so a wrong update shows.
-        assert!(
-            (got - want).abs() <= 1e-4 * want,
-            "step {step}: fast loss {got} vs reference {want}"
-        );
+        assert!((got - want).abs() <= 1e-4 * want, "step {step}: fast loss {got} vs reference {want}");
     }
     // The curve must actually move, or the comparison proves nothing.
-    assert!(
-        losses[9] < losses[0] - 0.05,
-        "loss did not fall: {losses:?}"
-    );
-    let max_param_diff = fast
-        .params()
-        .iter()
-        .zip(&reference.params)
-        .map(|(&a, &b)| (f64::from(a) - b).abs())
-        .fold(0.0, f64::max);
-    assert!(
-        max_param_diff < 1e-4,
-        "parameters drifted apart by {max_param_diff:.3e}"
-    );
+    assert!(losses[9] < losses[0] - 0.05, "loss did not fall: {losses:?}");
+    let max_param_diff =
+        fast.params().iter().zip(&reference.params).map(|(&a, &b)| (f64::from(a) - b).abs()).fold(0.0, f64::max);
+    assert!(max_param_diff < 1e-4, "parameters drifted apart by {max_param_diff:.3e}");
 }

@@ -15,11 +15,7 @@ pub struct ByteReader<'a> {
 
 impl<'a> ByteReader<'a> {
     pub fn new(bytes: &'a [u8], what: &'static str) -> Self {
-        ByteReader {
-            bytes,
-            pos: 0,
-            what,
-        }
+        ByteReader { bytes, pos: 0, what }
     }
 
     pub fn at(bytes: &'a [u8], pos: usize, what: &'static str) -> Result<Self> {
@@ -40,11 +36,7 @@ impl<'a> ByteReader<'a> {
     /// The next `n` bytes.
     pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if n > self.remaining() {
-            return Err(truncated(
-                self.what,
-                self.pos.saturating_add(n),
-                self.bytes.len(),
-            ));
+            return Err(truncated(self.what, self.pos.saturating_add(n), self.bytes.len()));
         }
         let out = &self.bytes[self.pos..self.pos + n];
         self.pos += n;
@@ -92,16 +84,9 @@ pub fn check_data_len(needed: usize, available: usize, shape: &[usize]) -> Resul
     if needed == available {
         return Ok(());
     }
-    let kind = if needed > available {
-        ErrorKind::Truncated
-    } else {
-        ErrorKind::BadShape
-    };
-    Err(Error::new(
-        kind,
-        format!("shape {shape:?} needs {needed} data bytes but the file holds {available}"),
-    )
-    .fix("the file is incomplete or corrupt; write or download it again"))
+    let kind = if needed > available { ErrorKind::Truncated } else { ErrorKind::BadShape };
+    Err(Error::new(kind, format!("shape {shape:?} needs {needed} data bytes but the file holds {available}"))
+        .fix("the file is incomplete or corrupt; write or download it again"))
 }
 
 /// CRC-32 (IEEE 802.3, as zip and gzip use), table-driven.
@@ -112,11 +97,7 @@ pub fn crc32(bytes: &[u8]) -> u32 {
         for (i, entry) in table.iter_mut().enumerate() {
             let mut c = i as u32;
             for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
+                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
             }
             *entry = c;
         }
@@ -142,10 +123,7 @@ pub fn inflate_exact(compressed: &[u8], expected: usize, what: &str) -> Result<V
     if expected > max_inflated_len(compressed.len()) {
         return Err(Error::new(
             ErrorKind::BadArchive,
-            format!(
-                "{what} declares {expected} bytes, more than {} compressed bytes can hold",
-                compressed.len()
-            ),
+            format!("{what} declares {expected} bytes, more than {} compressed bytes can hold", compressed.len()),
         )
         .fix("the file is corrupt; write it again"));
     }
@@ -153,10 +131,7 @@ pub fn inflate_exact(compressed: &[u8], expected: usize, what: &str) -> Result<V
         Ok(out) if out.len() == expected => Ok(out),
         Ok(out) => Err(Error::new(
             ErrorKind::BadArchive,
-            format!(
-                "{what} decompresses to {} bytes, but {expected} are declared",
-                out.len()
-            ),
+            format!("{what} decompresses to {} bytes, but {expected} are declared", out.len()),
         )
         .fix("the file is corrupt; write it again")),
         Err(e) if e.status == TINFLStatus::HasMoreOutput => Err(Error::new(
@@ -164,11 +139,8 @@ pub fn inflate_exact(compressed: &[u8], expected: usize, what: &str) -> Result<V
             format!("{what} decompresses past its declared {expected} bytes"),
         )
         .fix("the file is corrupt or hostile; do not use it")),
-        Err(e) => Err(Error::new(
-            ErrorKind::BadCompression,
-            format!("{what} does not decompress ({e})"),
-        )
-        .fix("the file is corrupt or truncated; write it again")),
+        Err(e) => Err(Error::new(ErrorKind::BadCompression, format!("{what} does not decompress ({e})"))
+            .fix("the file is corrupt or truncated; write it again")),
     }
 }
 

@@ -17,11 +17,8 @@ pub fn parse(bytes: &[u8]) -> Result<IdxArray> {
     let mut r = ByteReader::new(bytes, "IDX header");
     let magic = r.take(4)?;
     if magic[0] != 0 || magic[1] != 0 {
-        return Err(Error::new(
-            ErrorKind::BadMagic,
-            "not an IDX file (it does not start with two zero bytes)",
-        )
-        .fix("pass MNIST-style files such as train-images-idx3-ubyte(.gz)"));
+        return Err(Error::new(ErrorKind::BadMagic, "not an IDX file (it does not start with two zero bytes)")
+            .fix("pass MNIST-style files such as train-images-idx3-ubyte(.gz)"));
     }
     let (type_code, ndim) = (magic[2], magic[3] as usize);
     let size = match type_code {
@@ -39,59 +36,36 @@ pub fn parse(bytes: &[u8]) -> Result<IdxArray> {
     };
     if ndim == 0 {
         return Err(
-            Error::new(ErrorKind::BadShape, "IDX file has no dimensions")
-                .fix("the file is corrupt; get it again"),
+            Error::new(ErrorKind::BadShape, "IDX file has no dimensions").fix("the file is corrupt; get it again")
         );
     }
     let mut dims = Vec::with_capacity(ndim);
     for _ in 0..ndim {
         dims.push(r.u32_be()? as usize);
     }
-    let len = dims
-        .iter()
-        .try_fold(size, |acc: usize, &d| acc.checked_mul(d));
+    let len = dims.iter().try_fold(size, |acc: usize, &d| acc.checked_mul(d));
     let Some(len) = len else {
-        return Err(
-            Error::new(ErrorKind::BadShape, format!("dimensions {dims:?} overflow"))
-                .fix("the file is corrupt; get it again"),
-        );
+        return Err(Error::new(ErrorKind::BadShape, format!("dimensions {dims:?} overflow"))
+            .fix("the file is corrupt; get it again"));
     };
     check_data_len(len, r.remaining(), &dims)?;
     let raw = r.take(len)?;
     let elements = match type_code {
         0x08 => Elements::U8(raw.to_vec()),
         0x09 => Elements::Int(raw.iter().map(|&b| i64::from(b as i8)).collect()),
-        0x0B => Elements::Int(
-            raw.chunks_exact(2)
-                .map(|w| i64::from(i16::from_be_bytes([w[0], w[1]])))
-                .collect(),
-        ),
+        0x0B => Elements::Int(raw.chunks_exact(2).map(|w| i64::from(i16::from_be_bytes([w[0], w[1]]))).collect()),
         0x0C => Elements::Int(
-            raw.chunks_exact(4)
-                .map(|w| i64::from(i32::from_be_bytes([w[0], w[1], w[2], w[3]])))
-                .collect(),
+            raw.chunks_exact(4).map(|w| i64::from(i32::from_be_bytes([w[0], w[1], w[2], w[3]]))).collect(),
         ),
-        0x0D => Elements::F32(
-            raw.chunks_exact(4)
-                .map(|w| f32::from_be_bytes([w[0], w[1], w[2], w[3]]))
-                .collect(),
-        ),
-        _ => Elements::F64(
-            raw.chunks_exact(8)
-                .map(|w| f64::from_be_bytes(w.try_into().unwrap_or([0; 8])))
-                .collect(),
-        ),
+        0x0D => Elements::F32(raw.chunks_exact(4).map(|w| f32::from_be_bytes([w[0], w[1], w[2], w[3]])).collect()),
+        _ => Elements::F64(raw.chunks_exact(8).map(|w| f64::from_be_bytes(w.try_into().unwrap_or([0; 8]))).collect()),
     };
     Ok(IdxArray { dims, elements })
 }
 
 /// Serialises u8 data as IDX (type 0x08), for tests and tools.
 pub fn write_u8(dims: &[usize], data: &[u8]) -> Vec<u8> {
-    assert_eq!(
-        dims.iter().product::<usize>(),
-        data.len(),
-        "dims do not match data"
-    );
+    assert_eq!(dims.iter().product::<usize>(), data.len(), "dims do not match data");
     let mut out = vec![0, 0, 0x08, dims.len() as u8];
     for &d in dims {
         out.extend_from_slice(&(d as u32).to_be_bytes());
@@ -114,11 +88,8 @@ pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>> {
             .fix("pass the .gz file as downloaded, or the decompressed file"));
     }
     if header[2] != 8 {
-        return Err(Error::new(
-            ErrorKind::BadCompression,
-            format!("gzip method {} is not deflate", header[2]),
-        )
-        .fix("the file is corrupt"));
+        return Err(Error::new(ErrorKind::BadCompression, format!("gzip method {} is not deflate", header[2]))
+            .fix("the file is corrupt"));
     }
     let flags = header[3];
     if flags & 0x04 != 0 {
@@ -136,20 +107,16 @@ pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>> {
     }
     let start = r.position();
     if bytes.len() < start + 8 {
-        return Err(
-            Error::new(ErrorKind::Truncated, "gzip file ends before its data")
-                .fix("the file is incomplete; download it again"),
-        );
+        return Err(Error::new(ErrorKind::Truncated, "gzip file ends before its data")
+            .fix("the file is incomplete; download it again"));
     }
     let trailer = &bytes[bytes.len() - 8..];
     let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
     let size = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]) as usize;
     let out = inflate_exact(&bytes[start..bytes.len() - 8], size, "gzip data")?;
     if crc32(&out) != crc {
-        return Err(
-            Error::new(ErrorKind::Checksum, "gzip CRC-32 does not match the data")
-                .fix("the file is corrupt; download it again"),
-        );
+        return Err(Error::new(ErrorKind::Checksum, "gzip CRC-32 does not match the data")
+            .fix("the file is corrupt; download it again"));
     }
     Ok(out)
 }
@@ -164,9 +131,6 @@ mod tests {
         let a = parse(&bytes).unwrap();
         assert_eq!(a.dims, [2, 3]);
         assert_eq!(a.elements, Elements::U8(vec![1, 2, 3, 4, 5, 6]));
-        assert_eq!(
-            parse(&bytes[..bytes.len() - 1]).unwrap_err().kind(),
-            ErrorKind::Truncated
-        );
+        assert_eq!(parse(&bytes[..bytes.len() - 1]).unwrap_err().kind(), ErrorKind::Truncated);
     }
 }

@@ -59,12 +59,9 @@ impl Dataset {
         let (image_shape, image_values) = images;
         let (label_shape, label_values) = labels;
         let Some((&rows, rest)) = image_shape.split_first() else {
-            return Err(Error::new(
-                ErrorKind::BadShape,
-                "images are a scalar, not an array of images",
-            )
-            .at(path)
-            .fix("store images as (N, 28, 28) or (N, 784)"));
+            return Err(Error::new(ErrorKind::BadShape, "images are a scalar, not an array of images")
+                .at(path)
+                .fix("store images as (N, 28, 28) or (N, 784)"));
         };
         if rest.is_empty() {
             return Err(Error::new(
@@ -76,20 +73,14 @@ impl Dataset {
         }
         let features: usize = rest.iter().product();
         if label_shape.len() != 1 {
-            return Err(Error::new(
-                ErrorKind::BadShape,
-                format!("labels have shape {label_shape:?}, not (N,)"),
-            )
-            .at(path)
-            .fix("store one integer label per image, shape (N,)"));
+            return Err(Error::new(ErrorKind::BadShape, format!("labels have shape {label_shape:?}, not (N,)"))
+                .at(path)
+                .fix("store one integer label per image, shape (N,)"));
         }
         if label_shape[0] != rows {
-            return Err(Error::new(
-                ErrorKind::CountMismatch,
-                format!("{rows} images but {} labels", label_shape[0]),
-            )
-            .at(path)
-            .fix("images and labels must come from the same data set, one label per image"));
+            return Err(Error::new(ErrorKind::CountMismatch, format!("{rows} images but {} labels", label_shape[0]))
+                .at(path)
+                .fix("images and labels must come from the same data set, one label per image"));
         }
         if rows == 0 || features == 0 {
             return Err(Error::new(ErrorKind::Empty, "the data set has no images")
@@ -97,29 +88,19 @@ impl Dataset {
                 .fix("pass a data set with at least one image"));
         }
         let images = match image_values {
-            Elements::U8(v) => v
-                .into_iter()
-                .map(|b| f32::from(b) / 255.0)
-                .collect::<Vec<f32>>(),
+            Elements::U8(v) => v.into_iter().map(|b| f32::from(b) / 255.0).collect::<Vec<f32>>(),
             Elements::F32(v) => v,
             Elements::F64(v) => v.into_iter().map(|x| x as f32).collect(),
             Elements::Int(_) => {
-                return Err(Error::new(
-                    ErrorKind::UnsupportedDtype,
-                    "images are a wide integer type",
-                )
-                .at(path)
-                .fix("store images as uint8 (0-255) or float32 / float64"));
+                return Err(Error::new(ErrorKind::UnsupportedDtype, "images are a wide integer type")
+                    .at(path)
+                    .fix("store images as uint8 (0-255) or float32 / float64"));
             }
         };
         if let Some(i) = images.iter().position(|v| !v.is_finite()) {
             return Err(Error::new(
                 ErrorKind::NonFinite,
-                format!(
-                    "image {} has a NaN or infinite value ({})",
-                    i / features,
-                    images[i]
-                ),
+                format!("image {} has a NaN or infinite value ({})", i / features, images[i]),
             )
             .at(path)
             .fix("clean the data: every pixel must be a finite number"));
@@ -148,12 +129,7 @@ impl Dataset {
             }
             labels.push(y as u8);
         }
-        Ok(Dataset {
-            images,
-            labels,
-            features,
-            source,
-        })
+        Ok(Dataset { images, labels, features, source })
     }
 
     /// Reads the course file: an `.npz` with arrays `images` and `labels`.
@@ -163,12 +139,7 @@ impl Dataset {
         let images = archive.array("images").map_err(|e| e.at(path))?;
         let labels = archive.array("labels").map_err(|e| e.at(path))?;
         let source = format!("{} (npz)", path.display());
-        Dataset::from_arrays(
-            (&images.shape, images.elements),
-            (&labels.shape, labels.elements),
-            source,
-            path,
-        )
+        Dataset::from_arrays((&images.shape, images.elements), (&labels.shape, labels.elements), source, path)
     }
 
     /// Reads one IDX image file and its IDX label file (plain or `.gz`).
@@ -224,10 +195,7 @@ impl Dataset {
                     if all.features != part.features {
                         return Err(Error::new(
                             ErrorKind::BadShape,
-                            format!(
-                                "images have {} values each, earlier files {}",
-                                part.features, all.features
-                            ),
+                            format!("images have {} values each, earlier files {}", part.features, all.features),
                         )
                         .at(images)
                         .fix("put only files of one image size in the folder"));
@@ -254,24 +222,15 @@ impl Dataset {
     pub fn split(&self, train: usize, valid: usize, seed: u32) -> Result<Split> {
         let n = self.rows();
         if train == 0 {
-            return Err(
-                Error::new(ErrorKind::BadSplit, "the split has no training rows")
-                    .fix("use --split TRAIN,VALID with TRAIN > 0"),
-            );
+            return Err(Error::new(ErrorKind::BadSplit, "the split has no training rows")
+                .fix("use --split TRAIN,VALID with TRAIN > 0"));
         }
         if train.checked_add(valid).is_none_or(|s| s > n) {
             return Err(Error::new(
                 ErrorKind::BadSplit,
-                format!(
-                    "split {train},{valid} needs {} rows but the data has {n}",
-                    train.saturating_add(valid)
-                ),
+                format!("split {train},{valid} needs {} rows but the data has {n}", train.saturating_add(valid)),
             )
-            .fix(format!(
-                "use a smaller --split, e.g. --split {},{}",
-                n * 6 / 10,
-                n * 2 / 10
-            )));
+            .fix(format!("use a smaller --split, e.g. --split {},{}", n * 6 / 10, n * 2 / 10)));
         }
         let order = shuffle::numpy_permutation(n, seed);
         let d = self.features;
@@ -281,15 +240,7 @@ impl Dataset {
             images.extend_from_slice(&self.images[row * d..(row + 1) * d]);
             labels.push(self.labels[row]);
         }
-        Ok(Split {
-            images,
-            labels,
-            features: d,
-            train,
-            valid,
-            test: n - train - valid,
-            source: self.source.clone(),
-        })
+        Ok(Split { images, labels, features: d, train, valid, test: n - train - valid, source: self.source.clone() })
     }
 }
 
@@ -332,10 +283,6 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>> {
 /// Reads an IDX file, gunzipping it when it is gzip data.
 pub fn read_idx(path: &Path) -> Result<idx::IdxArray> {
     let raw = read_file(path)?;
-    let bytes = if idx::is_gzip(&raw) {
-        idx::gunzip(&raw).map_err(|e| e.at(path))?
-    } else {
-        raw
-    };
+    let bytes = if idx::is_gzip(&raw) { idx::gunzip(&raw).map_err(|e| e.at(path))? } else { raw };
     idx::parse(&bytes).map_err(|e| e.at(path))
 }

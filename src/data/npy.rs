@@ -72,8 +72,7 @@ struct Dtype {
 }
 
 fn bad_header(msg: impl Into<String>) -> Error {
-    Error::new(ErrorKind::BadHeader, msg)
-        .fix("the file is not a valid .npy; write it again with np.save")
+    Error::new(ErrorKind::BadHeader, msg).fix("the file is not a valid .npy; write it again with np.save")
 }
 
 fn parse_descr(descr: &str) -> Result<Dtype> {
@@ -85,11 +84,8 @@ fn parse_descr(descr: &str) -> Result<Dtype> {
         .fix("save a numeric array instead (e.g. arr.astype(np.float32))"));
     }
     let unsupported = || {
-        Error::new(
-            ErrorKind::UnsupportedDtype,
-            format!("dtype '{descr}' is not supported"),
-        )
-        .fix("save the array as uint8, an integer type, float32 or float64")
+        Error::new(ErrorKind::UnsupportedDtype, format!("dtype '{descr}' is not supported"))
+            .fix("save the array as uint8, an integer type, float32 or float64")
     };
     let bytes = descr.as_bytes();
     if bytes.len() < 3 {
@@ -108,11 +104,7 @@ fn parse_descr(descr: &str) -> Result<Dtype> {
         (b'f', 4 | 8) => Kind::Float,
         _ => return Err(unsupported()),
     };
-    Ok(Dtype {
-        kind,
-        size,
-        big_endian,
-    })
+    Ok(Dtype { kind, size, big_endian })
 }
 
 /// A tiny parser for the header's Python dict literal.
@@ -153,22 +145,14 @@ impl<'a> Literal<'a> {
         if self.eat(c) {
             Ok(())
         } else {
-            Err(bad_header(format!(
-                "header: expected '{}' at byte {}",
-                c as char, self.pos
-            )))
+            Err(bad_header(format!("header: expected '{}' at byte {}", c as char, self.pos)))
         }
     }
 
     fn string(&mut self) -> Result<String> {
-        let quote = self
-            .peek()
-            .ok_or_else(|| bad_header("header ends inside the dict"))?;
+        let quote = self.peek().ok_or_else(|| bad_header("header ends inside the dict"))?;
         if quote != b'\'' && quote != b'"' {
-            return Err(bad_header(format!(
-                "header: expected a quoted key at byte {}",
-                self.pos
-            )));
+            return Err(bad_header(format!("header: expected a quoted key at byte {}", self.pos)));
         }
         self.pos += 1;
         let start = self.pos;
@@ -201,9 +185,7 @@ impl<'a> Literal<'a> {
                     let dim: usize = digits.parse().map_err(|_| {
                         Error::new(
                             ErrorKind::BadShape,
-                            format!(
-                                "header: shape has a dimension that is not a size at byte {start}"
-                            ),
+                            format!("header: shape has a dimension that is not a size at byte {start}"),
                         )
                         .fix("the file is not a valid .npy; write it again with np.save")
                     })?;
@@ -223,10 +205,7 @@ impl<'a> Literal<'a> {
                 Ok(Value::Bool(false))
             }
             Some(b'[') => Ok(Value::Other),
-            _ => Err(bad_header(format!(
-                "header: unexpected value at byte {}",
-                self.pos
-            ))),
+            _ => Err(bad_header(format!("header: unexpected value at byte {}", self.pos))),
         }
     }
 }
@@ -248,18 +227,13 @@ fn parse_header(text: &[u8]) -> Result<Header> {
         match (key.as_str(), value) {
             ("descr", Value::Str(s)) => descr = Some(parse_descr(&s)?),
             ("descr", Value::Other) => {
-                return Err(Error::new(
-                    ErrorKind::UnsupportedDtype,
-                    "structured dtypes are not supported",
-                )
-                .fix("save a plain numeric array"));
+                return Err(Error::new(ErrorKind::UnsupportedDtype, "structured dtypes are not supported")
+                    .fix("save a plain numeric array"));
             }
             ("fortran_order", Value::Bool(b)) => fortran = Some(b),
             ("shape", Value::Tuple(t)) => shape = Some(t),
             (k, _) => {
-                return Err(bad_header(format!(
-                    "header: unexpected key or value for '{k}'"
-                )));
+                return Err(bad_header(format!("header: unexpected key or value for '{k}'")));
             }
         }
         if !p.eat(b',') {
@@ -268,14 +242,8 @@ fn parse_header(text: &[u8]) -> Result<Header> {
         }
     }
     match (descr, fortran, shape) {
-        (Some(dtype), Some(fortran_order), Some(shape)) => Ok(Header {
-            dtype,
-            fortran_order,
-            shape,
-        }),
-        _ => Err(bad_header(
-            "header lacks one of 'descr', 'fortran_order', 'shape'",
-        )),
+        (Some(dtype), Some(fortran_order), Some(shape)) => Ok(Header { dtype, fortran_order, shape }),
+        _ => Err(bad_header("header lacks one of 'descr', 'fortran_order', 'shape'")),
     }
 }
 
@@ -283,11 +251,8 @@ fn parse_header(text: &[u8]) -> Result<Header> {
 pub fn parse(bytes: &[u8]) -> Result<NpyArray> {
     let mut r = ByteReader::new(bytes, "npy header");
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
-        return Err(Error::new(
-            ErrorKind::BadMagic,
-            "not a .npy file (it does not start with \\x93NUMPY)",
-        )
-        .fix("pass a file written by np.save or np.savez"));
+        return Err(Error::new(ErrorKind::BadMagic, "not a .npy file (it does not start with \\x93NUMPY)")
+            .fix("pass a file written by np.save or np.savez"));
     }
     r.take(MAGIC.len())?;
     let (major, minor) = (r.u8()?, r.u8()?);
@@ -330,10 +295,7 @@ pub fn parse(bytes: &[u8]) -> Result<NpyArray> {
         elements = fortran_to_c(elements, &header.shape);
     }
     debug_assert_eq!(elements.len(), count);
-    Ok(NpyArray {
-        shape: header.shape,
-        elements,
-    })
+    Ok(NpyArray { shape: header.shape, elements })
 }
 
 fn decode(raw: &[u8], dtype: Dtype) -> Result<Elements> {
@@ -356,11 +318,8 @@ fn decode(raw: &[u8], dtype: Dtype) -> Result<Elements> {
             for w in words {
                 let v = word(w);
                 out.push(i64::try_from(v).map_err(|_| {
-                    Error::new(
-                        ErrorKind::UnsupportedDtype,
-                        format!("uint64 value {v} does not fit in int64"),
-                    )
-                    .fix("store the array as int64 or a smaller type")
+                    Error::new(ErrorKind::UnsupportedDtype, format!("uint64 value {v} does not fit in int64"))
+                        .fix("store the array as int64 or a smaller type")
                 })?);
             }
             Elements::Int(out)
@@ -368,11 +327,7 @@ fn decode(raw: &[u8], dtype: Dtype) -> Result<Elements> {
         (Kind::Unsigned, _) => Elements::Int(words.map(|w| word(w) as i64).collect()),
         (Kind::Signed, size) => {
             let shift = 64 - 8 * size as u32;
-            Elements::Int(
-                words
-                    .map(|w| ((word(w) << shift) as i64) >> shift)
-                    .collect(),
-            )
+            Elements::Int(words.map(|w| ((word(w) << shift) as i64) >> shift).collect())
         }
         (Kind::Float, 4) => Elements::F32(words.map(|w| f32::from_bits(word(w) as u32)).collect()),
         (Kind::Float, _) => Elements::F64(words.map(|w| f64::from_bits(word(w))).collect()),
@@ -415,12 +370,7 @@ fn fortran_to_c(elements: Elements, shape: &[usize]) -> Elements {
 /// Serialises an array as a version 1.0 `.npy` in C order, little-endian.
 pub fn write(shape: &[usize], elements: &Elements) -> Vec<u8> {
     let count: usize = shape.iter().product();
-    assert_eq!(
-        count,
-        elements.len(),
-        "shape {shape:?} does not match {} elements",
-        elements.len()
-    );
+    assert_eq!(count, elements.len(), "shape {shape:?} does not match {} elements", elements.len());
     let descr = match elements {
         Elements::U8(_) => "|u1",
         Elements::Int(_) => "<i8",
@@ -429,14 +379,7 @@ pub fn write(shape: &[usize], elements: &Elements) -> Vec<u8> {
     };
     let dims = match shape {
         [d] => format!("({d},)"),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
     };
     let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}");
     // Pad with spaces and end with '\n' so the data starts at a multiple of 64.
@@ -450,15 +393,9 @@ pub fn write(shape: &[usize], elements: &Elements) -> Vec<u8> {
     out.extend_from_slice(header.as_bytes());
     match elements {
         Elements::U8(v) => out.extend_from_slice(v),
-        Elements::Int(v) => v
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-        Elements::F32(v) => v
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-        Elements::F64(v) => v
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+        Elements::Int(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+        Elements::F32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+        Elements::F64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
     }
     out
 }
@@ -470,10 +407,7 @@ mod tests {
     #[test]
     fn round_trip_every_storage_type() {
         let cases = [
-            (
-                vec![2, 3],
-                Elements::F32(vec![0.5, -1.0, 2.0, 3.0, f32::MAX, 0.0]),
-            ),
+            (vec![2, 3], Elements::F32(vec![0.5, -1.0, 2.0, 3.0, f32::MAX, 0.0])),
             (vec![4], Elements::Int(vec![0, -9, i64::MAX, i64::MIN])),
             (vec![1, 2, 2], Elements::U8(vec![0, 1, 254, 255])),
             (vec![], Elements::F64(vec![1.25])),
@@ -481,19 +415,9 @@ mod tests {
         for (shape, elements) in cases {
             let bytes = write(&shape, &elements);
             let back = parse(&bytes).unwrap();
-            assert_eq!(
-                back,
-                NpyArray {
-                    shape: shape.clone(),
-                    elements: elements.clone()
-                }
-            );
+            assert_eq!(back, NpyArray { shape: shape.clone(), elements: elements.clone() });
             let header_end = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
-            assert_eq!(
-                header_end % 64,
-                0,
-                "data of {shape:?} does not start on a 64-byte boundary"
-            );
+            assert_eq!(header_end % 64, 0, "data of {shape:?} does not start on a 64-byte boundary");
         }
     }
 

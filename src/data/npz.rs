@@ -17,8 +17,7 @@ const ZIP64_END_SIG: u32 = 0x0606_4b50;
 const ZIP64_LOCATOR_SIG: u32 = 0x0706_4b50;
 
 fn bad_archive(msg: impl Into<String>) -> Error {
-    Error::new(ErrorKind::BadArchive, msg)
-        .fix("the archive is corrupt or truncated; write it again with np.savez")
+    Error::new(ErrorKind::BadArchive, msg).fix("the archive is corrupt or truncated; write it again with np.savez")
 }
 
 /// One member of the archive, as the central directory describes it.
@@ -42,37 +41,26 @@ pub struct Archive<'a> {
 impl<'a> Archive<'a> {
     /// Reads the central directory of a zip archive held in memory.
     pub fn open(bytes: &'a [u8]) -> Result<Self> {
-        if bytes.len() < 4
-            || u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) != LOCAL_SIG
-        {
-            return Err(Error::new(
-                ErrorKind::BadMagic,
-                "not a .npz file (it does not start with a zip header)",
-            )
-            .fix("pass a file written by np.savez or np.savez_compressed"));
+        if bytes.len() < 4 || u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) != LOCAL_SIG {
+            return Err(Error::new(ErrorKind::BadMagic, "not a .npz file (it does not start with a zip header)")
+                .fix("pass a file written by np.savez or np.savez_compressed"));
         }
         let end = find_end_record(bytes)?;
         let mut r = ByteReader::at(bytes, end + 4, "zip end record")?;
         let (_disk, _cd_disk) = (r.u16_le()?, r.u16_le()?);
         let (_entries_here, entries16) = (r.u16_le()?, r.u16_le()?);
         let (cd_size32, cd_offset32) = (r.u32_le()?, r.u32_le()?);
-        let (mut count, mut cd_size, mut cd_offset) = (
-            u64::from(entries16),
-            u64::from(cd_size32),
-            u64::from(cd_offset32),
-        );
+        let (mut count, mut cd_size, mut cd_offset) =
+            (u64::from(entries16), u64::from(cd_size32), u64::from(cd_offset32));
         if entries16 == 0xFFFF || cd_size32 == 0xFFFF_FFFF || cd_offset32 == 0xFFFF_FFFF {
             // zip64: the locator sits just before the end record.
-            let locator = end
-                .checked_sub(20)
-                .ok_or_else(|| bad_archive("zip64 locator missing"))?;
+            let locator = end.checked_sub(20).ok_or_else(|| bad_archive("zip64 locator missing"))?;
             let mut l = ByteReader::at(bytes, locator, "zip64 locator")?;
             if l.u32_le()? != ZIP64_LOCATOR_SIG {
                 return Err(bad_archive("zip64 locator missing"));
             }
             let _disk = l.u32_le()?;
-            let record = usize::try_from(l.u64_le()?)
-                .map_err(|_| bad_archive("zip64 record offset out of range"))?;
+            let record = usize::try_from(l.u64_le()?).map_err(|_| bad_archive("zip64 record offset out of range"))?;
             let mut z = ByteReader::at(bytes, record, "zip64 end record")?;
             if z.u32_le()? != ZIP64_END_SIG {
                 return Err(bad_archive("zip64 end record missing"));
@@ -82,26 +70,16 @@ impl<'a> Archive<'a> {
             cd_size = z.u64_le()?;
             cd_offset = z.u64_le()?;
         }
-        let cd_start =
-            usize::try_from(cd_offset).map_err(|_| bad_archive("directory offset out of range"))?;
-        let cd_len =
-            usize::try_from(cd_size).map_err(|_| bad_archive("directory size out of range"))?;
+        let cd_start = usize::try_from(cd_offset).map_err(|_| bad_archive("directory offset out of range"))?;
+        let cd_len = usize::try_from(cd_size).map_err(|_| bad_archive("directory size out of range"))?;
         if cd_start.checked_add(cd_len).is_none_or(|e| e > end) {
-            return Err(bad_archive(format!(
-                "central directory ({cd_len} bytes at {cd_start}) lies outside the file"
-            )));
+            return Err(bad_archive(format!("central directory ({cd_len} bytes at {cd_start}) lies outside the file")));
         }
         // Each entry takes at least 46 bytes: bound the count by the directory size.
         if count > (cd_len / 46) as u64 {
-            return Err(bad_archive(format!(
-                "{count} entries cannot fit in a {cd_len}-byte directory"
-            )));
+            return Err(bad_archive(format!("{count} entries cannot fit in a {cd_len}-byte directory")));
         }
-        let mut r = ByteReader::at(
-            &bytes[..cd_start + cd_len],
-            cd_start,
-            "zip central directory",
-        )?;
+        let mut r = ByteReader::at(&bytes[..cd_start + cd_len], cd_start, "zip central directory")?;
         let mut entries = Vec::with_capacity(count as usize);
         for _ in 0..count {
             entries.push(read_entry(&mut r)?);
@@ -116,51 +94,33 @@ impl<'a> Archive<'a> {
 
     /// The raw bytes of a member, decompressed and CRC-checked.
     pub fn read(&self, name: &str) -> Result<Vec<u8>> {
-        let entry = self
-            .entries
-            .iter()
-            .find(|e| e.name == name)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::MissingMember,
-                    format!("archive has no member '{name}'"),
-                )
-                .fix(format!(
-                    "save the archive with that array, e.g. np.savez(path, {}=...)",
-                    name.trim_end_matches(".npy")
-                ))
-            })?;
+        let entry = self.entries.iter().find(|e| e.name == name).ok_or_else(|| {
+            Error::new(ErrorKind::MissingMember, format!("archive has no member '{name}'")).fix(format!(
+                "save the archive with that array, e.g. np.savez(path, {}=...)",
+                name.trim_end_matches(".npy")
+            ))
+        })?;
         if entry.flags & 1 != 0 {
-            return Err(Error::new(
-                ErrorKind::BadArchive,
-                format!("member '{name}' is encrypted"),
-            )
-            .fix("save the archive without encryption"));
+            return Err(Error::new(ErrorKind::BadArchive, format!("member '{name}' is encrypted"))
+                .fix("save the archive without encryption"));
         }
-        let offset = usize::try_from(entry.local_offset)
-            .map_err(|_| bad_archive("member offset out of range"))?;
+        let offset = usize::try_from(entry.local_offset).map_err(|_| bad_archive("member offset out of range"))?;
         let mut r = ByteReader::at(self.bytes, offset, "zip local header")?;
         if r.u32_le()? != LOCAL_SIG {
-            return Err(bad_archive(format!(
-                "member '{name}' has no local header at offset {offset}"
-            )));
+            return Err(bad_archive(format!("member '{name}' has no local header at offset {offset}")));
         }
         r.take(22)?; // version, flags, method, time, date, crc, sizes (taken from the directory)
         let name_len = r.u16_le()? as usize;
         let extra_len = r.u16_le()? as usize;
         r.take(name_len + extra_len)?;
-        let compressed_len = usize::try_from(entry.compressed)
-            .map_err(|_| bad_archive("member size out of range"))?;
-        let expected = usize::try_from(entry.uncompressed)
-            .map_err(|_| bad_archive("member size out of range"))?;
+        let compressed_len = usize::try_from(entry.compressed).map_err(|_| bad_archive("member size out of range"))?;
+        let expected = usize::try_from(entry.uncompressed).map_err(|_| bad_archive("member size out of range"))?;
         let data = r.take(compressed_len)?;
         let what = format!("member '{name}'");
         let out = match entry.method {
             0 if compressed_len == expected => data.to_vec(),
             0 => {
-                return Err(bad_archive(format!(
-                    "stored {what} has sizes {compressed_len} and {expected}"
-                )));
+                return Err(bad_archive(format!("stored {what} has sizes {compressed_len} and {expected}")));
             }
             8 => inflate_exact(data, expected, &what)?,
             m => {
@@ -175,10 +135,7 @@ impl<'a> Archive<'a> {
         if crc != entry.crc {
             return Err(Error::new(
                 ErrorKind::Checksum,
-                format!(
-                    "{what}: CRC-32 is {crc:08x}, the archive says {:08x}",
-                    entry.crc
-                ),
+                format!("{what}: CRC-32 is {crc:08x}, the archive says {:08x}", entry.crc),
             )
             .fix("the file is corrupt; copy or write it again"));
         }
@@ -196,20 +153,13 @@ impl<'a> Archive<'a> {
 /// (it may be followed by a comment of up to 65,535 bytes).
 fn find_end_record(bytes: &[u8]) -> Result<usize> {
     let lowest = bytes.len().saturating_sub(22 + 0xFFFF);
-    let mut pos = bytes
-        .len()
-        .checked_sub(22)
-        .ok_or_else(|| bad_archive("file too short for a zip archive"))?;
+    let mut pos = bytes.len().checked_sub(22).ok_or_else(|| bad_archive("file too short for a zip archive"))?;
     loop {
-        if u32::from_le_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]])
-            == END_SIG
-        {
+        if u32::from_le_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]]) == END_SIG {
             return Ok(pos);
         }
         if pos == lowest {
-            return Err(bad_archive(
-                "no end-of-directory record: the archive is truncated",
-            ));
+            return Err(bad_archive("no end-of-directory record: the archive is truncated"));
         }
         pos -= 1;
     }
@@ -234,11 +184,8 @@ fn read_entry(r: &mut ByteReader<'_>) -> Result<Entry> {
     let name = String::from_utf8_lossy(r.take(name_len)?).into_owned();
     let mut extra = ByteReader::new(r.take(extra_len)?, "zip extra field");
     r.take(comment_len)?;
-    let (mut uncompressed, mut compressed, mut local_offset) = (
-        u64::from(uncompressed32),
-        u64::from(compressed32),
-        u64::from(offset32),
-    );
+    let (mut uncompressed, mut compressed, mut local_offset) =
+        (u64::from(uncompressed32), u64::from(compressed32), u64::from(offset32));
     while extra.remaining() >= 4 {
         let id = extra.u16_le()?;
         let len = extra.u16_le()? as usize;
@@ -256,15 +203,7 @@ fn read_entry(r: &mut ByteReader<'_>) -> Result<Entry> {
             }
         }
     }
-    Ok(Entry {
-        name,
-        method,
-        flags,
-        crc,
-        compressed,
-        uncompressed,
-        local_offset,
-    })
+    Ok(Entry { name, method, flags, crc, compressed, uncompressed, local_offset })
 }
 
 /// Builds a stored (uncompressed) `.npz` of named arrays, as `np.savez` would.
@@ -276,8 +215,7 @@ pub fn write(arrays: &[(&str, &[usize], &Elements)]) -> Vec<u8> {
         let file_name = format!("{name}.npy");
         let crc = crc32(&data);
         let offset = out.len() as u32;
-        let size = u32::try_from(data.len())
-            .expect("member over 4 GiB needs zip64, which this writer does not make");
+        let size = u32::try_from(data.len()).expect("member over 4 GiB needs zip64, which this writer does not make");
         // Local header: version 2.0, no flags, stored, time/date of 1980-01-01.
         out.extend_from_slice(&LOCAL_SIG.to_le_bytes());
         out.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0x21, 0]);
@@ -323,17 +261,8 @@ mod tests {
         let bytes = write(&[("W", &[3, 2], &w), ("b", &[2], &b)]);
         let archive = Archive::open(&bytes).unwrap();
         assert_eq!(archive.names().collect::<Vec<_>>(), ["W.npy", "b.npy"]);
-        assert_eq!(
-            archive.array("W").unwrap(),
-            NpyArray {
-                shape: vec![3, 2],
-                elements: w
-            }
-        );
+        assert_eq!(archive.array("W").unwrap(), NpyArray { shape: vec![3, 2], elements: w });
         assert_eq!(archive.array("b").unwrap().elements, b);
-        assert_eq!(
-            archive.array("missing").unwrap_err().kind(),
-            ErrorKind::MissingMember
-        );
+        assert_eq!(archive.array("missing").unwrap_err().kind(), ErrorKind::MissingMember);
     }
 }

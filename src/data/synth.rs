@@ -28,10 +28,7 @@ fn arc(c: Point, r: Point, a0: f32, a1: f32, out: &mut Vec<(Point, Point)>) {
         (c.0 + r.0 * a.cos(), c.1 + r.1 * a.sin())
     };
     for s in 0..steps {
-        out.push((
-            at(s as f32 / steps as f32),
-            at((s + 1) as f32 / steps as f32),
-        ));
+        out.push((at(s as f32 / steps as f32), at((s + 1) as f32 / steps as f32)));
     }
 }
 
@@ -95,11 +92,7 @@ fn strokes(class: u8) -> Vec<(Point, Point)> {
 fn distance_to_segment(p: Point, a: Point, b: Point) -> f32 {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 {
-        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
+    let t = if len2 > 0.0 { (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
     let (qx, qy) = (a.0 + t * dx - p.0, a.1 + t * dy - p.1);
     (qx * qx + qy * qy).sqrt()
 }
@@ -125,24 +118,14 @@ fn draw(class: u8, rng: &mut Rng, out: &mut [f32]) {
         let (x, y) = (x * w, y * h);
         (cx + x * cos - y * sin, cy + x * sin + y * cos)
     };
-    let segments: Vec<(Point, Point)> = strokes(class)
-        .into_iter()
-        .map(|(a, b)| (place(a), place(b)))
-        .collect();
+    let segments: Vec<(Point, Point)> = strokes(class).into_iter().map(|(a, b)| (place(a), place(b))).collect();
     let noise = u(rng, 0.0, 0.12);
     for (i, px) in out.iter_mut().enumerate() {
         let p = ((i % SIDE) as f32 + 0.5, (i / SIDE) as f32 + 0.5);
-        let d = segments
-            .iter()
-            .map(|&(a, b)| distance_to_segment(p, a, b))
-            .fold(f32::INFINITY, f32::min);
+        let d = segments.iter().map(|&(a, b)| distance_to_segment(p, a, b)).fold(f32::INFINITY, f32::min);
         // One pixel of anti-aliasing around the stroke edge.
         let coverage = (half_width + 0.5 - d).clamp(0.0, 1.0);
-        let speckle = if rng.uniform() < 0.02 {
-            u(rng, 0.2, 0.8)
-        } else {
-            0.0
-        };
+        let speckle = if rng.uniform() < 0.02 { u(rng, 0.2, 0.8) } else { 0.0 };
         let value = coverage * ink + speckle + noise * (rng.uniform() as f32 - 0.5);
         // Quantised to 1/255 steps like the course's 8-bit pixels.
         *px = (value.clamp(0.0, 1.0) * 255.0).round() / 255.0;
@@ -154,13 +137,10 @@ fn draw(class: u8, rng: &mut Rng, out: &mut [f32]) {
 pub fn glyphs(rows: usize, seed: u64) -> (Vec<f32>, Vec<u8>) {
     let labels: Vec<u8> = (0..rows).map(|i| (i % 10) as u8).collect();
     let mut images = vec![0.0f32; rows * SIDE * SIDE];
-    images
-        .par_chunks_mut(SIDE * SIDE)
-        .enumerate()
-        .for_each(|(i, out)| {
-            let mut rng = Rng::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i as u64);
-            draw(labels[i], &mut rng, out);
-        });
+    images.par_chunks_mut(SIDE * SIDE).enumerate().for_each(|(i, out)| {
+        let mut rng = Rng::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i as u64);
+        draw(labels[i], &mut rng, out);
+    });
     (images, labels)
 }
 

@@ -32,10 +32,7 @@ pub fn assert_close(what: &str, fast: &[f32], reference: &[f64], tol: f64) {
 /// Scalar version of [`assert_close`].
 pub fn assert_close_scalar(what: &str, fast: f64, reference: f64, tol: f64) {
     let d = (fast - reference).abs();
-    assert!(
-        d <= tol * reference.abs().max(1.0),
-        "{what}: fast {fast} vs reference {reference} (difference {d:.3e})"
-    );
+    assert!(d <= tol * reference.abs().max(1.0), "{what}: fast {fast} vs reference {reference} (difference {d:.3e})");
 }
 
 /// `rows × cols` values in [0, 1), like scaled pixels, with about a third

@@ -1,0 +1,309 @@
+//! `mlp bench` and `mlp profile`: measuring the training step on built-in
+//! data of a chosen shape.
+//!
+//! `bench` first checks the fast step against the f64 reference on a small
+//! case (a benchmark of a wrong result is worthless), then times steps after
+//! warm-up and reports medians, the same run's raw GEMM rate on the step's
+//! own shapes, the efficiency ratio between the two, epoch time with
+//! evaluation, peak memory and the conditions of the run. `profile` splits
+//! the step's time over its phases.
+
+use std::time::Instant;
+
+use crate::data::CLASSES;
+use crate::engine::{Hyper, Network, Phase, PhaseTimes, Workspace};
+use crate::error::{Error, ErrorKind, Result};
+use crate::json::Json;
+use crate::layout::{Layout, Tensor};
+use crate::matrix::MatRef;
+use crate::reference::{RefMat, RefNetwork};
+use crate::rng::Rng;
+use crate::simd::SimdPath;
+
+/// The shape of a benchmark.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BenchArgs {
+    pub hidden: usize,
+    /// Training rows per epoch.
+    pub rows: usize,
+    /// Rows evaluated each epoch besides the training rows (valid + test).
+    pub eval_rows: usize,
+    /// Rows per step; `None` is full batch.
+    pub batch_size: Option<usize>,
+    pub steps: usize,
+    pub json: bool,
+}
+
+impl Default for BenchArgs {
+    /// The course's sizes: 10,000 training rows, 6,000 + 2,724 evaluated.
+    fn default() -> Self {
+        BenchArgs { hidden: 1000, rows: 10_000, eval_rows: 8_724, batch_size: None, steps: 20, json: false }
+    }
+}
+
+/// Median, min and max of a set of timings, in seconds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Timing {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Timing {
+    fn of(mut samples: Vec<f64>) -> Timing {
+        samples.sort_by(f64::total_cmp);
+        Timing { median: samples[samples.len() / 2], min: samples[0], max: samples[samples.len() - 1] }
+    }
+
+    fn json(&self) -> Json {
+        Json::obj([("median", Json::num(self.median)), ("min", Json::num(self.min)), ("max", Json::num(self.max))])
+    }
+}
+
+/// Times `f` `steps` times after two warm-up calls.
+fn time(steps: usize, mut f: impl FnMut()) -> Timing {
+    f();
+    f();
+    Timing::of(
+        (0..steps)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
+}
+
+/// Peak resident memory of this process so far (Linux `VmHWM`), in bytes.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// The CPU features that decide which kernels run.
+pub fn cpu_features() -> Vec<&'static str> {
+    let mut out = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        for (name, present) in [
+            ("avx2", std::is_x86_feature_detected!("avx2")),
+            ("fma", std::is_x86_feature_detected!("fma")),
+            ("avx512f", std::is_x86_feature_detected!("avx512f")),
+        ] {
+            if present {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
+/// `"release"` or `"debug"`.
+pub fn build_profile() -> &'static str {
+    if cfg!(debug_assertions) { "debug" } else { "release" }
+}
+
+fn warn_if_debug() {
+    if cfg!(debug_assertions) {
+        eprintln!("WARNING: this is a debug build; its timings say nothing. Use `cargo run --release -- bench`.");
+    }
+}
+
+/// Checks forward and backward of the fast engine against the reference on
+/// a small case; returns the largest error relative to each tensor's scale.
+pub fn check_against_reference() -> Result<f64> {
+    let (d, h, n) = (784, 48, 96);
+    let layout = Layout::new(d, h, CLASSES);
+    let mut rng = Rng::new(99);
+    let x: Vec<f32> = (0..n * d).map(|_| rng.uniform() as f32).collect();
+    let y: Vec<u8> = (0..n).map(|_| rng.below(CLASSES as u64) as u8).collect();
+    let mut fast = Network::new(layout, 5, 0.0);
+    let mut ws = Workspace::new(layout, n, n);
+    fast.forward(&mut ws, MatRef::from_slice(&x, n, d), &y, n);
+    fast.backward(&mut ws, MatRef::from_slice(&x, n, d));
+    let expected = RefNetwork::from_f32(layout, fast.params(), 0.0).pass(&RefMat::from_f32(n, d, &x), &y);
+    let mut worst = ((ws.metrics(0..n).loss - expected.loss) / expected.loss).abs();
+    for tensor in Tensor::ALL {
+        let range = layout.range(tensor);
+        let reference = &expected.grads[range.clone()];
+        let scale = reference.iter().fold(1e-12f64, |m, v| m.max(v.abs()));
+        for (f, r) in fast.grads()[range].iter().zip(reference) {
+            worst = worst.max((f64::from(*f) - r).abs() / scale);
+        }
+    }
+    // Same bound as the test suite: f32 sums of up to 784 terms.
+    if worst.is_nan() || worst > 1e-4 {
+        return Err(Error::new(
+            ErrorKind::SelfCheck,
+            format!("the fast step disagrees with the reference (relative error {worst:.2e})"),
+        )
+        .fix("this build computes wrong results; run `cargo test --release` and report it"));
+    }
+    Ok(worst)
+}
+
+/// Built-in benchmark data: `rows` random pixels in [0, 1) and labels.
+fn bench_data(rows: usize, features: usize) -> (Vec<f32>, Vec<u8>) {
+    let mut rng = Rng::new(2024);
+    let x = (0..rows * features).map(|_| rng.uniform() as f32).collect();
+    let y = (0..rows).map(|_| rng.below(CLASSES as u64) as u8).collect();
+    (x, y)
+}
+
+/// Runs `mlp bench` and prints its report.
+pub fn bench(args: &BenchArgs) -> Result<()> {
+    warn_if_debug();
+    let check = check_against_reference()?;
+    let d = 784;
+    let layout = Layout::new(d, args.hidden, CLASSES);
+    let batch = args.batch_size.unwrap_or(args.rows).min(args.rows);
+    let total_rows = args.rows + args.eval_rows;
+    let (x, y) = bench_data(total_rows, d);
+    let xv = MatRef::from_slice(&x, total_rows, d);
+    let mut net = Network::new(layout, 0, 1e-5);
+    // The rate must not change the parameters' magnitude between timings.
+    let hyper = Hyper { learning_rate: 1e-6, momentum: 0.0 };
+    let full_batch = batch == args.rows;
+    // Full batch, the evaluation rows ride along in the step's forward pass;
+    // mini-batch, they are evaluated in one pass after the batches.
+    let max_rows = if full_batch { total_rows } else { batch.max(args.eval_rows) };
+    let mut ws = Workspace::new(layout, max_rows, batch);
+    let need = x.len() * 4 + y.len() + ws.buffer_bytes() + net.buffer_bytes();
+
+    let step = time(args.steps, || net.step(&mut ws, xv.row_range(0, batch), &y[..batch], batch, hyper));
+    let gemms = time(args.steps, || net.step_gemms_only(&mut ws, xv.row_range(0, batch), batch));
+    let epoch = if full_batch {
+        time(args.steps.min(10), || net.step(&mut ws, xv, &y, args.rows, hyper))
+    } else {
+        let per_epoch = args.rows.div_ceil(batch);
+        time(args.steps.clamp(1, 3), || {
+            for b in 0..per_epoch {
+                let start = (b * batch).min(args.rows - batch);
+                net.step(&mut ws, xv.row_range(start, batch), &y[start..start + batch], batch, hyper);
+            }
+            net.evaluate(&mut ws, xv.row_range(args.rows, args.eval_rows), &y[args.rows..], None);
+        })
+    };
+    let peak = peak_rss_bytes();
+    let flops = layout.step_flops(batch);
+    let step_gflops = flops / step.median / 1e9;
+    let gemm_gflops = flops / gemms.median / 1e9;
+    let samples_per_second = batch as f64 / step.median;
+    let threads = rayon::current_num_threads();
+    let simd = SimdPath::best();
+    let features = cpu_features();
+    if args.json {
+        let report = Json::obj([
+            ("hidden", Json::num(args.hidden as f64)),
+            ("rows", Json::num(args.rows as f64)),
+            ("eval_rows", Json::num(args.eval_rows as f64)),
+            ("batch_size", Json::num(batch as f64)),
+            ("steps", Json::num(args.steps as f64)),
+            ("reference_check_max_rel_error", Json::num(check)),
+            ("step_seconds", step.json()),
+            ("samples_per_second", Json::num(samples_per_second)),
+            ("step_gflops", Json::num(step_gflops)),
+            ("gemm_only_seconds", gemms.json()),
+            ("gemm_gflops", Json::num(gemm_gflops)),
+            ("efficiency", Json::num(step_gflops / gemm_gflops)),
+            ("epoch_seconds", epoch.json()),
+            ("peak_rss_bytes", peak.map_or(Json::Null, |p| Json::num(p as f64))),
+            ("needed_bytes", Json::num(need as f64)),
+            ("threads", Json::num(threads as f64)),
+            ("cpu_features", Json::Arr(features.iter().map(|f| Json::str(*f)).collect())),
+            ("passes", Json::str(simd.name())),
+            ("profile", Json::str(build_profile())),
+        ]);
+        println!("{}", report.to_compact());
+        return Ok(());
+    }
+    println!(
+        "mlp bench: 784-{}-10, {} training rows in steps of {batch}, {} evaluation rows",
+        args.hidden, args.rows, args.eval_rows
+    );
+    println!(
+        "  build {}, {threads} threads, CPU features [{}], passes {}",
+        build_profile(),
+        features.join(" "),
+        simd.name()
+    );
+    println!("  reference check: max relative error {check:.2e} (passes below 1e-4)");
+    let ms = |t: &Timing| format!("median {:.2} ms (min {:.2}, max {:.2})", t.median * 1e3, t.min * 1e3, t.max * 1e3);
+    println!("  step ({} timed):      {}", args.steps, ms(&step));
+    println!("  samples/s:             {samples_per_second:.0}");
+    println!("  step rate:             {step_gflops:.1} GFLOP/s ({:.2} GFLOP per step)", flops / 1e9);
+    println!("  GEMMs alone:           {} = {gemm_gflops:.1} GFLOP/s", ms(&gemms));
+    println!("  efficiency:            {:.1}% of the raw GEMM rate", 100.0 * step_gflops / gemm_gflops);
+    let what = if full_batch { "one step over train + eval rows" } else { "all batches + evaluation" };
+    println!("  epoch ({what}): {}", ms(&epoch));
+    if let Some(p) = peak {
+        println!(
+            "  peak memory:           {:.1} MiB ({:.2}x the {:.1} MiB of data, activations and parameters)",
+            p as f64 / 1048576.0,
+            p as f64 / need as f64,
+            need as f64 / 1048576.0
+        );
+    }
+    Ok(())
+}
+
+/// Runs `mlp profile` and prints each phase's time and share.
+pub fn profile(args: &BenchArgs) -> Result<()> {
+    warn_if_debug();
+    let d = 784;
+    let layout = Layout::new(d, args.hidden, CLASSES);
+    let batch = args.batch_size.unwrap_or(args.rows).min(args.rows);
+    let (x, y) = bench_data(batch, d);
+    let xv = MatRef::from_slice(&x, batch, d);
+    let mut net = Network::new(layout, 0, 1e-5);
+    let hyper = Hyper { learning_rate: 1e-6, momentum: 0.0 };
+    let mut ws = Workspace::new(layout, batch, batch);
+    for _ in 0..2 {
+        net.step(&mut ws, xv, &y, batch, hyper);
+    }
+    let mut times = PhaseTimes::default();
+    let start = Instant::now();
+    for _ in 0..args.steps {
+        net.step_timed(&mut ws, xv, &y, batch, hyper, &mut times);
+    }
+    let wall = start.elapsed().as_secs_f64() / args.steps as f64;
+    let total: f64 = times.seconds.iter().sum::<f64>() / args.steps as f64;
+    if args.json {
+        let phases = Phase::ALL.iter().map(|&p| (p.name(), Json::num(times.seconds[p as usize] / args.steps as f64)));
+        println!(
+            "{}",
+            Json::obj([
+                ("step_seconds", Json::num(wall)),
+                ("phases_seconds", Json::obj(phases)),
+                ("threads", Json::num(rayon::current_num_threads() as f64)),
+                ("profile", Json::str(build_profile())),
+            ])
+            .to_compact()
+        );
+        return Ok(());
+    }
+    println!(
+        "mlp profile: 784-{}-10, batch {batch}, {} steps, {} threads, {} build, passes {}",
+        args.hidden,
+        args.steps,
+        rayon::current_num_threads(),
+        build_profile(),
+        SimdPath::best().name()
+    );
+    println!("  {:<26} {:>10} {:>7}", "phase", "ms/step", "share");
+    let mut gemm = 0.0;
+    for phase in Phase::ALL {
+        let s = times.seconds[phase as usize] / args.steps as f64;
+        if phase.is_gemm() {
+            gemm += s;
+        }
+        println!("  {:<26} {:>10.3} {:>6.1}%", phase.name(), s * 1e3, 100.0 * s / total);
+    }
+    println!("  {:<26} {:>10.3} {:>6.1}%", "all GEMMs", gemm * 1e3, 100.0 * gemm / total);
+    println!("  {:<26} {:>10.3} {:>6.1}%", "passes and update", (total - gemm) * 1e3, 100.0 * (total - gemm) / total);
+    println!("  {:<26} {:>10.3}", "step wall time", wall * 1e3);
+    Ok(())
+}
