@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use crate::bench::{self, BenchArgs};
-use crate::data::{CLASSES, Dataset, Split};
+use crate::data::{CLASSES, Dataset, Split, synth};
 use crate::engine::{Metrics, Workspace};
 use crate::error::{Error, ErrorKind};
 use crate::json::Json;
@@ -255,14 +255,54 @@ fn check_data(data: &DataArgs) -> CliResult<()> {
     Ok(())
 }
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
 fn threads_flag(flag: &str, value: &str) -> CliResult<usize> {
     let n = positive(flag, value)?;
-    // More threads than this only oversubscribes the cores.
-    const MAX_THREADS: usize = 1024;
-    if n > MAX_THREADS {
-        return Err(CliError::Usage(format!("{flag} takes at most {MAX_THREADS}, not {n}")));
+    // Past a few threads per core the workers only take turns on the cores.
+    let max = 8 * cores();
+    if n > max {
+        return Err(CliError::Usage(format!("{flag} takes at most {max} (8 per core on this machine), not {n}")));
     }
     Ok(n)
+}
+
+/// Total memory of this machine (Linux `MemTotal`), if it can be read.
+fn machine_memory() -> Option<f64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: f64 = info.lines().find(|l| l.starts_with("MemTotal:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024.0)
+}
+
+/// Refuses, before allocating, a run that needs more memory than the machine
+/// has; `flags` names what to change.
+fn check_fits(bytes: f64, flags: &str) -> CliResult<()> {
+    if let Some(total) = machine_memory()
+        && bytes > total
+    {
+        let gib = |b: f64| b / f64::from(1u32 << 30);
+        return Err(CliError::Usage(format!(
+            "{flags} would need {:.1} GiB of memory; this machine has {:.1} GiB",
+            gib(bytes),
+            gib(total)
+        )));
+    }
+    Ok(())
+}
+
+/// Bytes a training run of `hidden` units over `rows` rows (`train` of them
+/// stepped on `batch` at a time) allocates for its network and workspace:
+/// parameters, gradients, velocity and two snapshots; activations.
+fn training_bytes(features: usize, hidden: usize, rows: usize, train: usize, batch: Option<usize>) -> f64 {
+    let (d, h, c) = (features as f64, hidden as f64, CLASSES as f64);
+    let params = d * h + h + h * c + c;
+    let (max_rows, max_train) = match batch {
+        None => (rows as f64, train as f64),
+        Some(b) => ((b.min(train) as f64).max((rows - train) as f64), b.min(train) as f64),
+    };
+    4.0 * (5.0 * params + max_rows * (h + c + 1.0) + max_train * h) + max_train / 32.0 * h
 }
 
 fn finite(flag: &str, value: &str) -> CliResult<f32> {
@@ -318,7 +358,13 @@ fn parse_train(mut flags: Flags, sweep: bool) -> CliResult<Command> {
             "-h" | "--help" => {
                 return Ok(Command::Help(if sweep { SWEEP_HELP } else { TRAIN_HELP }));
             }
-            "--hidden" if sweep => a.hidden_sizes = positive_list(&flag, &flags.value(&flag, inline)?)?,
+            "--hidden" if sweep => {
+                let sizes = positive_list(&flag, &flags.value(&flag, inline)?)?;
+                if let Some(h) = sizes.iter().find(|h| sizes.iter().filter(|x| x == h).count() > 1) {
+                    return Err(CliError::Usage(format!("--hidden lists {h} twice")));
+                }
+                a.hidden_sizes = sizes;
+            }
             "--hidden" => a.hidden_sizes = vec![positive(&flag, &flags.value(&flag, inline)?)?],
             "--epochs" => a.config.epochs = positive(&flag, &flags.value(&flag, inline)?)?,
             "--lr" => {
@@ -429,9 +475,37 @@ pub fn load_data(args: &DataArgs) -> Result<Dataset, Error> {
     Ok(Dataset::synthetic(crate::data::synth::COURSE_ROWS, 0))
 }
 
-fn split_data(args: &DataArgs) -> Result<Split, Error> {
+fn split_data(args: &DataArgs) -> CliResult<Split> {
+    if let Some(rows) = args.synthetic {
+        // The images, then their shuffled copy, both f32.
+        check_fits(rows as f64 * (synth::SIDE * synth::SIDE) as f64 * 8.0, &format!("--synthetic {rows}"))?;
+    }
     let data = load_data(args)?;
-    data.split(args.split.0, args.split.1, args.shuffle_seed).map_err(|e| e.context(&data.source))
+    let (train, valid) = args.split;
+    match data.split(train, valid, args.shuffle_seed) {
+        Ok(split) => Ok(split),
+        // A split that does not fit the data is a wrong flag value.
+        Err(e) if e.kind() == ErrorKind::BadSplit => Err(CliError::Usage(format!(
+            "--split {train},{valid} does not fit {}: {}; the data has {} rows",
+            data.source,
+            e.message(),
+            data.rows()
+        ))),
+        Err(e) => Err(e.context(&data.source).into()),
+    }
+}
+
+/// Refuses a benchmark that would not fit in memory.
+fn check_bench_fits(args: &BenchArgs) -> CliResult<()> {
+    let rows = args.rows + args.eval_rows;
+    let bytes = rows as f64 * 784.0 * 4.0 + training_bytes(784, args.hidden, rows, args.rows, args.batch_size);
+    check_fits(bytes, &format!("--hidden {} with --rows {} and --eval-rows {}", args.hidden, args.rows, args.eval_rows))
+}
+
+/// Refuses a training run that would not fit in memory.
+fn check_training_fits(split: &Split, config: &TrainConfig) -> CliResult<()> {
+    let bytes = training_bytes(split.features, config.hidden, split.rows(), split.train, config.batch_size);
+    check_fits(bytes, &format!("--hidden {} with {} rows", config.hidden, split.rows()))
 }
 
 /// Runs `f` on a rayon pool of `threads` workers (default: all cores).
@@ -457,6 +531,7 @@ pub fn run(command: Command) -> CliResult<()> {
         }
         Command::Train(args) => {
             let split = split_data(&args.data)?;
+            check_training_fits(&split, &args.config)?;
             let dir = run::create_run_dir(args.out.as_deref(), &format!("train-h{}", args.config.hidden))?;
             let (result, _) = with_threads(args.threads, || train_into(&split, &args.config, &args.data, &dir, true))?;
             let (outcome, _) = result?;
@@ -467,8 +542,14 @@ pub fn run(command: Command) -> CliResult<()> {
         }
         Command::Sweep(args) => sweep(args),
         Command::Eval(args) => eval(args),
-        Command::Bench(args, threads) => Ok(with_threads(threads, || bench::bench(&args))?.0?),
-        Command::Profile(args, threads) => Ok(with_threads(threads, || bench::profile(&args))?.0?),
+        Command::Bench(args, threads) => {
+            check_bench_fits(&args)?;
+            Ok(with_threads(threads, || bench::bench(&args))?.0?)
+        }
+        Command::Profile(args, threads) => {
+            check_bench_fits(&args)?;
+            Ok(with_threads(threads, || bench::profile(&args))?.0?)
+        }
     }
 }
 
@@ -479,11 +560,18 @@ fn diverged_error(outcome: &TrainOutcome, dir: &Path, learning_rate: f32) -> Cli
                 .at(dir)
                 .fix(format!(
                     "use a smaller learning rate (e.g. --lr {}); the run folder keeps the metrics so far and the last finite parameters",
-                    learning_rate / 10.0
+                    short_number(f64::from(learning_rate) / 10.0)
                 )),
         ));
     }
     Ok(())
+}
+
+/// A number as a person would type it: 0.01, 2.5, 1e35.
+fn short_number(x: f64) -> String {
+    // Six significant digits, so 0.1f32 / 10 prints as 0.01, not 0.009999999776.
+    let x: f64 = format!("{x:.5e}").parse().unwrap_or(x);
+    if x != 0.0 && !(1e-4..1e6).contains(&x.abs()) { format!("{x:e}") } else { format!("{x}") }
 }
 
 /// Trains on `split` and writes every output into `dir`; prints progress on
@@ -718,6 +806,9 @@ impl Progress {
 
 fn sweep(args: TrainArgs) -> CliResult<()> {
     let split = split_data(&args.data)?;
+    for &hidden in &args.hidden_sizes {
+        check_training_fits(&split, &TrainConfig { hidden, ..args.config.clone() })?;
+    }
     let dir = run::create_run_dir(args.out.as_deref(), "sweep")?;
     let mut rows = Vec::new();
     for &hidden in &args.hidden_sizes {
@@ -872,6 +963,13 @@ mod tests {
 
     fn args(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn suggested_numbers_read_as_typed() {
+        assert_eq!(short_number(f64::from(0.1f32) / 10.0), "0.01");
+        assert_eq!(short_number(f64::from(1e36f32) / 10.0), "1e35");
+        assert_eq!(short_number(2.5), "2.5");
     }
 
     #[test]

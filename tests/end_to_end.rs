@@ -173,10 +173,105 @@ fn runtime_errors_exit_1_and_name_the_file() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("/nonexistent/notMNIST.npz") && stderr.contains("fix:"), "{stderr}");
-    let out = mlp(&["train", "--synthetic", "100", "--epochs", "1"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "a default split larger than the data must fail: {stderr}");
-    assert!(stderr.contains("--split"), "{stderr}");
+}
+
+#[test]
+fn out_of_range_values_are_refused_up_front_with_exit_2() {
+    for (args, flag) in [
+        (&["train", "--synthetic", "100", "--epochs", "1"][..], "--split"),
+        (&["train", "--synthetic", "100", "--split", "90,20"], "--split"),
+        (&["train", "--epochs", "0"], "--epochs"),
+        (&["train", "--lr", "0"], "--lr"),
+        (&["train", "--threads", "100000"], "--threads"),
+        (&["train", "--hidden", "1000000000000", "--synthetic", "200", "--split", "100,50"], "--hidden"),
+        (&["train", "--synthetic", "100000000000"], "--synthetic"),
+        (&["bench", "--hidden", "1000000000000"], "--hidden"),
+        (&["bench", "--rows", "100", "--batch-size", "200"], "--batch-size"),
+        (&["sweep", "--hidden", "10,20,10"], "--hidden"),
+    ] {
+        let out = mlp(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(flag), "{args:?} does not name {flag}: {stderr}");
+        assert!(!stderr.contains("panicked") && !stderr.contains("epoch "), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn an_unwritable_or_used_output_folder_fails_before_training() {
+    let base = temp_dir("unwritable");
+    std::fs::create_dir_all(&base).unwrap();
+    // A path under a regular file cannot be created, even by root.
+    let file = base.join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let used = base.join("used");
+    std::fs::create_dir_all(&used).unwrap();
+    std::fs::write(used.join("metrics.csv"), "keep me").unwrap();
+    for out_dir in [file.join("run"), used.clone()] {
+        let out = mlp(&[
+            "train",
+            "--synthetic",
+            "300",
+            "--split",
+            "200,50",
+            "--hidden",
+            "8",
+            "--epochs",
+            "3",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(out_dir.to_str().unwrap()) && stderr.contains("fix:"), "{stderr}");
+        assert!(!stderr.contains("epoch "), "training started before the folder was checked: {stderr}");
+    }
+    assert_eq!(std::fs::read_to_string(used.join("metrics.csv")).unwrap(), "keep me");
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+#[test]
+fn a_diverging_run_stops_and_keeps_what_it_had() {
+    let out = temp_dir("diverge");
+    let run = mlp(&[
+        "train",
+        "--synthetic",
+        "600",
+        "--split",
+        "400,100",
+        "--hidden",
+        "32",
+        "--epochs",
+        "100",
+        "--lr",
+        "1e36",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    // The weights overflow f32 within a few epochs at this rate.
+    assert!(stderr.contains("NaN or infinite at epoch") && stderr.contains("--lr 1e35"), "{stderr}");
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(summary.contains("\"stop\": \"diverged\"") && summary.contains("last finite parameters"), "{summary}");
+    assert!(summary.contains("\"finite\": true"), "{summary}");
+    let epochs = json_number(&summary, &["epochs_run"]) as usize;
+    assert!(epochs < 100, "ran all epochs");
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), epochs + 1, "metrics.csv keeps every epoch run");
+    // The saved parameters load and are finite.
+    let eval = mlp(&[
+        "eval",
+        "--model",
+        out.join("model.npz").to_str().unwrap(),
+        "--synthetic",
+        "600",
+        "--split",
+        "400,100",
+        "--json",
+    ]);
+    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    std::fs::remove_dir_all(&out).unwrap();
 }
 
 #[test]

@@ -117,9 +117,46 @@ pub fn max_inflated_len(compressed: usize) -> usize {
     compressed.saturating_mul(1032).saturating_add(1024)
 }
 
+/// The most memory one decompression may take: half of this machine's
+/// memory (Linux `MemTotal`), or 16 GiB where that cannot be read. Stops a
+/// stream whose every byte is honest but whose output would not fit.
+fn inflate_cap() -> usize {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().find(|l| l.starts_with("MemTotal:"))?.split_whitespace().nth(1)?.parse::<usize>().ok()
+        })
+        .map(|kb| kb.saturating_mul(1024));
+    total.unwrap_or(16 << 30) / 2
+}
+
+/// Inflates raw deflate data, refusing to produce more than `limit` bytes.
+pub fn inflate_limited(compressed: &[u8], limit: usize, what: &str) -> Result<Vec<u8>> {
+    use miniz_oxide::inflate::{TINFLStatus, decompress_to_vec_with_limit};
+    let limit = limit.min(max_inflated_len(compressed.len()));
+    if limit > inflate_cap() {
+        return Err(Error::new(
+            ErrorKind::DecompressionBomb,
+            format!("{what} may decompress to {limit} bytes, more than half of this machine's memory"),
+        )
+        .fix("the file is too large for this machine, or hostile"));
+    }
+    decompress_to_vec_with_limit(compressed, limit).map_err(|e| match e.status {
+        TINFLStatus::HasMoreOutput => {
+            Error::new(ErrorKind::DecompressionBomb, format!("{what} decompresses past its declared {limit} bytes"))
+                .fix("the file is corrupt or hostile; do not use it")
+        }
+        TINFLStatus::FailedCannotMakeProgress => {
+            Error::new(ErrorKind::Truncated, format!("{what} ends in the middle of its compressed data"))
+                .fix("the file is incomplete; download or copy it again")
+        }
+        _ => Error::new(ErrorKind::BadCompression, format!("{what} does not decompress ({e})"))
+            .fix("the file is corrupt; write or download it again"),
+    })
+}
+
 /// Inflates raw deflate data that must produce exactly `expected` bytes.
 pub fn inflate_exact(compressed: &[u8], expected: usize, what: &str) -> Result<Vec<u8>> {
-    use miniz_oxide::inflate::{TINFLStatus, decompress_to_vec_with_limit};
     if expected > max_inflated_len(compressed.len()) {
         return Err(Error::new(
             ErrorKind::BadArchive,
@@ -127,21 +164,15 @@ pub fn inflate_exact(compressed: &[u8], expected: usize, what: &str) -> Result<V
         )
         .fix("the file is corrupt; write it again"));
     }
-    match decompress_to_vec_with_limit(compressed, expected) {
-        Ok(out) if out.len() == expected => Ok(out),
-        Ok(out) => Err(Error::new(
+    let out = inflate_limited(compressed, expected, what)?;
+    if out.len() != expected {
+        return Err(Error::new(
             ErrorKind::BadArchive,
             format!("{what} decompresses to {} bytes, but {expected} are declared", out.len()),
         )
-        .fix("the file is corrupt; write it again")),
-        Err(e) if e.status == TINFLStatus::HasMoreOutput => Err(Error::new(
-            ErrorKind::DecompressionBomb,
-            format!("{what} decompresses past its declared {expected} bytes"),
-        )
-        .fix("the file is corrupt or hostile; do not use it")),
-        Err(e) => Err(Error::new(ErrorKind::BadCompression, format!("{what} does not decompress ({e})"))
-            .fix("the file is corrupt or truncated; write it again")),
+        .fix("the file is corrupt; write it again"));
     }
+    Ok(out)
 }
 
 #[cfg(test)]

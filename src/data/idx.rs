@@ -1,7 +1,7 @@
 //! MNIST-family IDX files, plain or gzipped: `00 00 TYPE NDIM`, NDIM
 //! big-endian u32 dimensions, then the data in C order, big-endian.
 
-use crate::data::bytes::{ByteReader, check_data_len, crc32, inflate_exact};
+use crate::data::bytes::{ByteReader, check_data_len, crc32, inflate_limited};
 use crate::data::npy::Elements;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -112,10 +112,12 @@ pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>> {
     }
     let trailer = &bytes[bytes.len() - 8..];
     let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
-    let size = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]) as usize;
-    let out = inflate_exact(&bytes[start..bytes.len() - 8], size, "gzip data")?;
-    if crc32(&out) != crc {
-        return Err(Error::new(ErrorKind::Checksum, "gzip CRC-32 does not match the data")
+    let size = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]);
+    // The trailer's size is only the length modulo 2^32, so it cannot bound
+    // the output; the deflate ratio and the machine's memory do.
+    let out = inflate_limited(&bytes[start..bytes.len() - 8], usize::MAX, "gzip data")?;
+    if out.len() as u32 != size || crc32(&out) != crc {
+        return Err(Error::new(ErrorKind::Checksum, "gzip length or CRC-32 does not match the data")
             .fix("the file is corrupt; download it again"));
     }
     Ok(out)

@@ -96,7 +96,8 @@ fn parse_descr(descr: &str) -> Result<Dtype> {
         b'>' => true,
         _ => return Err(unsupported()),
     };
-    let size: usize = descr[2..].parse().map_err(|_| unsupported())?;
+    // `get`, not slicing: a hostile descr may put a multi-byte character here.
+    let size: usize = descr.get(2..).and_then(|s| s.parse().ok()).ok_or_else(unsupported)?;
     let kind = match (bytes[1], size) {
         (b'b', 1) => Kind::Bool,
         (b'u', 1 | 2 | 4 | 8) => Kind::Unsigned,
@@ -250,6 +251,13 @@ fn parse_header(text: &[u8]) -> Result<Header> {
 /// Parses a whole `.npy` file held in memory.
 pub fn parse(bytes: &[u8]) -> Result<NpyArray> {
     let mut r = ByteReader::new(bytes, "npy header");
+    if bytes.len() < MAGIC.len() && MAGIC.starts_with(bytes) {
+        return Err(Error::new(
+            ErrorKind::Truncated,
+            format!("file is truncated: {} bytes, not even a .npy header", bytes.len()),
+        )
+        .fix("the file is incomplete; write or copy it again"));
+    }
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(Error::new(ErrorKind::BadMagic, "not a .npy file (it does not start with \\x93NUMPY)")
             .fix("pass a file written by np.save or np.savez"));

@@ -41,7 +41,15 @@ pub struct Archive<'a> {
 impl<'a> Archive<'a> {
     /// Reads the central directory of a zip archive held in memory.
     pub fn open(bytes: &'a [u8]) -> Result<Self> {
-        if bytes.len() < 4 || u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) != LOCAL_SIG {
+        let signature = LOCAL_SIG.to_le_bytes();
+        if bytes.len() < 4 && signature.starts_with(bytes) {
+            return Err(Error::new(
+                ErrorKind::Truncated,
+                format!("file is truncated: {} bytes, not even a zip header", bytes.len()),
+            )
+            .fix("the file is incomplete; write or copy it again"));
+        }
+        if bytes.len() < 4 || bytes[..4] != signature {
             return Err(Error::new(ErrorKind::BadMagic, "not a .npz file (it does not start with a zip header)")
                 .fix("pass a file written by np.savez or np.savez_compressed"));
         }
@@ -153,13 +161,18 @@ impl<'a> Archive<'a> {
 /// (it may be followed by a comment of up to 65,535 bytes).
 fn find_end_record(bytes: &[u8]) -> Result<usize> {
     let lowest = bytes.len().saturating_sub(22 + 0xFFFF);
-    let mut pos = bytes.len().checked_sub(22).ok_or_else(|| bad_archive("file too short for a zip archive"))?;
+    // A zip that starts right but has no end record was cut short.
+    let truncated = || {
+        Error::new(ErrorKind::Truncated, "the zip archive has no end-of-directory record: it is truncated")
+            .fix("the file is incomplete; write or copy it again")
+    };
+    let mut pos = bytes.len().checked_sub(22).ok_or_else(truncated)?;
     loop {
         if u32::from_le_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]]) == END_SIG {
             return Ok(pos);
         }
         if pos == lowest {
-            return Err(bad_archive("no end-of-directory record: the archive is truncated"));
+            return Err(truncated());
         }
         pos -= 1;
     }

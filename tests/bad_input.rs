@@ -1,0 +1,431 @@
+//! Hand-made bad files, one per error kind, each asserting the specific
+//! kind of error; and every valid sample file truncated at every byte
+//! offset, which must give a `Truncated` error and never a panic.
+
+use mlp_engine::data::bytes::crc32;
+use mlp_engine::data::npy::{self, Elements};
+use mlp_engine::data::{Dataset, idx, npz};
+use mlp_engine::{ErrorKind, Layout, Network, model};
+use std::path::Path;
+
+/// A `.npy` with a hand-written header and raw data.
+fn npy_raw(major: u8, header: &str, data: &[u8]) -> Vec<u8> {
+    let mut out = b"\x93NUMPY".to_vec();
+    out.extend_from_slice(&[major, 0]);
+    if major == 1 {
+        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    } else {
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    }
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+fn header(descr: &str, shape: &str) -> String {
+    format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}\n")
+}
+
+/// Raw deflate data made of stored blocks: valid deflate without an encoder.
+fn deflate_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let chunks: Vec<&[u8]> = if data.is_empty() { vec![&[]] } else { data.chunks(65_535).collect() };
+    for (i, chunk) in chunks.iter().enumerate() {
+        out.push(u8::from(i + 1 == chunks.len()));
+        let len = chunk.len() as u16;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+    out
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 255];
+    out.extend_from_slice(&deflate_stored(data));
+    out.extend_from_slice(&crc32(data).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}
+
+/// One zip member as written, with every field open to corruption.
+struct Member {
+    name: String,
+    method: u16,
+    crc: u32,
+    compressed: Vec<u8>,
+    uncompressed_len: u32,
+}
+
+impl Member {
+    fn stored(name: &str, data: &[u8]) -> Member {
+        Member {
+            name: name.into(),
+            method: 0,
+            crc: crc32(data),
+            compressed: data.to_vec(),
+            uncompressed_len: data.len() as u32,
+        }
+    }
+
+    fn deflated(name: &str, data: &[u8]) -> Member {
+        Member { method: 8, compressed: deflate_stored(data), ..Member::stored(name, data) }
+    }
+}
+
+/// A zip archive of `members`; `entries` overrides the directory's count.
+fn zip(members: &[Member], entries: Option<u16>) -> Vec<u8> {
+    let (mut out, mut central) = (Vec::new(), Vec::new());
+    for m in members {
+        let offset = out.len() as u32;
+        let fields = |v: &mut Vec<u8>| {
+            v.extend_from_slice(&[0, 0]); // flags
+            v.extend_from_slice(&m.method.to_le_bytes());
+            v.extend_from_slice(&[0, 0, 0x21, 0]); // time, date
+            v.extend_from_slice(&m.crc.to_le_bytes());
+            v.extend_from_slice(&(m.compressed.len() as u32).to_le_bytes());
+            v.extend_from_slice(&m.uncompressed_len.to_le_bytes());
+            v.extend_from_slice(&(m.name.len() as u16).to_le_bytes());
+            v.extend_from_slice(&0u16.to_le_bytes());
+        };
+        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        out.extend_from_slice(&[20, 0]);
+        fields(&mut out);
+        out.extend_from_slice(m.name.as_bytes());
+        out.extend_from_slice(&m.compressed);
+        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        central.extend_from_slice(&[20, 0, 20, 0]);
+        fields(&mut central);
+        central.extend_from_slice(&[0; 6]); // comment length, disk, internal attributes
+        central.extend_from_slice(&0u32.to_le_bytes()); // external attributes
+        central.extend_from_slice(&offset.to_le_bytes());
+        central.extend_from_slice(m.name.as_bytes());
+    }
+    let cd_offset = out.len() as u32;
+    out.extend_from_slice(&central);
+    let n = entries.unwrap_or(members.len() as u16);
+    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    out.extend_from_slice(&n.to_le_bytes());
+    out.extend_from_slice(&n.to_le_bytes());
+    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    out.extend_from_slice(&cd_offset.to_le_bytes());
+    out.extend_from_slice(&[0, 0]);
+    out
+}
+
+fn valid_npy() -> Vec<u8> {
+    npy::write(&[2, 3], &Elements::F32(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]))
+}
+
+fn images_npy() -> Vec<u8> {
+    npy::write(&[2, 2, 2], &Elements::U8(vec![0, 10, 20, 30, 40, 50, 60, 255]))
+}
+
+fn labels_npy() -> Vec<u8> {
+    npy::write(&[2], &Elements::Int(vec![3, 9]))
+}
+
+fn model_bytes() -> Vec<u8> {
+    model::to_npz(&Network::new(Layout::new(4, 3, 10), 1, 0.0))
+}
+
+/// Parses an .npz archive of a data set the way `--data FILE.npz` does.
+fn load_npz_bytes(bytes: &[u8]) -> Result<Dataset, mlp_engine::Error> {
+    let dir = std::env::temp_dir().join(format!("mlp-bad-{}-{}", std::process::id(), crc32(bytes)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("data.npz");
+    std::fs::write(&path, bytes).unwrap();
+    let result = Dataset::load_npz(&path);
+    std::fs::remove_dir_all(&dir).unwrap();
+    result
+}
+
+fn expect(what: &str, result: Result<impl std::fmt::Debug, mlp_engine::Error>, kind: ErrorKind) {
+    match result {
+        Ok(v) => panic!("{what}: accepted, gave {v:?}"),
+        Err(e) => {
+            assert_eq!(e.kind(), kind, "{what}: wrong kind of error: {e}");
+            assert!(e.to_string().contains("fix:"), "{what}: the message suggests no fix: {e}");
+        }
+    }
+}
+
+#[test]
+fn each_bad_npy_gives_its_own_error() {
+    let f4 = [0u8; 24];
+    let cases: Vec<(&str, Vec<u8>, ErrorKind)> = vec![
+        (
+            "bad magic",
+            b"\x93NUMPZ\x01\x00".iter().copied().chain(valid_npy()[8..].iter().copied()).collect(),
+            ErrorKind::BadMagic,
+        ),
+        ("not npy at all", b"hello, world".to_vec(), ErrorKind::BadMagic),
+        ("version 4.0", npy_raw(4, &header("<f4", "(2, 3)"), &f4), ErrorKind::UnsupportedVersion),
+        ("complex dtype", npy_raw(1, &header("<c8", "(3,)"), &f4), ErrorKind::UnsupportedDtype),
+        ("half floats", npy_raw(1, &header("<f2", "(12,)"), &f4), ErrorKind::UnsupportedDtype),
+        ("multibyte descr", npy_raw(3, &header("<é4", "(6,)"), &f4), ErrorKind::UnsupportedDtype),
+        (
+            "structured dtype",
+            npy_raw(1, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (6,), }\n", &f4),
+            ErrorKind::UnsupportedDtype,
+        ),
+        ("pickled objects", npy_raw(1, &header("|O", "(3,)"), &f4), ErrorKind::Pickled),
+        (
+            "header over 10,000 bytes",
+            npy_raw(2, &format!("{}{}", header("<f4", "(6,)"), " ".repeat(10_001)), &f4),
+            ErrorKind::HeaderTooLong,
+        ),
+        ("header not a dict", npy_raw(1, "[1, 2, 3]\n", &f4), ErrorKind::BadHeader),
+        ("header without shape", npy_raw(1, "{'descr': '<f4', 'fortran_order': False}\n", &f4), ErrorKind::BadHeader),
+        ("unterminated string", npy_raw(1, "{'descr: '<f4'", &f4), ErrorKind::BadHeader),
+        ("shape overflows", npy_raw(1, &header("<f4", "(4294967296, 4294967296, 16)"), &f4), ErrorKind::BadShape),
+        ("shape not numbers", npy_raw(1, &header("<f4", "(a, b)"), &f4), ErrorKind::BadShape),
+        ("shape exceeds the data", npy_raw(1, &header("<f4", "(100, 784)"), &f4), ErrorKind::Truncated),
+        ("data beyond the shape", npy_raw(1, &header("<f4", "(2,)"), &f4), ErrorKind::BadShape),
+        (
+            "uint64 beyond int64",
+            npy_raw(1, &header("<u8", "(1,)"), &u64::MAX.to_le_bytes()),
+            ErrorKind::UnsupportedDtype,
+        ),
+    ];
+    for (what, bytes, kind) in cases {
+        expect(what, npy::parse(&bytes), kind);
+    }
+}
+
+#[test]
+fn each_bad_npz_gives_its_own_error() {
+    let (images, labels) = (images_npy(), labels_npy());
+    let good = || vec![Member::stored("images.npy", &images), Member::deflated("labels.npy", &labels)];
+    assert!(load_npz_bytes(&zip(&good(), None)).is_ok(), "the well-formed archive must load");
+    let corrupt = |f: &dyn Fn(&mut Vec<Member>)| {
+        let mut members = good();
+        f(&mut members);
+        zip(&members, None)
+    };
+    let mut not_zip = zip(&good(), None);
+    not_zip[0] = b'X';
+    let cases: Vec<(&str, Vec<u8>, ErrorKind)> = vec![
+        ("not a zip", not_zip, ErrorKind::BadMagic),
+        ("CRC mismatch", corrupt(&|m| m[0].crc ^= 1), ErrorKind::Checksum),
+        ("missing member", corrupt(&|m| m[1].name = "label.npy".into()), ErrorKind::MissingMember),
+        ("stored sizes disagree", corrupt(&|m| m[0].uncompressed_len += 1), ErrorKind::BadArchive),
+        ("deflate past declared size", corrupt(&|m| m[1].uncompressed_len -= 1), ErrorKind::DecompressionBomb),
+        ("deflate short of declared size", corrupt(&|m| m[1].uncompressed_len += 1), ErrorKind::BadArchive),
+        (
+            "declared size beyond any deflate ratio",
+            corrupt(&|m| m[1].uncompressed_len = u32::MAX - 1),
+            ErrorKind::BadArchive,
+        ),
+        ("garbage deflate", corrupt(&|m| m[1].compressed[0] = 0x07), ErrorKind::BadCompression),
+        ("unknown method", corrupt(&|m| m[1].method = 12), ErrorKind::BadCompression),
+        (
+            "member not npy",
+            corrupt(&|m| *m = vec![Member::stored("images.npy", b"junk"), Member::stored("labels.npy", &labels)]),
+            ErrorKind::BadMagic,
+        ),
+        ("more entries than the directory holds", zip(&good(), Some(40)), ErrorKind::BadArchive),
+    ];
+    for (what, bytes, kind) in cases {
+        expect(what, load_npz_bytes(&bytes), kind);
+    }
+    // A directory pointing outside the file.
+    let mut bytes = zip(&good(), None);
+    let n = bytes.len();
+    bytes[n - 6..n - 2].copy_from_slice(&(n as u32 * 2).to_le_bytes());
+    expect("directory outside the file", load_npz_bytes(&bytes), ErrorKind::BadArchive);
+    // A local header offset past the end.
+    let mut bytes = zip(&good(), None);
+    let cd = u32::from_le_bytes(bytes[n - 6..n - 2].try_into().unwrap()) as usize;
+    bytes[cd + 42..cd + 46].copy_from_slice(&(n as u32 + 100).to_le_bytes());
+    expect("member offset past the end", load_npz_bytes(&bytes), ErrorKind::Truncated);
+}
+
+#[test]
+fn each_bad_data_set_gives_its_own_error() {
+    let data = |images: (&[usize], Elements), labels: (&[usize], Elements)| {
+        zip(
+            &[
+                Member::stored("images.npy", &npy::write(images.0, &images.1)),
+                Member::stored("labels.npy", &npy::write(labels.0, &labels.1)),
+            ],
+            None,
+        )
+    };
+    let px = |n: usize| Elements::U8(vec![7; n]);
+    let cases: Vec<(&str, Vec<u8>, ErrorKind)> = vec![
+        ("counts differ", data((&[3, 4], px(12)), (&[2], Elements::Int(vec![0, 1]))), ErrorKind::CountMismatch),
+        ("label 10", data((&[2, 4], px(8)), (&[2], Elements::Int(vec![0, 10]))), ErrorKind::LabelOutOfRange),
+        ("label -1", data((&[2, 4], px(8)), (&[2], Elements::Int(vec![-1, 0]))), ErrorKind::LabelOutOfRange),
+        (
+            "NaN pixel",
+            data((&[1, 2], Elements::F32(vec![0.5, f32::NAN])), (&[1], Elements::U8(vec![1]))),
+            ErrorKind::NonFinite,
+        ),
+        (
+            "infinite pixel",
+            data((&[1, 2], Elements::F64(vec![f64::INFINITY, 0.0])), (&[1], Elements::U8(vec![1]))),
+            ErrorKind::NonFinite,
+        ),
+        ("no rows", data((&[0, 784], px(0)), (&[0], Elements::Int(vec![]))), ErrorKind::Empty),
+        ("float labels", data((&[1, 2], px(2)), (&[1], Elements::F32(vec![1.0]))), ErrorKind::UnsupportedDtype),
+        (
+            "wide integer pixels",
+            data((&[1, 2], Elements::Int(vec![1, 2])), (&[1], Elements::U8(vec![1]))),
+            ErrorKind::UnsupportedDtype,
+        ),
+        ("labels 2-D", data((&[2, 2], px(4)), (&[2, 1], Elements::Int(vec![0, 1]))), ErrorKind::BadShape),
+        ("images 1-D", data((&[4], px(4)), (&[4], Elements::Int(vec![0, 1, 2, 3]))), ErrorKind::BadShape),
+    ];
+    for (what, bytes, kind) in cases {
+        expect(what, load_npz_bytes(&bytes), kind);
+    }
+}
+
+#[test]
+fn each_bad_idx_or_gzip_gives_its_own_error() {
+    let good = idx::write_u8(&[2, 3], &[1, 2, 3, 4, 5, 6]);
+    let mut bad_type = good.clone();
+    bad_type[2] = 0x07;
+    let mut no_dims = good.clone();
+    no_dims[3] = 0;
+    let mut not_idx = good.clone();
+    not_idx[0] = 1;
+    let huge = [0u8, 0, 0x08, 2, 0, 0, 255, 255, 0, 0, 255, 255];
+    let overflowing = [0u8, 0, 0x08, 3, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255];
+    for (what, bytes, kind) in [
+        ("not IDX", not_idx, ErrorKind::BadMagic),
+        ("unknown type", bad_type, ErrorKind::UnsupportedDtype),
+        ("no dimensions", no_dims, ErrorKind::BadShape),
+        ("dimensions beyond the data", huge.to_vec(), ErrorKind::Truncated),
+        ("dimensions overflow", overflowing.to_vec(), ErrorKind::BadShape),
+        ("data beyond the dimensions", [good.clone(), vec![0]].concat(), ErrorKind::BadShape),
+    ] {
+        expect(what, idx::parse(&bytes), kind);
+    }
+    let mut bad_crc = gzip(&good);
+    let n = bad_crc.len();
+    bad_crc[n - 5] ^= 0x40;
+    let mut bad_method = gzip(&good);
+    bad_method[2] = 7;
+    let mut bad_size = gzip(&good);
+    bad_size[n - 4] ^= 1;
+    for (what, bytes, kind) in [
+        ("gzip CRC", bad_crc, ErrorKind::Checksum),
+        ("gzip length", bad_size, ErrorKind::Checksum),
+        ("gzip method", bad_method, ErrorKind::BadCompression),
+        ("not gzip", good.clone(), ErrorKind::BadMagic),
+    ] {
+        expect(what, idx::gunzip(&bytes), kind);
+    }
+    assert_eq!(idx::gunzip(&gzip(&good)).unwrap(), good);
+}
+
+#[test]
+fn each_bad_model_gives_its_own_error() {
+    let t = |name: &str, shape: &[usize], v: Elements| Member::stored(&format!("{name}.npy"), &npy::write(shape, &v));
+    let f = |n: usize| Elements::F32(vec![0.1; n]);
+    let model = |w_h: Member, b_h: Member, w_o: Member, b_o: Member| zip(&[w_h, b_h, w_o, b_o], None);
+    let good = || (t("W_h", &[4, 3], f(12)), t("b_h", &[3], f(3)), t("W_o", &[3, 10], f(30)), t("b_o", &[10], f(10)));
+    let (w_h, b_h, w_o, b_o) = good();
+    assert!(model::from_npz(&model(w_h, b_h, w_o, b_o), Path::new("m.npz")).is_ok());
+    let cases: Vec<(&str, Vec<u8>, ErrorKind)> = vec![
+        (
+            "W_o rows differ from H",
+            {
+                let (a, b, _, d) = good();
+                model(a, b, t("W_o", &[4, 10], f(40)), d)
+            },
+            ErrorKind::BadModel,
+        ),
+        (
+            "b_h length",
+            {
+                let (a, _, c, d) = good();
+                model(a, t("b_h", &[2], f(2)), c, d)
+            },
+            ErrorKind::BadModel,
+        ),
+        (
+            "b_o length",
+            {
+                let (a, b, c, _) = good();
+                model(a, b, c, t("b_o", &[9], f(9)))
+            },
+            ErrorKind::BadModel,
+        ),
+        (
+            "W_h 1-D",
+            {
+                let (_, b, c, d) = good();
+                model(t("W_h", &[12], f(12)), b, c, d)
+            },
+            ErrorKind::BadModel,
+        ),
+        (
+            "integer weights",
+            {
+                let (_, b, c, d) = good();
+                model(t("W_h", &[4, 3], Elements::Int(vec![0; 12])), b, c, d)
+            },
+            ErrorKind::BadModel,
+        ),
+        (
+            "NaN weight",
+            {
+                let (a, b, _, d) = good();
+                model(a, b, t("W_o", &[3, 10], Elements::F32(vec![f32::NAN; 30])), d)
+            },
+            ErrorKind::BadModel,
+        ),
+        (
+            "missing b_o",
+            {
+                let (a, b, c, _) = good();
+                zip(&[a, b, c], None)
+            },
+            ErrorKind::MissingMember,
+        ),
+    ];
+    for (what, bytes, kind) in cases {
+        let result = model::from_npz(&bytes, Path::new("m.npz"));
+        assert!(
+            result.as_ref().err().is_some_and(|e| e.to_string().starts_with("m.npz")),
+            "{what}: the error must name the file"
+        );
+        expect(what, result.map(|n| n.layout()), kind);
+    }
+}
+
+#[test]
+fn every_truncation_of_every_valid_file_is_reported_as_truncated() {
+    let npz_data =
+        zip(&[Member::stored("images.npy", &images_npy()), Member::deflated("labels.npy", &labels_npy())], None);
+    let idx_file = idx::write_u8(&[2, 3], &[1, 2, 3, 4, 5, 6]);
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("npy", valid_npy()),
+        ("npz", npz_data),
+        ("model", model_bytes()),
+        ("idx", idx_file.clone()),
+        ("idx.gz", gzip(&idx_file)),
+    ];
+    for (name, bytes) in files {
+        for len in 0..bytes.len() {
+            let prefix = &bytes[..len];
+            let result = match name {
+                "npy" => npy::parse(prefix).map(|_| ()),
+                "npz" => npz::Archive::open(prefix).and_then(|a| a.array("images").map(|_| ())),
+                "model" => model::from_npz(prefix, Path::new("m.npz")).map(|_| ()),
+                "idx" => idx::parse(prefix).map(|_| ()),
+                _ => idx::gunzip(prefix).map(|_| ()),
+            };
+            match result {
+                Ok(()) => panic!("{name} cut to {len} of {} bytes was accepted", bytes.len()),
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::Truncated, "{name} cut to {len} of {} bytes: {e}", bytes.len())
+                }
+            }
+        }
+    }
+}
