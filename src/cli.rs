@@ -777,7 +777,8 @@ impl Progress {
             return;
         }
         let eta = self.elapsed / r.epoch as f64 * (self.total - r.epoch) as f64;
-        let line = format!(
+        // Formatted straight into stderr: no string is built per epoch.
+        let line = format_args!(
             "epoch {:>4}/{}  loss {:.4}/{:.4}/{:.4}  acc {:.4}/{:.4}/{:.4}  (train/valid/test)  {:.3} s  ETA {:.1} s",
             r.epoch,
             self.total,

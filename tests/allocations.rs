@@ -126,5 +126,25 @@ fn a_step_allocates_only_the_sgemm_packing_buffers() {
             net.update(path, Hyper::default());
         });
         assert_eq!(a, 0, "the fused passes allocated {a} times");
+
+        // The epoch loop allocates nothing per epoch beyond the steps'
+        // packing buffers: 6 epochs allocate 3 epochs' sgemm calls more than 3.
+        let data = mlp_engine::data::Dataset::synthetic(700, 1);
+        let split = data.split(400, 150, 521).unwrap();
+        for batch_size in [None, Some(64)] {
+            let run = |epochs: usize| {
+                let config = mlp_engine::train::TrainConfig { hidden: 40, epochs, batch_size, ..Default::default() };
+                count(|| {
+                    mlp_engine::train::train(&split, &config, |_| {}).unwrap();
+                })
+            };
+            let (short, long) = (run(3), run(6));
+            let (extra_allocations, extra_sgemm) = (long.0 - short.0, long.2 - short.2);
+            assert!(extra_sgemm > 0);
+            assert_eq!(
+                extra_allocations, extra_sgemm,
+                "batch {batch_size:?}: 3 more epochs allocated {extra_allocations} times for {extra_sgemm} sgemm calls"
+            );
+        }
     });
 }
