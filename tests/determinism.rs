@@ -45,7 +45,8 @@ fn thread_count_does_not_change_a_bit() {
 fn simd_builds_give_identical_training() {
     let builds = SimdPath::available();
     if builds.len() < 2 {
-        println!("skipped: this CPU has no AVX2/FMA, only the portable build runs");
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "skipped: this CPU has no AVX2/FMA, only the portable build runs");
         return;
     }
     let portable = train(2, SimdPath::portable(), 3);

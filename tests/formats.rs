@@ -15,7 +15,14 @@ fn shared(rel: &str) -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
-        println!("skipped: {} is absent (the shared fixtures live beside the repository)", p.display());
+        // Written to the real stderr, past the test harness's capture, so the
+        // reason shows in a normal `cargo test` run.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: {} is absent (the shared fixtures live beside the repository)",
+            p.display()
+        );
         None
     }
 }
