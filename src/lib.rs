@@ -23,10 +23,12 @@
 //! - [`train`]: the epoch loop, early stopping, divergence;
 //! - [`model`], [`run`], [`plot`], [`json`]: what a run writes;
 //! - [`bench`]: the `bench` and `profile` measurements;
-//! - [`cli`]: the `mlp` command line.
+//! - [`cli`]: the `mlp` command line, parsed into plain structs;
+//! - [`commands`]: what each command does.
 
 pub mod bench;
 pub mod cli;
+pub mod commands;
 pub mod data;
 pub mod engine;
 pub mod error;
