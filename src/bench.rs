@@ -19,6 +19,7 @@ use crate::matrix::MatRef;
 use crate::reference::{RefMat, RefNetwork};
 use crate::rng::Rng;
 use crate::simd::SimdPath;
+use crate::system::{build_profile, cpu_features, peak_rss_bytes};
 
 /// The shape of a benchmark.
 #[derive(Clone, Debug, PartialEq)]
@@ -73,37 +74,6 @@ fn time(steps: usize, mut f: impl FnMut()) -> Timing {
             })
             .collect(),
     )
-}
-
-/// Peak resident memory of this process so far (Linux `VmHWM`), in bytes.
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-/// The CPU features that decide which kernels run.
-pub fn cpu_features() -> Vec<&'static str> {
-    let mut out = Vec::new();
-    #[cfg(target_arch = "x86_64")]
-    {
-        for (name, present) in [
-            ("avx2", std::is_x86_feature_detected!("avx2")),
-            ("fma", std::is_x86_feature_detected!("fma")),
-            ("avx512f", std::is_x86_feature_detected!("avx512f")),
-        ] {
-            if present {
-                out.push(name);
-            }
-        }
-    }
-    out
-}
-
-/// `"release"` or `"debug"`.
-pub fn build_profile() -> &'static str {
-    if cfg!(debug_assertions) { "debug" } else { "release" }
 }
 
 fn warn_if_debug() {

@@ -17,21 +17,15 @@ use crate::model;
 use crate::plot::{LinePlot, Series};
 use crate::run::{self, write_atomic};
 use crate::simd::SimdPath;
+use crate::system;
 use crate::train::{EpochRecord, StopReason, TrainConfig, TrainOutcome, train};
 
 use crate::cli::CliResult;
 
-/// Total memory of this machine (Linux `MemTotal`), if it can be read.
-fn machine_memory() -> Option<f64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kb: f64 = info.lines().find(|l| l.starts_with("MemTotal:"))?.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024.0)
-}
-
 /// Refuses, before allocating, a run that needs more memory than the machine
 /// has; `flags` names what to change.
 fn check_fits(bytes: f64, flags: &str) -> CliResult<()> {
-    if let Some(total) = machine_memory()
+    if let Some(total) = system::memory_bytes().map(|b| b as f64)
         && bytes > total
     {
         let gib = |b: f64| b / f64::from(1u32 << 30);
@@ -276,7 +270,7 @@ fn summary_json(
                 ("velocity_init", Json::num_f32(config.velocity_init)),
                 ("threads", Json::num(threads as f64)),
                 ("simd", Json::str(simd.name())),
-                ("profile", Json::str(if cfg!(debug_assertions) { "debug" } else { "release" })),
+                ("profile", Json::str(system::build_profile())),
             ]),
         ),
         (
@@ -322,7 +316,7 @@ fn summary_json(
         ("wall_seconds", Json::num(o.wall_seconds)),
         ("median_epoch_seconds", Json::num(median)),
         ("train_samples_per_second", Json::num(o.samples_per_second)),
-        ("peak_rss_bytes", bench::peak_rss_bytes().map_or(Json::Null, |b| Json::num(b as f64))),
+        ("peak_rss_bytes", system::peak_rss_bytes().map_or(Json::Null, |b| Json::num(b as f64))),
     ])
 }
 

@@ -22,7 +22,7 @@
 //! - [`data`]: .npy/.npz/IDX readers, numpy's shuffle, the synthetic glyphs;
 //! - [`train`]: the epoch loop, early stopping, divergence;
 //! - [`model`], [`run`], [`plot`], [`json`]: what a run writes;
-//! - [`bench`]: the `bench` and `profile` measurements;
+//! - [`bench`]: the `bench` and `profile` measurements; [`system`]: machine facts;
 //! - [`cli`]: the `mlp` command line, parsed into plain structs;
 //! - [`commands`]: what each command does.
 
@@ -42,6 +42,7 @@ pub mod reference;
 pub mod rng;
 pub mod run;
 pub mod simd;
+pub mod system;
 pub mod train;
 
 pub use engine::{DEFAULT_VELOCITY_INIT, Hyper, Metrics, Network, Workspace};
