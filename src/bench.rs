@@ -187,30 +187,32 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             ("passes", Json::str(simd.name())),
             ("profile", Json::str(build_profile())),
         ]);
-        println!("{}", report.to_compact());
+        say!("{}", report.to_compact());
         return Ok(());
     }
-    println!(
+    say!(
         "mlp bench: 784-{}-10, {} training rows in steps of {batch}, {} evaluation rows",
-        args.hidden, args.rows, args.eval_rows
+        args.hidden,
+        args.rows,
+        args.eval_rows
     );
-    println!(
+    say!(
         "  build {}, {threads} threads, CPU features [{}], passes {}",
         build_profile(),
         features.join(" "),
         simd.name()
     );
-    println!("  reference check: max relative error {check:.2e} (passes below 1e-4)");
+    say!("  reference check: max relative error {check:.2e} (passes below 1e-4)");
     let ms = |t: &Timing| format!("median {:.2} ms (min {:.2}, max {:.2})", t.median * 1e3, t.min * 1e3, t.max * 1e3);
-    println!("  step ({} timed):      {}", args.steps, ms(&step));
-    println!("  samples/s:             {samples_per_second:.0}");
-    println!("  step rate:             {step_gflops:.1} GFLOP/s ({:.2} GFLOP per step)", flops / 1e9);
-    println!("  GEMMs alone:           {} = {gemm_gflops:.1} GFLOP/s", ms(&gemms));
-    println!("  efficiency:            {:.1}% of the raw GEMM rate", 100.0 * step_gflops / gemm_gflops);
+    say!("  step ({} timed):      {}", args.steps, ms(&step));
+    say!("  samples/s:             {samples_per_second:.0}");
+    say!("  step rate:             {step_gflops:.1} GFLOP/s ({:.2} GFLOP per step)", flops / 1e9);
+    say!("  GEMMs alone:           {} = {gemm_gflops:.1} GFLOP/s", ms(&gemms));
+    say!("  efficiency:            {:.1}% of the raw GEMM rate", 100.0 * step_gflops / gemm_gflops);
     let what = if full_batch { "one step over train + eval rows" } else { "all batches + evaluation" };
-    println!("  epoch ({what}): {}", ms(&epoch));
+    say!("  epoch ({what}): {}", ms(&epoch));
     if let Some(p) = peak {
-        println!(
+        say!(
             "  peak memory:           {:.1} MiB ({:.2}x the {:.1} MiB of data, activations and parameters)",
             p as f64 / 1048576.0,
             p as f64 / need as f64,
@@ -243,7 +245,7 @@ pub fn profile(args: &BenchArgs) -> Result<()> {
     let total: f64 = times.seconds.iter().sum::<f64>() / args.steps as f64;
     if args.json {
         let phases = Phase::ALL.iter().map(|&p| (p.name(), Json::num(times.seconds[p as usize] / args.steps as f64)));
-        println!(
+        say!(
             "{}",
             Json::obj([
                 ("step_seconds", Json::num(wall)),
@@ -255,7 +257,7 @@ pub fn profile(args: &BenchArgs) -> Result<()> {
         );
         return Ok(());
     }
-    println!(
+    say!(
         "mlp profile: 784-{}-10, batch {batch}, {} steps, {} threads, {} build, passes {}",
         args.hidden,
         args.steps,
@@ -263,17 +265,17 @@ pub fn profile(args: &BenchArgs) -> Result<()> {
         build_profile(),
         SimdPath::best().name()
     );
-    println!("  {:<26} {:>10} {:>7}", "phase", "ms/step", "share");
+    say!("  {:<26} {:>10} {:>7}", "phase", "ms/step", "share");
     let mut gemm = 0.0;
     for phase in Phase::ALL {
         let s = times.seconds[phase as usize] / args.steps as f64;
         if phase.is_gemm() {
             gemm += s;
         }
-        println!("  {:<26} {:>10.3} {:>6.1}%", phase.name(), s * 1e3, 100.0 * s / total);
+        say!("  {:<26} {:>10.3} {:>6.1}%", phase.name(), s * 1e3, 100.0 * s / total);
     }
-    println!("  {:<26} {:>10.3} {:>6.1}%", "all GEMMs", gemm * 1e3, 100.0 * gemm / total);
-    println!("  {:<26} {:>10.3} {:>6.1}%", "passes and update", (total - gemm) * 1e3, 100.0 * (total - gemm) / total);
-    println!("  {:<26} {:>10.3}", "step wall time", wall * 1e3);
+    say!("  {:<26} {:>10.3} {:>6.1}%", "all GEMMs", gemm * 1e3, 100.0 * gemm / total);
+    say!("  {:<26} {:>10.3} {:>6.1}%", "passes and update", (total - gemm) * 1e3, 100.0 * (total - gemm) / total);
+    say!("  {:<26} {:>10.3}", "step wall time", wall * 1e3);
     Ok(())
 }

@@ -224,7 +224,8 @@ fn data_flag(data: &mut DataArgs, flag: &str, inline: Option<String>, flags: &mu
             let [t, va] = parts.as_slice() else {
                 return Err(CliError::Usage(format!("--split takes TRAIN,VALID (two numbers), not '{v}'")));
             };
-            data.split = (positive(flag, t)?, parse_num(flag, va, "TRAIN,VALID (whole numbers)")?);
+            // Both parts positive: best-epoch tracking needs validation rows.
+            data.split = (positive(flag, t)?, positive(flag, va)?);
         }
         "--shuffle-seed" => {
             data.shuffle_seed = parse_num(flag, &flags.value(flag, inline)?, "a whole number from 0 to 4294967295")?

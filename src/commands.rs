@@ -129,9 +129,9 @@ fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -
 pub fn run(command: Command) -> CliResult<()> {
     match command {
         Command::Help(text) => {
-            print!("{text}");
+            say_part!("{text}");
             if [TRAIN_HELP, SWEEP_HELP, EVAL_HELP].iter().any(|h| std::ptr::eq(*h, text)) {
-                print!("\n{DATA_HELP}");
+                say_part!("\n{DATA_HELP}");
             }
             Ok(())
         }
@@ -141,9 +141,9 @@ pub fn run(command: Command) -> CliResult<()> {
             let dir = run::create_run_dir(args.out.as_deref(), &format!("train-h{}", args.config.hidden))?;
             let (result, _) = with_threads(args.threads, || train_into(&split, &args.config, &args.data, &dir, true))?;
             let (outcome, _) = result?;
-            println!("{}", final_report(&outcome));
-            println!("run folder: {}", dir.display());
-            println!("plots:      {}  {}", dir.join("loss.svg").display(), dir.join("accuracy.svg").display());
+            say!("{}", final_report(&outcome));
+            say!("run folder: {}", dir.display());
+            say!("plots:      {}  {}", dir.join("loss.svg").display(), dir.join("accuracy.svg").display());
             diverged_error(&outcome, &dir, args.config.hyper.learning_rate)
         }
         Command::Sweep(args) => sweep(args),
@@ -487,9 +487,9 @@ fn sweep(args: TrainArgs) -> CliResult<()> {
     };
     write_atomic(&dir.join("sweep_valid_accuracy.svg"), acc.to_svg().as_bytes())?;
     write_atomic(&dir.join("sweep_valid_loss.svg"), loss.to_svg().as_bytes())?;
-    print!("{table}");
-    println!("sweep folder: {}", dir.display());
-    println!(
+    say_part!("{table}");
+    say!("sweep folder: {}", dir.display());
+    say!(
         "plots:        {}  {}",
         dir.join("sweep_valid_accuracy.svg").display(),
         dir.join("sweep_valid_loss.svg").display()
@@ -528,37 +528,30 @@ fn eval(args: EvalArgs) -> CliResult<()> {
     })?;
     let (metrics, predictions) = results;
     if args.json {
-        println!("{}", Json::obj(metrics.iter().map(|(name, m)| (*name, run::metrics_json(m)))).to_compact());
+        say!("{}", Json::obj(metrics.iter().map(|(name, m)| (*name, run::metrics_json(m)))).to_compact());
         return Ok(());
     }
-    println!(
-        "model {} ({}-{}-{}) on {}",
-        args.model.display(),
-        layout.inputs,
-        layout.hidden,
-        layout.classes,
-        split.source
-    );
+    say!("model {} ({}-{}-{}) on {}", args.model.display(), layout.inputs, layout.hidden, layout.classes, split.source);
     for (name, m) in &metrics {
-        println!("{name:>5}: loss {:.4}  accuracy {:.4}  ({} rows)", m.loss, m.accuracy, m.rows);
+        say!("{name:>5}: loss {:.4}  accuracy {:.4}  ({} rows)", m.loss, m.accuracy, m.rows);
     }
     let mut confusion = [[0usize; CLASSES]; CLASSES];
     let test_start = split.train + split.valid;
     for (i, &p) in predictions.iter().enumerate() {
         confusion[split.labels[test_start + i] as usize][p as usize] += 1;
     }
-    println!("\nconfusion matrix of the test rows (rows: true letter, columns: predicted)");
-    print!("     ");
+    say!("\nconfusion matrix of the test rows (rows: true letter, columns: predicted)");
+    say_part!("     ");
     for c in 0..CLASSES {
-        print!("{:>6}", (b'A' + c as u8) as char);
+        say_part!("{:>6}", (b'A' + c as u8) as char);
     }
-    println!();
+    say!();
     for (t, row) in confusion.iter().enumerate() {
-        print!("{:>5}", (b'A' + t as u8) as char);
+        say_part!("{:>5}", (b'A' + t as u8) as char);
         for n in row {
-            print!("{n:>6}");
+            say_part!("{n:>6}");
         }
-        println!();
+        say!();
     }
     Ok(())
 }

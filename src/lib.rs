@@ -26,6 +26,27 @@
 //! - [`cli`]: the `mlp` command line, parsed into plain structs;
 //! - [`commands`]: what each command does.
 
+/// `println!` for command output that ignores a closed stdout (as in
+/// `mlp eval | head -1`) instead of panicking.
+macro_rules! say {
+    () => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout());
+    }};
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` with the same closed-stdout tolerance as [`say!`].
+macro_rules! say_part {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub mod bench;
 pub mod cli;
 pub mod commands;

@@ -82,6 +82,7 @@ fn main() {
     save("model", "model.npz", &model::to_npz(&net));
     let bytes = model::to_npz(&net);
     let archive = npz::Archive::open(&bytes).unwrap();
-    let members: Vec<(&str, Vec<u8>)> = ["W_h.npy", "b_h.npy", "W_o.npy", "b_o.npy"].iter().map(|n| (*n, archive.read(n).unwrap())).collect();
+    let members: Vec<(&str, Vec<u8>)> =
+        ["W_h.npy", "b_h.npy", "W_o.npy", "b_o.npy"].iter().map(|n| (*n, archive.read(n).unwrap())).collect();
     save("model", "model-deflated.npz", &deflated_npz(&members));
 }
