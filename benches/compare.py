@@ -6,7 +6,7 @@ one after another on this machine and prints a table of ratios. The peers
 need numpy and torch:
 
     python3 -m venv /tmp/peers && /tmp/peers/bin/pip install numpy torch
-    /tmp/peers/bin/python bench/compare.py
+    /tmp/peers/bin/python benches/compare.py
 
 A peer whose import fails is skipped with a note. Only the Python standard
 library is used here; this script is not part of CI.
