@@ -115,14 +115,14 @@ fn check_training_fits(split: &Split, config: &TrainConfig) -> CliResult<()> {
 }
 
 /// Runs `f` on a rayon pool of `threads` workers (default: all cores).
-fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> CliResult<(T, usize)> {
+fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> CliResult<T> {
     let n = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().map_err(|e| {
         CliError::Run(
             Error::new(ErrorKind::Io, format!("cannot start {n} worker threads: {e}")).fix("pass a smaller --threads"),
         )
     })?;
-    Ok((pool.install(f), n))
+    Ok(pool.install(f))
 }
 
 /// Runs a parsed command.
@@ -139,8 +139,7 @@ pub fn run(command: Command) -> CliResult<()> {
             let split = split_data(&args.data)?;
             check_training_fits(&split, &args.config)?;
             let dir = run::create_run_dir(args.out.as_deref(), &format!("train-h{}", args.config.hidden))?;
-            let (result, _) = with_threads(args.threads, || train_into(&split, &args.config, &args.data, &dir, true))?;
-            let (outcome, _) = result?;
+            let outcome = with_threads(args.threads, || train_into(&split, &args.config, &args.data, &dir))??;
             say!("{}", final_report(&outcome));
             say!("run folder: {}", dir.display());
             say!("plots:      {}  {}", dir.join("loss.svg").display(), dir.join("accuracy.svg").display());
@@ -150,11 +149,11 @@ pub fn run(command: Command) -> CliResult<()> {
         Command::Eval(args) => eval(args),
         Command::Bench(args, threads) => {
             check_bench_fits(&args)?;
-            Ok(with_threads(threads, || bench::bench(&args))?.0?)
+            Ok(with_threads(threads, || bench::bench(&args))??)
         }
         Command::Profile(args, threads) => {
             check_bench_fits(&args)?;
-            Ok(with_threads(threads, || bench::profile(&args))?.0?)
+            Ok(with_threads(threads, || bench::profile(&args))??)
         }
     }
 }
@@ -182,16 +181,10 @@ fn short_number(x: f64) -> String {
 
 /// Trains on `split` and writes every output into `dir`; prints progress on
 /// stderr when `progress`. Returns the outcome and the summary written.
-fn train_into(
-    split: &Split,
-    config: &TrainConfig,
-    data: &DataArgs,
-    dir: &Path,
-    progress: bool,
-) -> Result<(TrainOutcome, Json), Error> {
+fn train_into(split: &Split, config: &TrainConfig, data: &DataArgs, dir: &Path) -> Result<TrainOutcome, Error> {
     let threads = rayon::current_num_threads();
     let simd = SimdPath::best();
-    if progress {
+    {
         eprintln!(
             "mlp train: {}\n  split {} train / {} valid / {} test (shuffle seed {}), network {}-{}-{}, {} epochs, {}, lr {}, momentum {}, seed {}\n  {} threads, passes {}, run folder {}",
             split.source,
@@ -212,7 +205,7 @@ fn train_into(
             dir.display()
         );
     }
-    let mut printer = Progress::new(config.epochs, progress);
+    let mut printer = Progress::new(config.epochs);
     let outcome = train(split, config, |r| printer.epoch(r))?;
     printer.finish();
     write_atomic(&dir.join("metrics.csv"), run::metrics_csv(&outcome.history).as_bytes())?;
@@ -223,7 +216,7 @@ fn train_into(
     write_atomic(&dir.join("model.npz"), &model::to_npz(&outcome.network))?;
     let summary = summary_json(split, config, data, &outcome, threads, simd);
     write_atomic(&dir.join("summary.json"), summary.to_pretty().as_bytes())?;
-    Ok((outcome, summary))
+    Ok(outcome)
 }
 
 fn summary_json(
@@ -367,21 +360,17 @@ fn final_report(o: &TrainOutcome) -> String {
 /// one line per epoch otherwise.
 struct Progress {
     total: usize,
-    enabled: bool,
     terminal: bool,
     elapsed: f64,
 }
 
 impl Progress {
-    fn new(total: usize, enabled: bool) -> Self {
-        Progress { total, enabled, terminal: std::io::stderr().is_terminal(), elapsed: 0.0 }
+    fn new(total: usize) -> Self {
+        Progress { total, terminal: std::io::stderr().is_terminal(), elapsed: 0.0 }
     }
 
     fn epoch(&mut self, r: &EpochRecord) {
         self.elapsed += r.seconds;
-        if !self.enabled {
-            return;
-        }
         let eta = self.elapsed / r.epoch as f64 * (self.total - r.epoch) as f64;
         // Formatted straight into stderr: no string is built per epoch.
         let line = format_args!(
@@ -405,7 +394,7 @@ impl Progress {
     }
 
     fn finish(&self) {
-        if self.enabled && self.terminal {
+        if self.terminal {
             eprintln!();
         }
     }
@@ -421,8 +410,7 @@ fn sweep(args: TrainArgs) -> CliResult<()> {
     for &hidden in &args.hidden_sizes {
         let config = TrainConfig { hidden, ..args.config.clone() };
         let sub = run::create_run_dir(Some(&dir.join(format!("h{hidden}"))), "")?;
-        let (result, _) = with_threads(args.threads, || train_into(&split, &config, &args.data, &sub, true))?;
-        let (outcome, _) = result?;
+        let outcome = with_threads(args.threads, || train_into(&split, &config, &args.data, &sub))??;
         eprintln!("{}", final_report(&outcome));
         diverged_error(&outcome, &sub, config.hyper.learning_rate)?;
         rows.push((hidden, outcome));
@@ -514,7 +502,7 @@ fn eval(args: EvalArgs) -> CliResult<()> {
             .fix("evaluate the model on data of the kind it was trained on"),
         ));
     }
-    let (results, _) = with_threads(args.threads, || {
+    let results = with_threads(args.threads, || {
         let mut ws = Workspace::new(layout, split.rows().min(4096), 0);
         let x = MatRef::from_slice(&split.images, split.rows(), split.features);
         let mut predictions = vec![0u8; split.test];
