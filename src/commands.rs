@@ -184,27 +184,25 @@ fn short_number(x: f64) -> String {
 fn train_into(split: &Split, config: &TrainConfig, data: &DataArgs, dir: &Path) -> Result<TrainOutcome, Error> {
     let threads = rayon::current_num_threads();
     let simd = SimdPath::best();
-    {
-        eprintln!(
-            "mlp train: {}\n  split {} train / {} valid / {} test (shuffle seed {}), network {}-{}-{}, {} epochs, {}, lr {}, momentum {}, seed {}\n  {} threads, passes {}, run folder {}",
-            split.source,
-            split.train,
-            split.valid,
-            split.test,
-            data.shuffle_seed,
-            split.features,
-            config.hidden,
-            CLASSES,
-            config.epochs,
-            config.batch_size.map_or("full batch".to_string(), |b| format!("batch {b}")),
-            config.hyper.learning_rate,
-            config.hyper.momentum,
-            config.seed,
-            threads,
-            simd.name(),
-            dir.display()
-        );
-    }
+    eprintln!(
+        "mlp train: {}\n  split {} train / {} valid / {} test (shuffle seed {}), network {}-{}-{}, {} epochs, {}, lr {}, momentum {}, seed {}\n  {} threads, passes {}, run folder {}",
+        split.source,
+        split.train,
+        split.valid,
+        split.test,
+        data.shuffle_seed,
+        split.features,
+        config.hidden,
+        CLASSES,
+        config.epochs,
+        config.batch_size.map_or("full batch".to_string(), |b| format!("batch {b}")),
+        config.hyper.learning_rate,
+        config.hyper.momentum,
+        config.seed,
+        threads,
+        simd.name(),
+        dir.display()
+    );
     let mut printer = Progress::new(config.epochs);
     let outcome = train(split, config, |r| printer.epoch(r))?;
     printer.finish();
