@@ -49,13 +49,17 @@ impl Dataset {
         }
     }
 
-    /// Assembles and checks a data set from decoded arrays.
+    /// Assembles and checks a data set from decoded arrays. Errors about the
+    /// images name `image_path`, about the labels `label_path` (the same file
+    /// for an `.npz`).
     fn from_arrays(
         images: (&[usize], Elements),
         labels: (&[usize], Elements),
         source: String,
-        path: &Path,
+        image_path: &Path,
+        label_path: &Path,
     ) -> Result<Dataset> {
+        let path = image_path;
         let (image_shape, image_values) = images;
         let (label_shape, label_values) = labels;
         let Some((&rows, rest)) = image_shape.split_first() else {
@@ -74,13 +78,17 @@ impl Dataset {
         let features: usize = rest.iter().product();
         if label_shape.len() != 1 {
             return Err(Error::new(ErrorKind::BadShape, format!("labels have shape {label_shape:?}, not (N,)"))
-                .at(path)
+                .at(label_path)
                 .fix("store one integer label per image, shape (N,)"));
         }
         if label_shape[0] != rows {
-            return Err(Error::new(ErrorKind::CountMismatch, format!("{rows} images but {} labels", label_shape[0]))
-                .at(path)
-                .fix("images and labels must come from the same data set, one label per image"));
+            let other = if label_path == image_path { String::new() } else { format!(" in {}", label_path.display()) };
+            return Err(Error::new(
+                ErrorKind::CountMismatch,
+                format!("{rows} images but {} labels{other}", label_shape[0]),
+            )
+            .at(path)
+            .fix("images and labels must come from the same data set, one label per image"));
         }
         if rows == 0 || features == 0 {
             return Err(Error::new(ErrorKind::Empty, "the data set has no images")
@@ -139,7 +147,7 @@ impl Dataset {
         let images = archive.array("images").map_err(|e| e.at(path))?;
         let labels = archive.array("labels").map_err(|e| e.at(path))?;
         let source = format!("{} (npz)", path.display());
-        Dataset::from_arrays((&images.shape, images.elements), (&labels.shape, labels.elements), source, path)
+        Dataset::from_arrays((&images.shape, images.elements), (&labels.shape, labels.elements), source, path, path)
     }
 
     /// Reads one IDX image file and its IDX label file (plain or `.gz`).
@@ -151,6 +159,7 @@ impl Dataset {
             (&image_array.dims, image_array.elements),
             (&label_array.dims, label_array.elements),
             source,
+            images,
             labels,
         )
     }
