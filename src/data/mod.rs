@@ -73,7 +73,7 @@ impl Dataset {
                 format!("images have shape {image_shape:?}; each image needs values"),
             )
             .at(path)
-            .fix("store images as (N, 28, 28) or (N, 784)"));
+            .fix("store images as (N, 28, 28) or (N, 784); a 1-D array looks like labels, so check that images and labels are not swapped"));
         }
         let features: usize = rest.iter().product();
         if label_shape.len() != 1 {
