@@ -283,3 +283,62 @@ fn help_lists_commands_and_flags() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("--hidden") && text.contains("--patience") && text.contains("--split"));
 }
+
+#[test]
+fn sweep_writes_one_run_per_size_and_a_comparison() {
+    let out = temp_dir("sweep");
+    let run = mlp(&[
+        "sweep",
+        "--hidden",
+        "8,24",
+        "--synthetic",
+        "900",
+        "--split",
+        "600,150",
+        "--epochs",
+        "15",
+        "--lr",
+        "0.5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    for h in ["h8", "h24"] {
+        for file in ["metrics.csv", "summary.json", "model.npz", "loss.svg", "accuracy.svg"] {
+            assert!(out.join(h).join(file).is_file(), "{h}/{file} missing");
+        }
+    }
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert!(rows[1].starts_with("8,15,") && rows[2].starts_with("24,15,"), "{csv}");
+    for svg in ["sweep_valid_accuracy.svg", "sweep_valid_loss.svg"] {
+        let text = std::fs::read_to_string(out.join(svg)).unwrap();
+        assert!(text.contains(">H = 8<") && text.contains(">H = 24<"), "{svg}");
+    }
+    assert!(stdout.lines().any(|l| l.trim_start().starts_with("24 ")), "no table row for H=24: {stdout}");
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn bench_and_profile_report_on_a_small_shape() {
+    let bench = mlp(&["bench", "--hidden", "32", "--rows", "256", "--eval-rows", "64", "--steps", "3", "--json"]);
+    let json = String::from_utf8_lossy(&bench.stdout);
+    assert!(bench.status.success(), "{}", String::from_utf8_lossy(&bench.stderr));
+    assert!(json_number(&json, &["reference_check_max_rel_error"]) < 1e-4, "{json}");
+    let efficiency = json_number(&json, &["efficiency"]);
+    assert!(efficiency > 0.0 && efficiency.is_finite(), "{json}");
+    for key in ["samples_per_second", "step_gflops", "gemm_gflops", "needed_bytes"] {
+        assert!(json_number(&json, &[key]) > 0.0, "{key}: {json}");
+    }
+    let mini =
+        mlp(&["bench", "--hidden", "32", "--rows", "256", "--eval-rows", "64", "--batch-size", "32", "--steps", "3"]);
+    assert!(mini.status.success() && String::from_utf8_lossy(&mini.stdout).contains("samples/s"));
+    let profile = mlp(&["profile", "--hidden", "32", "--rows", "256", "--steps", "3"]);
+    let text = String::from_utf8_lossy(&profile.stdout);
+    assert!(profile.status.success(), "{}", String::from_utf8_lossy(&profile.stderr));
+    for phase in ["forward GEMM", "bias + ReLU", "softmax", "ReLU mask", "momentum update", "all GEMMs"] {
+        assert!(text.contains(phase), "profile lacks {phase}: {text}");
+    }
+}
