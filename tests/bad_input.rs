@@ -2,6 +2,9 @@
 //! kind of error; and every valid sample file truncated at every byte
 //! offset, which must give a `Truncated` error and never a panic.
 
+mod common;
+
+use common::{deflate_stored, gzip};
 use mlp_engine::data::bytes::crc32;
 use mlp_engine::data::npy::{self, Elements};
 use mlp_engine::data::{Dataset, idx, npz};
@@ -24,28 +27,6 @@ fn npy_raw(major: u8, header: &str, data: &[u8]) -> Vec<u8> {
 
 fn header(descr: &str, shape: &str) -> String {
     format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}\n")
-}
-
-/// Raw deflate data made of stored blocks: valid deflate without an encoder.
-fn deflate_stored(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let chunks: Vec<&[u8]> = if data.is_empty() { vec![&[]] } else { data.chunks(65_535).collect() };
-    for (i, chunk) in chunks.iter().enumerate() {
-        out.push(u8::from(i + 1 == chunks.len()));
-        let len = chunk.len() as u16;
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&(!len).to_le_bytes());
-        out.extend_from_slice(chunk);
-    }
-    out
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 255];
-    out.extend_from_slice(&deflate_stored(data));
-    out.extend_from_slice(&crc32(data).to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out
 }
 
 /// One zip member as written, with every field open to corruption.

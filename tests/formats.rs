@@ -3,6 +3,9 @@
 //! through our writers, gzip, and numpy's shuffle against its fixtures.
 //! Tests that need `../shared` print why and skip when it is absent.
 
+mod common;
+
+use common::gzip;
 use std::path::{Path, PathBuf};
 
 use mlp_engine::ErrorKind;
@@ -157,23 +160,6 @@ fn dataset_loader_refuses_mismatched_or_bad_arrays() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A gzip file of `data` using stored deflate blocks (no compression), so
-/// the test builds valid .gz files without an encoder.
-fn gzip_stored(data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 255];
-    let chunks: Vec<&[u8]> = if data.is_empty() { vec![&[]] } else { data.chunks(65_535).collect() };
-    for (i, chunk) in chunks.iter().enumerate() {
-        out.push(u8::from(i + 1 == chunks.len()));
-        let len = chunk.len() as u16;
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&(!len).to_le_bytes());
-        out.extend_from_slice(chunk);
-    }
-    out.extend_from_slice(&mlp_engine::data::bytes::crc32(data).to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out
-}
-
 #[test]
 fn idx_files_plain_and_gzipped_load_as_a_pool() {
     let dir = std::env::temp_dir().join(format!("mlp-idx-{}", std::process::id()));
@@ -182,20 +168,20 @@ fn idx_files_plain_and_gzipped_load_as_a_pool() {
     let labels = [0u8, 1, 2, 3, 9];
     std::fs::write(dir.join("a-images-idx3-ubyte"), idx::write_u8(&[5, 28, 28], &images)).unwrap();
     std::fs::write(dir.join("a-labels-idx1-ubyte"), idx::write_u8(&[5], &labels)).unwrap();
-    std::fs::write(dir.join("b-images-idx3-ubyte.gz"), gzip_stored(&idx::write_u8(&[5, 28, 28], &images))).unwrap();
-    std::fs::write(dir.join("b-labels-idx1-ubyte.gz"), gzip_stored(&idx::write_u8(&[5], &labels))).unwrap();
+    std::fs::write(dir.join("b-images-idx3-ubyte.gz"), gzip(&idx::write_u8(&[5, 28, 28], &images))).unwrap();
+    std::fs::write(dir.join("b-labels-idx1-ubyte.gz"), gzip(&idx::write_u8(&[5], &labels))).unwrap();
     let pool = Dataset::load_idx_dir(&dir).unwrap();
     assert_eq!((pool.rows(), pool.features), (10, 784));
     assert_eq!(&pool.labels[..], &[0, 1, 2, 3, 9, 0, 1, 2, 3, 9]);
     assert_eq!(pool.images[784 * 5 + 255], 1.0);
     // A gzip file whose CRC is wrong is refused.
-    let mut bad = gzip_stored(&idx::write_u8(&[5], &labels));
+    let mut bad = gzip(&idx::write_u8(&[5], &labels));
     let n = bad.len();
     bad[n - 8] ^= 1;
     std::fs::write(dir.join("b-labels-idx1-ubyte.gz"), bad).unwrap();
     assert_eq!(Dataset::load_idx_dir(&dir).unwrap_err().kind(), ErrorKind::Checksum);
     // Labels of another count.
-    std::fs::write(dir.join("b-labels-idx1-ubyte.gz"), gzip_stored(&idx::write_u8(&[4], &labels[..4]))).unwrap();
+    std::fs::write(dir.join("b-labels-idx1-ubyte.gz"), gzip(&idx::write_u8(&[4], &labels[..4]))).unwrap();
     assert_eq!(Dataset::load_idx_dir(&dir).unwrap_err().kind(), ErrorKind::CountMismatch);
     std::fs::remove_dir_all(&dir).unwrap();
 }

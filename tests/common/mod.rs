@@ -50,3 +50,27 @@ pub fn pixels(rng: &mut Rng, rows: usize, cols: usize) -> Vec<f32> {
 pub fn labels(rng: &mut Rng, n: usize, classes: usize) -> Vec<u8> {
     (0..n).map(|_| rng.below(classes as u64) as u8).collect()
 }
+
+/// Raw deflate data made of stored blocks: valid deflate, so tests can build
+/// compressed files without an encoder.
+pub fn deflate_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let chunks: Vec<&[u8]> = if data.is_empty() { vec![&[]] } else { data.chunks(65_535).collect() };
+    for (i, chunk) in chunks.iter().enumerate() {
+        out.push(u8::from(i + 1 == chunks.len()));
+        let len = chunk.len() as u16;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+    out
+}
+
+/// A single-member gzip file of `data` (stored deflate blocks).
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 255];
+    out.extend_from_slice(&deflate_stored(data));
+    out.extend_from_slice(&mlp_engine::data::bytes::crc32(data).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}
