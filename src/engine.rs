@@ -126,11 +126,6 @@ impl Network {
         self.layout.view(&self.params, tensor)
     }
 
-    /// One gradient tensor of the last step.
-    pub fn grad(&self, tensor: Tensor) -> MatRef<'_> {
-        self.layout.view(&self.grads, tensor)
-    }
-
     /// Forward pass over the rows of `x` into `ws`: per-row losses and
     /// correctness for all rows, and `δ = (p − y)/T` in place of the logits
     /// for the first `train_rows` rows (no gradients when 0).
@@ -507,11 +502,6 @@ impl Workspace {
         let loss: f64 = self.row_loss[rows.clone()].iter().map(|&l| f64::from(l)).sum();
         let correct: usize = self.row_correct[rows].iter().map(|&c| c as usize).sum();
         Metrics { loss: loss / count as f64, accuracy: correct as f64 / count as f64, rows: count }
-    }
-
-    /// Per-row loss of the last forward pass.
-    pub fn row_loss(&self) -> &[f32] {
-        &self.row_loss[..self.rows]
     }
 
     /// The logits buffer of the last forward pass: δ for training rows,

@@ -130,12 +130,6 @@ impl Layout {
         let (n, d, h, c) = (rows as f64, self.inputs as f64, self.hidden as f64, self.classes as f64);
         2.0 * (n * d * h + n * h * c + h * c * n + n * c * h + d * h * n)
     }
-
-    /// Floating-point operations of a forward pass over `rows` rows.
-    pub fn forward_flops(&self, rows: usize) -> f64 {
-        let (n, d, h, c) = (rows as f64, self.inputs as f64, self.hidden as f64, self.classes as f64);
-        2.0 * (n * d * h + n * h * c)
-    }
 }
 
 #[cfg(test)]

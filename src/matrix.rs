@@ -60,10 +60,6 @@ impl Matrix {
         &mut self.data
     }
 
-    pub fn into_vec(self) -> Vec<f32> {
-        self.data
-    }
-
     pub fn view(&self) -> MatRef<'_> {
         MatRef::from_slice(&self.data, self.rows, self.cols)
     }
@@ -148,14 +144,6 @@ impl<'a> MatRef<'a> {
         self.data[i * self.row_stride + j * self.col_stride]
     }
 
-    /// Row `i` as a slice; only for views with unit column stride.
-    pub fn row(&self, i: usize) -> &'a [f32] {
-        assert!(self.col_stride == 1 || self.cols <= 1, "row() needs a row-major view");
-        assert!(i < self.rows, "row {i} out of {}", self.rows);
-        let start = i * self.row_stride;
-        &self.data[start..start + self.cols]
-    }
-
     /// Copies the view into an owned row-major matrix.
     pub fn to_matrix(&self) -> Matrix {
         Matrix::from_fn(self.rows, self.cols, |i, j| self.at(i, j))
@@ -196,27 +184,6 @@ impl<'a> MatMut<'a> {
 
     pub fn cols(&self) -> usize {
         self.cols
-    }
-
-    pub fn row_stride(&self) -> usize {
-        self.row_stride
-    }
-
-    /// A read view of the same block.
-    pub fn rb(&self) -> MatRef<'_> {
-        MatRef::with_strides(self.data, self.rows, self.cols, self.row_stride, 1)
-    }
-
-    /// A shorter-lived mutable view of the same block.
-    pub fn rb_mut(&mut self) -> MatMut<'_> {
-        MatMut { data: self.data, rows: self.rows, cols: self.cols, row_stride: self.row_stride }
-    }
-
-    /// Row `i`, mutably.
-    pub fn row_mut(&mut self, i: usize) -> &mut [f32] {
-        assert!(i < self.rows, "row {i} out of {}", self.rows);
-        let start = i * self.row_stride;
-        &mut self.data[start..start + self.cols]
     }
 
     /// The underlying storage from the first element on, for passes that
