@@ -5,9 +5,11 @@
 //! `cargo bench --bench passes`; throughput is in elements or FLOP per second.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use mlp_engine::passes;
-use mlp_engine::rng::Rng;
-use mlp_engine::{Hyper, Layout, MatRef, Matrix, Network, SimdPath, Workspace, gemm_par};
+use mlp_engine::engine::SimdPath;
+use mlp_engine::engine::matrix::{MatRef, Matrix, gemm_par};
+use mlp_engine::engine::passes;
+use mlp_engine::engine::rng::Rng;
+use mlp_engine::{Hyper, Layout, Network, Workspace};
 use std::hint::black_box;
 
 fn data(rng: &mut Rng, n: usize) -> Vec<f32> {
@@ -172,9 +174,13 @@ fn gemm_shapes(c: &mut Criterion) {
         // Check the first rows against the naive product (all rows would
         // take the naive loop seconds).
         let check_rows = 16.min(m);
-        let exact = mlp_engine::reference::matmul(
-            &mlp_engine::reference::RefMat::from_f32(check_rows, k, av.row_range(0, check_rows).to_matrix().as_slice()),
-            &mlp_engine::reference::RefMat::from_f32(k, n, b.as_slice()),
+        let exact = mlp_engine::engine::reference::matmul(
+            &mlp_engine::engine::reference::RefMat::from_f32(
+                check_rows,
+                k,
+                av.row_range(0, check_rows).to_matrix().as_slice(),
+            ),
+            &mlp_engine::engine::reference::RefMat::from_f32(k, n, b.as_slice()),
         );
         gemm_par(1.0, av, b.view(), 0.0, out.view_mut());
         let got = &out.as_slice()[..check_rows * n];

@@ -15,9 +15,11 @@ use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{labels, pixels};
-use mlp_engine::matrix::sgemm_calls;
-use mlp_engine::rng::Rng;
-use mlp_engine::{Hyper, Layout, MatRef, Network, Workspace, passes};
+use mlp_engine::engine::matrix::MatRef;
+use mlp_engine::engine::matrix::sgemm_calls;
+use mlp_engine::engine::passes;
+use mlp_engine::engine::rng::Rng;
+use mlp_engine::{Hyper, Layout, Network, Workspace};
 
 struct Counting;
 
@@ -108,7 +110,7 @@ fn a_step_allocates_only_the_sgemm_packing_buffers() {
         let mut net = Network::new(layout, 1, 1e-5);
         let bias = vec![0.1f32; h];
         let mut grad = vec![0.0f32; h];
-        let path = mlp_engine::SimdPath::best();
+        let path = mlp_engine::engine::SimdPath::best();
         let (a, ..) = count(|| {
             passes::bias_relu(path, &mut hidden, &bias);
             passes::softmax_cross_entropy(
@@ -133,9 +135,9 @@ fn a_step_allocates_only_the_sgemm_packing_buffers() {
         let split = data.split(400, 150, 521).unwrap();
         for batch_size in [None, Some(64)] {
             let run = |epochs: usize| {
-                let config = mlp_engine::train::TrainConfig { hidden: 40, epochs, batch_size, ..Default::default() };
+                let config = mlp_engine::training::TrainConfig { hidden: 40, epochs, batch_size, ..Default::default() };
                 count(|| {
-                    mlp_engine::train::train(&split, &config, |_| {}).unwrap();
+                    mlp_engine::training::train(&split, &config, |_| {}).unwrap();
                 })
             };
             let (short, long) = (run(3), run(6));

@@ -8,7 +8,8 @@ use common::{deflate_stored, gzip};
 use mlp_engine::data::bytes::crc32;
 use mlp_engine::data::npy::{self, Elements};
 use mlp_engine::data::{Dataset, idx, npz};
-use mlp_engine::{ErrorKind, Layout, Network, model};
+use mlp_engine::training::model;
+use mlp_engine::{ErrorKind, Layout, Network};
 use std::path::Path;
 
 /// A `.npy` with a hand-written header and raw data.

@@ -4,8 +4,10 @@
 mod common;
 
 use common::{labels, pixels};
-use mlp_engine::rng::Rng;
-use mlp_engine::{Hyper, Layout, MatRef, Network, SimdPath, Workspace};
+use mlp_engine::engine::SimdPath;
+use mlp_engine::engine::matrix::MatRef;
+use mlp_engine::engine::rng::Rng;
+use mlp_engine::{Hyper, Layout, Network, Workspace};
 
 /// Parameters after `steps` steps on a shape big enough that every GEMM is
 /// split into several blocks and every pass into several tasks.
@@ -69,9 +71,10 @@ fn same_seed_same_network_other_seed_other_network() {
 fn xavier_init_has_the_right_spread_and_zero_biases() {
     let layout = Layout::new(784, 1000, 10);
     let net = Network::new(layout, 0, 1e-5);
-    for (tensor, fan_in, fan_out) in
-        [(mlp_engine::Tensor::HiddenWeights, 784.0, 1000.0), (mlp_engine::Tensor::OutputWeights, 1000.0, 10.0)]
-    {
+    for (tensor, fan_in, fan_out) in [
+        (mlp_engine::engine::Tensor::HiddenWeights, 784.0, 1000.0),
+        (mlp_engine::engine::Tensor::OutputWeights, 1000.0, 10.0),
+    ] {
         let w = &net.params()[layout.range(tensor)];
         let n = w.len() as f64;
         let mean = w.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
@@ -83,7 +86,7 @@ fn xavier_init_has_the_right_spread_and_zero_biases() {
         assert!((var / want - 1.0).abs() < 0.07, "{}: variance {var} vs {want}", tensor.name());
         assert!(mean.abs() < 5.0 * (want / n).sqrt(), "{}: mean {mean}", tensor.name());
     }
-    for tensor in [mlp_engine::Tensor::HiddenBias, mlp_engine::Tensor::OutputBias] {
+    for tensor in [mlp_engine::engine::Tensor::HiddenBias, mlp_engine::engine::Tensor::OutputBias] {
         assert!(net.params()[layout.range(tensor)].iter().all(|&b| b == 0.0));
     }
     assert!(net.velocity().iter().all(|&v| v == 1e-5));

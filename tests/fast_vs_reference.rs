@@ -5,9 +5,11 @@
 mod common;
 
 use common::{assert_close, assert_close_scalar, labels, pixels};
-use mlp_engine::reference::{self, RefMat, RefNetwork};
-use mlp_engine::rng::Rng;
-use mlp_engine::{Layout, MatMut, MatRef, Matrix, Network, SimdPath, Tensor, Workspace, gemm, gemm_par};
+use mlp_engine::engine::matrix::{MatMut, MatRef, Matrix, gemm, gemm_par};
+use mlp_engine::engine::reference::{self, RefMat, RefNetwork};
+use mlp_engine::engine::rng::Rng;
+use mlp_engine::engine::{SimdPath, Tensor};
+use mlp_engine::{Layout, Network, Workspace};
 
 /// Small integers, so every product and sum is exact in f32 and GEMM results
 /// can be compared with `==`.

@@ -5,9 +5,9 @@
 mod common;
 
 use common::labels;
-use mlp_engine::SimdPath;
-use mlp_engine::passes;
-use mlp_engine::rng::Rng;
+use mlp_engine::engine::SimdPath;
+use mlp_engine::engine::passes;
+use mlp_engine::engine::rng::Rng;
 
 fn values(rng: &mut Rng, n: usize, scale: f64) -> Vec<f32> {
     (0..n).map(|_| ((rng.uniform() - 0.5) * 2.0 * scale) as f32).collect()

@@ -4,9 +4,10 @@
 mod common;
 
 use common::{labels, pixels};
-use mlp_engine::reference::{RefMat, RefNetwork};
-use mlp_engine::rng::Rng;
-use mlp_engine::{Hyper, Layout, MatRef, Network, Workspace};
+use mlp_engine::engine::matrix::MatRef;
+use mlp_engine::engine::reference::{RefMat, RefNetwork};
+use mlp_engine::engine::rng::Rng;
+use mlp_engine::{Hyper, Layout, Network, Workspace};
 
 #[test]
 fn reference_gradients_match_central_finite_differences() {

@@ -3,5 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = mlp_engine::model::from_npz(data, std::path::Path::new("fuzz.npz"));
+    let _ = mlp_engine::training::model::from_npz(data, std::path::Path::new("fuzz.npz"));
 });

@@ -6,7 +6,8 @@ use mlp_engine::data::bytes::crc32;
 use mlp_engine::data::idx;
 use mlp_engine::data::npy::{self, Elements};
 use mlp_engine::data::npz;
-use mlp_engine::{Layout, Network, model};
+use mlp_engine::{Layout, Network};
+use mlp_engine::training::model;
 
 /// The same archive as `npz::write` makes, with every member deflated.
 fn deflated_npz(members: &[(&str, Vec<u8>)]) -> Vec<u8> {

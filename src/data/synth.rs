@@ -10,7 +10,7 @@
 
 use rayon::prelude::*;
 
-use crate::rng::Rng;
+use crate::engine::rng::Rng;
 
 /// Side of the square images.
 pub const SIDE: usize = 28;

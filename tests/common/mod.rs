@@ -2,7 +2,7 @@
 //! element, and deterministic test data.
 #![allow(dead_code)]
 
-use mlp_engine::rng::Rng;
+use mlp_engine::engine::rng::Rng;
 
 /// Asserts `|fast − reference| ≤ tol · max|reference|` elementwise: an error
 /// relative to the tensor's own scale (floored at 1e-9 so that an all-zero

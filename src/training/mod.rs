@@ -10,14 +10,16 @@
 //! epoch's batches, and valid/test are measured after the epoch.
 //! Nothing is allocated per epoch.
 
+pub mod model;
+
 use std::time::Instant;
 
 use crate::data::{CLASSES, Split};
+use crate::engine::layout::Layout;
+use crate::engine::matrix::MatRef;
+use crate::engine::rng::Rng;
 use crate::engine::{Hyper, Metrics, Network, Workspace};
 use crate::error::{Error, ErrorKind, Result};
-use crate::layout::Layout;
-use crate::matrix::MatRef;
-use crate::rng::Rng;
 
 /// Settings of one training run.
 #[derive(Clone, Debug, PartialEq)]

@@ -8,7 +8,7 @@
 //! derivative is taken without touching the activations, and the velocity
 //! is kept by the caller between steps.
 
-use crate::layout::{Layout, Tensor};
+use crate::engine::layout::{Layout, Tensor};
 
 /// A dense row-major `rows × cols` matrix of `f64`.
 #[derive(Clone, Debug, PartialEq)]

@@ -11,11 +11,11 @@
 //! Dimension letters: N rows in the batch (T of them training rows), D
 //! inputs, H hidden units, C classes.
 
-use crate::layout::{Layout, Tensor};
-use crate::matrix::{MatMut, MatRef, gemm_par};
-use crate::passes;
-use crate::rng::Rng;
-use crate::simd::SimdPath;
+use crate::engine::layout::{Layout, Tensor};
+use crate::engine::matrix::{MatMut, MatRef, gemm_par};
+use crate::engine::passes;
+use crate::engine::rng::Rng;
+use crate::engine::simd::SimdPath;
 
 /// Learning rate α and momentum γ of `v ← γ·v + α·∇L; W ← W − v`.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -11,10 +11,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::error::{Error, ErrorKind, Result};
 use crate::json::Json;
 use crate::plot::{LinePlot, Series};
-use crate::train::EpochRecord;
+use mlp_engine::training::EpochRecord;
+use mlp_engine::{Error, ErrorKind, Result};
 
 /// Header of `metrics.csv`, exactly.
 pub const METRICS_HEADER: &str = "epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds";
@@ -140,7 +140,7 @@ pub fn curve_plots(history: &[EpochRecord], title: &str) -> (String, String) {
 }
 
 /// `{"loss": .., "accuracy": ..}` of a measurement.
-pub fn metrics_json(m: &crate::engine::Metrics) -> Json {
+pub fn metrics_json(m: &mlp_engine::engine::Metrics) -> Json {
     Json::obj([("loss", Json::num(m.loss)), ("accuracy", Json::num(m.accuracy))])
 }
 

@@ -8,17 +8,17 @@ use std::path::Path;
 
 use crate::bench::{self, BenchArgs};
 use crate::cli::{CliError, Command, DATA_HELP, DataArgs, EVAL_HELP, EvalArgs, SWEEP_HELP, TRAIN_HELP, TrainArgs};
-use crate::data::{CLASSES, Dataset, Split, synth};
-use crate::engine::{Metrics, Workspace};
-use crate::error::{Error, ErrorKind};
 use crate::json::Json;
-use crate::matrix::MatRef;
-use crate::model;
+use crate::output::{self, write_atomic};
 use crate::plot::{LinePlot, Series};
-use crate::run::{self, write_atomic};
-use crate::simd::SimdPath;
 use crate::system;
-use crate::train::{EpochRecord, StopReason, TrainConfig, TrainOutcome, train};
+use mlp_engine::data::{CLASSES, Dataset, Split, synth};
+use mlp_engine::engine::matrix::MatRef;
+use mlp_engine::engine::simd::SimdPath;
+use mlp_engine::engine::{Metrics, Workspace};
+use mlp_engine::training::model;
+use mlp_engine::training::{EpochRecord, StopReason, TrainConfig, TrainOutcome, train};
+use mlp_engine::{Error, ErrorKind};
 
 use crate::cli::CliResult;
 
@@ -78,7 +78,7 @@ pub fn load_data(args: &DataArgs) -> Result<Dataset, Error> {
     if course.exists() {
         return Dataset::load_npz(course);
     }
-    Ok(Dataset::synthetic(crate::data::synth::COURSE_ROWS, 0))
+    Ok(Dataset::synthetic(mlp_engine::data::synth::COURSE_ROWS, 0))
 }
 
 fn split_data(args: &DataArgs) -> CliResult<Split> {
@@ -138,7 +138,7 @@ pub fn run(command: Command) -> CliResult<()> {
         Command::Train(args) => {
             let split = split_data(&args.data)?;
             check_training_fits(&split, &args.config)?;
-            let dir = run::create_run_dir(args.out.as_deref(), &format!("train-h{}", args.config.hidden))?;
+            let dir = output::create_run_dir(args.out.as_deref(), &format!("train-h{}", args.config.hidden))?;
             let outcome = with_threads(args.threads, || train_into(&split, &args.config, &args.data, &dir))??;
             say!("{}", final_report(&outcome));
             say!("run folder: {}", dir.display());
@@ -206,9 +206,9 @@ fn train_into(split: &Split, config: &TrainConfig, data: &DataArgs, dir: &Path) 
     let mut printer = Progress::new(config.epochs);
     let outcome = train(split, config, |r| printer.epoch(r))?;
     printer.finish();
-    write_atomic(&dir.join("metrics.csv"), run::metrics_csv(&outcome.history).as_bytes())?;
+    write_atomic(&dir.join("metrics.csv"), output::metrics_csv(&outcome.history).as_bytes())?;
     let title = format!("H = {}", config.hidden);
-    let (loss_svg, accuracy_svg) = run::curve_plots(&outcome.history, &title);
+    let (loss_svg, accuracy_svg) = output::curve_plots(&outcome.history, &title);
     write_atomic(&dir.join("loss.svg"), loss_svg.as_bytes())?;
     write_atomic(&dir.join("accuracy.svg"), accuracy_svg.as_bytes())?;
     write_atomic(&dir.join("model.npz"), &model::to_npz(&outcome.network))?;
@@ -299,7 +299,7 @@ fn summary_json(
                         ["train", "valid", "test"]
                             .iter()
                             .zip(&o.model_metrics)
-                            .map(|(name, m)| (*name, run::metrics_json(m))),
+                            .map(|(name, m)| (*name, output::metrics_json(m))),
                     ),
                 ),
             ]),
@@ -313,9 +313,9 @@ fn summary_json(
 
 fn split_json(r: &EpochRecord) -> Json {
     Json::obj([
-        ("train", run::metrics_json(&r.train)),
-        ("valid", run::metrics_json(&r.valid)),
-        ("test", run::metrics_json(&r.test)),
+        ("train", output::metrics_json(&r.train)),
+        ("valid", output::metrics_json(&r.valid)),
+        ("test", output::metrics_json(&r.test)),
     ])
 }
 
@@ -403,11 +403,11 @@ fn sweep(args: TrainArgs) -> CliResult<()> {
     for &hidden in &args.hidden_sizes {
         check_training_fits(&split, &TrainConfig { hidden, ..args.config.clone() })?;
     }
-    let dir = run::create_run_dir(args.out.as_deref(), "sweep")?;
+    let dir = output::create_run_dir(args.out.as_deref(), "sweep")?;
     let mut rows = Vec::new();
     for &hidden in &args.hidden_sizes {
         let config = TrainConfig { hidden, ..args.config.clone() };
-        let sub = run::create_run_dir(Some(&dir.join(format!("h{hidden}"))), "")?;
+        let sub = output::create_run_dir(Some(&dir.join(format!("h{hidden}"))), "")?;
         let outcome = with_threads(args.threads, || train_into(&split, &config, &args.data, &sub))??;
         eprintln!("{}", final_report(&outcome));
         diverged_error(&outcome, &sub, config.hyper.learning_rate)?;
@@ -514,7 +514,7 @@ fn eval(args: EvalArgs) -> CliResult<()> {
     })?;
     let (metrics, predictions) = results;
     if args.json {
-        say!("{}", Json::obj(metrics.iter().map(|(name, m)| (*name, run::metrics_json(m)))).to_compact());
+        say!("{}", Json::obj(metrics.iter().map(|(name, m)| (*name, output::metrics_json(m)))).to_compact());
         return Ok(());
     }
     say!("model {} ({}-{}-{}) on {}", args.model.display(), layout.inputs, layout.hidden, layout.classes, split.source);

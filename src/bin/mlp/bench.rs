@@ -10,16 +10,16 @@
 
 use std::time::Instant;
 
-use crate::data::CLASSES;
-use crate::engine::{Hyper, Network, Phase, PhaseTimes, Workspace};
-use crate::error::{Error, ErrorKind, Result};
 use crate::json::Json;
-use crate::layout::{Layout, Tensor};
-use crate::matrix::MatRef;
-use crate::reference::{RefMat, RefNetwork};
-use crate::rng::Rng;
-use crate::simd::SimdPath;
 use crate::system::{build_profile, cpu_features, peak_rss_bytes};
+use mlp_engine::data::CLASSES;
+use mlp_engine::engine::layout::{Layout, Tensor};
+use mlp_engine::engine::matrix::MatRef;
+use mlp_engine::engine::reference::{RefMat, RefNetwork};
+use mlp_engine::engine::rng::Rng;
+use mlp_engine::engine::simd::SimdPath;
+use mlp_engine::engine::{Hyper, Network, Phase, PhaseTimes, Workspace};
+use mlp_engine::{Error, ErrorKind, Result};
 
 /// The shape of a benchmark.
 #[derive(Clone, Debug, PartialEq)]

@@ -6,8 +6,8 @@ use std::path::Path;
 use crate::data::npy::Elements;
 use crate::data::{npz, read_file};
 use crate::engine::Network;
+use crate::engine::layout::{Layout, Tensor};
 use crate::error::{Error, ErrorKind, Result};
-use crate::layout::{Layout, Tensor};
 
 /// The bytes of a model file for `network`'s parameters.
 pub fn to_npz(network: &Network) -> Vec<u8> {

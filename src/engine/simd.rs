@@ -65,7 +65,7 @@ impl SimdPath {
 macro_rules! multiversion {
     ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$meta])*
-        $vis fn $name(path: $crate::simd::SimdPath, $($arg: $ty),*) $(-> $ret)? {
+        $vis fn $name(path: $crate::engine::simd::SimdPath, $($arg: $ty),*) $(-> $ret)? {
             #[inline(always)]
             fn body($($arg: $ty),*) $(-> $ret)? $body
 

@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 
 use crate::bench::BenchArgs;
-use crate::error::Error;
-use crate::train::TrainConfig;
+use mlp_engine::Error;
+use mlp_engine::training::TrainConfig;
 
 /// Why a command failed.
 #[derive(Debug)]
@@ -404,7 +404,7 @@ fn parse_bench(mut flags: Flags, profile: bool) -> CliResult<Command> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Hyper;
+    use mlp_engine::engine::Hyper;
 
     fn args(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()

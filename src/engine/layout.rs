@@ -12,7 +12,7 @@
 //! total  D·H + H + H·C + C
 //! ```
 
-use crate::matrix::{MatMut, MatRef};
+use crate::engine::matrix::{MatMut, MatRef};
 
 /// The four parameter tensors, in storage order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

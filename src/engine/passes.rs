@@ -16,7 +16,7 @@
 
 use rayon::prelude::*;
 
-use crate::simd::{SimdPath, multiversion};
+use crate::engine::simd::{SimdPath, multiversion};
 
 /// Rows handled by one rayon task in the row-parallel passes.
 pub const ROWS_PER_TASK: usize = 64;

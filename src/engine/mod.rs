@@ -1,0 +1,22 @@
+//! The engine: the network `D → H (ReLU) → C (softmax)` and its training
+//! step in `f32`, with the naive `f64` reference it is checked against.
+//!
+//! In the order a reader meets them:
+//! - [`matrix`]: row-major matrix views and the only calls of `sgemm`;
+//! - [`layout`]: the size/offset table of the flat parameter buffers;
+//! - [`simd`], [`passes`]: the fused elementwise passes, AVX2/FMA or portable;
+//! - [`network`]: network, workspace, forward / backward / update;
+//! - [`reference`]: the naive f64 oracle with the assignment's function names;
+//! - [`rng`]: the seeded generator for initialisation and batch order.
+
+pub mod layout;
+pub mod matrix;
+pub mod network;
+pub mod passes;
+pub mod reference;
+pub mod rng;
+pub mod simd;
+
+pub use layout::{Layout, Tensor};
+pub use network::{DEFAULT_VELOCITY_INIT, Hyper, Metrics, Network, Phase, PhaseClock, PhaseTimes, Workspace};
+pub use simd::SimdPath;
