@@ -92,7 +92,7 @@ mod tests {
     #[test]
     fn first_outputs_match_numpy_random_state_521() {
         // np.random.RandomState(521).randint(0, 2**32, dtype=np.uint64) draws
-        // these raw outputs (also in ../shared/fixtures/mt19937-seed521.txt).
+        // these raw outputs (also in tests/fixtures/mt19937-seed521.txt).
         let mut mt = Mt19937::new(521);
         let got: Vec<u32> = (0..3).map(|_| mt.next_u32()).collect();
         assert_eq!(got, [3_033_176_082, 2_638_643_759, 2_448_554_602]);

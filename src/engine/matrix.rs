@@ -1,11 +1,17 @@
-//! Row-major matrices and the one GEMM entry point.
+//! Row-major matrices and the GEMM entry points.
 //!
 //! [`Matrix`] owns its storage; [`MatRef`] and [`MatMut`] borrow a block of
 //! one. A read view carries a row and a column stride so that a transpose is
 //! a stride swap ([`MatRef::t`]), never a copy; a write view is always
 //! row-major (column stride 1), which is what every pass of ours expects.
-//! [`gemm`] is the only caller of `matrixmultiply::sgemm` and the only
-//! `unsafe` in this file.
+//!
+//! [`gemm`] and [`gemm_par`] are safe: every view constructor proves, with
+//! overflow-checked arithmetic, that each element it can address lies inside
+//! its slice and that every offset fits in `isize` (what `sgemm`'s pointer
+//! arithmetic needs), so no argument a safe caller can build makes `sgemm`
+//! read or write outside a buffer. The one call of `matrixmultiply::sgemm`
+//! is in [`sgemm_into`], whose `# Safety` contract states what is left to
+//! its two callers.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -96,12 +102,10 @@ impl<'a> MatRef<'a> {
     /// A view with explicit strides, in elements.
     ///
     /// # Panics
-    /// If the last addressed element lies outside `data`.
+    /// If the last addressed element lies outside `data`, or an offset
+    /// overflows (strides of any size are checked, not wrapped).
     pub fn with_strides(data: &'a [f32], rows: usize, cols: usize, row_stride: usize, col_stride: usize) -> Self {
-        if rows > 0 && cols > 0 {
-            let last = (rows - 1) * row_stride + (cols - 1) * col_stride;
-            assert!(last < data.len(), "view {rows}x{cols} exceeds its buffer of {}", data.len());
-        }
+        check_extent(data.len(), rows, cols, row_stride, col_stride);
         MatRef { data, rows, cols, row_stride, col_stride }
     }
 
@@ -126,14 +130,22 @@ impl<'a> MatRef<'a> {
 
     /// Rows `start..start + count` of this view.
     pub fn row_range(self, start: usize, count: usize) -> MatRef<'a> {
-        assert!(start + count <= self.rows, "rows {start}..{} out of {}", start + count, self.rows);
+        assert!(
+            start.checked_add(count).is_some_and(|end| end <= self.rows),
+            "rows {start}+{count} out of {}",
+            self.rows
+        );
         let offset = if count == 0 { 0 } else { start * self.row_stride };
         MatRef { data: &self.data[offset.min(self.data.len())..], rows: count, ..self }
     }
 
     /// Columns `start..start + count` of this view.
     pub fn col_range(self, start: usize, count: usize) -> MatRef<'a> {
-        assert!(start + count <= self.cols, "columns {start}..{} out of {}", start + count, self.cols);
+        assert!(
+            start.checked_add(count).is_some_and(|end| end <= self.cols),
+            "columns {start}+{count} out of {}",
+            self.cols
+        );
         let offset = if count == 0 || self.rows == 0 { 0 } else { start * self.col_stride };
         MatRef { data: &self.data[offset.min(self.data.len())..], cols: count, ..self }
     }
@@ -171,10 +183,7 @@ impl<'a> MatMut<'a> {
     /// If the rows overlap (`row_stride < cols`) or exceed `data`.
     pub fn with_row_stride(data: &'a mut [f32], rows: usize, cols: usize, row_stride: usize) -> Self {
         assert!(rows <= 1 || row_stride >= cols, "rows of a mutable view must not overlap");
-        if rows > 0 && cols > 0 {
-            let last = (rows - 1) * row_stride + cols - 1;
-            assert!(last < data.len(), "view {rows}x{cols} exceeds its buffer of {}", data.len());
-        }
+        check_extent(data.len(), rows, cols, row_stride, 1);
         MatMut { data, rows, cols, row_stride }
     }
 
@@ -190,6 +199,29 @@ impl<'a> MatMut<'a> {
     /// walk rows by stride.
     pub(crate) fn raw_parts(&mut self) -> (&mut [f32], usize) {
         (self.data, self.row_stride)
+    }
+}
+
+/// Panics unless every element `(i, j)` of a `rows × cols` view with these
+/// strides lies inside a slice of `len` elements and every stride and
+/// offset fits in `isize`. Checked arithmetic throughout: in a release build
+/// a wrapped product could otherwise pass the bound and let `sgemm` address
+/// memory outside the slice.
+fn check_extent(len: usize, rows: usize, cols: usize, row_stride: usize, col_stride: usize) {
+    assert!(
+        isize::try_from(row_stride).is_ok() && isize::try_from(col_stride).is_ok(),
+        "view strides {row_stride}, {col_stride} exceed isize::MAX"
+    );
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    let last = (rows - 1)
+        .checked_mul(row_stride)
+        .and_then(|r| (cols - 1).checked_mul(col_stride).and_then(|c| r.checked_add(c)))
+        .filter(|&last| isize::try_from(last).is_ok());
+    match last {
+        Some(last) => assert!(last < len, "view {rows}x{cols} exceeds its buffer of {len}"),
+        None => panic!("view {rows}x{cols} with strides {row_stride}, {col_stride} overflows its offsets"),
     }
 }
 
@@ -231,9 +263,16 @@ fn check_shapes(a: &MatRef<'_>, b: &MatRef<'_>, c_rows: usize, c_cols: usize) {
 /// are `rsc` elements apart.
 ///
 /// # Safety
-/// `c` must be valid for reads and writes of the whole block, no other
-/// thread may access that block during the call, it must not overlap `a` or
-/// `b`, and `rows == a.rows()`, `cols == b.cols()`, `a.cols() == b.rows()`.
+/// `c` must be valid for reads and writes of the whole block (every
+/// `c + i·rsc + j` for `i < rows`, `j < cols`, with `rsc ≥ cols` and
+/// `(rows − 1)·rsc + cols − 1 ≤ isize::MAX`), no other thread may access
+/// that block during the call, it must not overlap `a` or `b`, and
+/// `rows == a.rows()`, `cols == b.cols()`, `a.cols() == b.rows()`.
+///
+/// What `sgemm` reads of `a` and `b` needs no promise from the caller: the
+/// [`MatRef`] constructors already checked that every element they address
+/// lies inside their slices and that their strides and offsets fit `isize`,
+/// and `row_range`/`col_range` only shrink a view.
 #[allow(clippy::too_many_arguments)]
 unsafe fn sgemm_into(
     alpha: f32,
