@@ -1,7 +1,7 @@
 //! The .npy / .npz / IDX readers against files numpy wrote (in
-//! `../shared/fixtures/npz/`, values in its EXPECTED.txt), round trips
-//! through our writers, gzip, and numpy's shuffle against its fixtures.
-//! Tests that need `../shared` print why and skip when it is absent.
+//! `tests/fixtures/npz/`, values in its EXPECTED.txt), round trips through
+//! our writers, gzip, the shipped notMNIST sample, and numpy's shuffle
+//! against its fixtures. Every fixture is committed: a missing one fails.
 
 mod common;
 
@@ -13,21 +13,12 @@ use mlp_engine::data::npy::{self, Elements};
 use mlp_engine::data::shuffle::{Mt19937, numpy_permutation};
 use mlp_engine::data::{Dataset, idx, npz};
 
-fn shared(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        // Written to the real stderr, past the test harness's capture, so the
-        // reason shows in a normal `cargo test` run.
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: {} is absent (the shared fixtures live beside the repository)",
-            p.display()
-        );
-        None
-    }
+/// A file under the repository's `tests/fixtures/` or `data/`; a missing
+/// one fails the test (the files are committed, so absence is a broken clone).
+fn repo_file(rel: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    assert!(p.exists(), "{} is missing: it is part of the repository", p.display());
+    p
 }
 
 /// EXPECTED.txt: per file, a line `NAME dtype=.. shape=(..) fortran_order=..`
@@ -35,8 +26,9 @@ fn shared(rel: &str) -> Option<PathBuf> {
 /// (file name, shape, values in C order) of one fixture.
 type Fixture = (String, Vec<usize>, Vec<f64>);
 
-fn expected_values() -> Option<Vec<Fixture>> {
-    let text = std::fs::read_to_string(shared("fixtures/npz/EXPECTED.txt")?).ok()?;
+fn expected_values() -> Vec<Fixture> {
+    let path = repo_file("tests/fixtures/npz/EXPECTED.txt");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
     let mut out = Vec::new();
     for pair in lines.chunks(2) {
@@ -50,7 +42,8 @@ fn expected_values() -> Option<Vec<Fixture>> {
         let values = values.split_whitespace().map(|v| v.parse().unwrap()).collect();
         out.push((name, shape, values));
     }
-    Some(out)
+    assert!(out.len() >= 7, "{} lists only {} fixtures", path.display(), out.len());
+    out
 }
 
 fn as_f64(e: &Elements) -> Vec<f64> {
@@ -64,12 +57,8 @@ fn as_f64(e: &Elements) -> Vec<f64> {
 
 #[test]
 fn numpy_written_npy_files_read_exactly() {
-    let Some(expected) = expected_values() else {
-        return;
-    };
-    let Some(dir) = shared("fixtures/npz") else {
-        return;
-    };
+    let expected = expected_values();
+    let dir = repo_file("tests/fixtures/npz");
     let npy_files: Vec<_> = expected.iter().filter(|(n, ..)| n.ends_with(".npy")).collect();
     assert!(npy_files.len() >= 6, "EXPECTED.txt lists {} .npy files", npy_files.len());
     for (name, shape, values) in npy_files {
@@ -86,12 +75,8 @@ fn numpy_written_npy_files_read_exactly() {
 
 #[test]
 fn numpy_written_npz_archives_read_stored_and_deflated() {
-    let Some(expected) = expected_values() else {
-        return;
-    };
-    let Some(dir) = shared("fixtures/npz") else {
-        return;
-    };
+    let expected = expected_values();
+    let dir = repo_file("tests/fixtures/npz");
     let find = |n: &str| expected.iter().find(|(name, ..)| name == n).cloned().unwrap();
     let (_, image_shape, image_values) = find("u8_3x4x5.npy");
     let (_, _, label_values) = find("i8_4.npy");
@@ -187,10 +172,8 @@ fn idx_files_plain_and_gzipped_load_as_a_pool() {
 }
 
 #[test]
-fn shared_notmnist_sample_loads() {
-    let Some(dir) = shared("data/notmnist-t10k") else {
-        return;
-    };
+fn shipped_notmnist_sample_loads() {
+    let dir = repo_file("data/notmnist-t10k");
     let ds = Dataset::load_idx_dir(&dir).unwrap();
     assert_eq!((ds.rows(), ds.features), (10_000, 784));
     let mut per_class = [0usize; 10];
@@ -202,21 +185,15 @@ fn shared_notmnist_sample_loads() {
     assert_eq!(ds.split(10_000, 1, 521).unwrap_err().kind(), ErrorKind::BadSplit);
 }
 
-fn read_numbers(rel: &str) -> Option<Vec<u64>> {
-    let text = std::fs::read_to_string(shared(rel)?).unwrap();
-    Some(
-        text.lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .map(|l| l.trim().parse().unwrap())
-            .collect(),
-    )
+fn read_numbers(rel: &str) -> Vec<u64> {
+    let text = std::fs::read_to_string(repo_file(rel)).unwrap();
+    text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).map(|l| l.trim().parse().unwrap()).collect()
 }
 
 #[test]
 fn mt19937_matches_numpy_raw_outputs() {
-    let Some(expected) = read_numbers("fixtures/mt19937-seed521.txt") else {
-        return;
-    };
+    let expected = read_numbers("tests/fixtures/mt19937-seed521.txt");
+    assert_eq!(expected.len(), 8);
     let mut mt = Mt19937::new(521);
     let got: Vec<u64> = expected.iter().map(|_| u64::from(mt.next_u32())).collect();
     assert_eq!(got, expected);
@@ -224,12 +201,11 @@ fn mt19937_matches_numpy_raw_outputs() {
 
 #[test]
 fn shuffle_matches_numpy_course_permutations() {
-    for (n, file) in
-        [(18_724, "fixtures/numpy-shuffle-seed521-n18724.txt"), (10_000, "fixtures/numpy-shuffle-seed521-n10000.txt")]
-    {
-        let Some(expected) = read_numbers(file) else {
-            return;
-        };
+    for (n, file) in [
+        (18_724, "tests/fixtures/numpy-shuffle-seed521-n18724.txt"),
+        (10_000, "tests/fixtures/numpy-shuffle-seed521-n10000.txt"),
+    ] {
+        let expected = read_numbers(file);
         assert_eq!(expected.len(), n);
         let got: Vec<u64> = numpy_permutation(n, 521).into_iter().map(|i| i as u64).collect();
         assert_eq!(got, expected, "permutation of {n}");
