@@ -10,7 +10,10 @@ pub mod idx;
 pub mod npy;
 pub mod npz;
 pub mod shuffle;
+pub mod source;
 pub mod synth;
+
+pub use source::{DataShape, DataSource, default_split, machine_memory_bytes};
 
 use std::path::{Path, PathBuf};
 
@@ -148,6 +151,21 @@ impl Dataset {
         let labels = archive.array("labels").map_err(|e| e.at(path))?;
         let source = format!("{} (npz)", path.display());
         Dataset::from_arrays((&images.shape, images.elements), (&labels.shape, labels.elements), source, path, path)
+    }
+
+    /// Decodes an IDX image file and its label file held in memory (plain
+    /// or gzipped); `source` describes them in messages.
+    pub fn from_idx_bytes(images: &[u8], labels: &[u8], source: String) -> Result<Dataset> {
+        let here = Path::new(&source);
+        let image_array = decode_idx(images).map_err(|e| e.at(here))?;
+        let label_array = decode_idx(labels).map_err(|e| e.at(here))?;
+        Dataset::from_arrays(
+            (&image_array.dims, image_array.elements),
+            (&label_array.dims, label_array.elements),
+            source.clone(),
+            here,
+            here,
+        )
     }
 
     /// Reads one IDX image file and its IDX label file (plain or `.gz`).
@@ -291,7 +309,10 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>> {
 
 /// Reads an IDX file, gunzipping it when it is gzip data.
 pub fn read_idx(path: &Path) -> Result<idx::IdxArray> {
-    let raw = read_file(path)?;
-    let bytes = if idx::is_gzip(&raw) { idx::gunzip(&raw).map_err(|e| e.at(path))? } else { raw };
-    idx::parse(&bytes).map_err(|e| e.at(path))
+    decode_idx(&read_file(path)?).map_err(|e| e.at(path))
+}
+
+/// Parses IDX bytes, gunzipping them first when they are gzip data.
+fn decode_idx(raw: &[u8]) -> Result<idx::IdxArray> {
+    if idx::is_gzip(raw) { idx::parse(&idx::gunzip(raw)?) } else { idx::parse(raw) }
 }

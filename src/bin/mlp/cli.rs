@@ -41,18 +41,18 @@ Commands:
   help      print this help, or a command's help: mlp help train
 
 With no command, `mlp` runs `mlp train` with the assignment's defaults on
-data/notMNIST.npz if present, else on built-in synthetic glyphs A–J.
+data/notMNIST.npz if present, else on the built-in real notMNIST sample (10,000 letters).
 Run `mlp COMMAND --help` for a command's flags.
 ";
 
 pub const DATA_HELP: &str = "\
-Data (default: data/notMNIST.npz if present, else built-in synthetic glyphs):
+Data (default: data/notMNIST.npz if present, else the built-in notMNIST sample):
   --data PATH          an .npz with arrays `images` and `labels`, or a folder of
                        MNIST-style IDX files (*images* beside *labels*, .gz or plain)
   --images FILE        an IDX image file (with --labels)
   --labels FILE        an IDX label file (with --images)
   --synthetic ROWS     the built-in synthetic glyphs, ROWS of them (default 18724)
-  --split TRAIN,VALID  rows for training and validation; test is the rest (default 10000,6000)
+  --split TRAIN,VALID  rows for training and validation; test is the rest (default 10000,6000 for data over 16,000 rows, else 60%,20%)
   --shuffle-seed S     seed of numpy's legacy shuffle before the split (default 521)
 ";
 
@@ -135,13 +135,14 @@ pub struct DataArgs {
     pub images: Option<PathBuf>,
     pub labels: Option<PathBuf>,
     pub synthetic: Option<usize>,
-    pub split: (usize, usize),
+    /// `None`: [`default_split`](mlp_engine::data::default_split) of the data.
+    pub split: Option<(usize, usize)>,
     pub shuffle_seed: u32,
 }
 
 impl Default for DataArgs {
     fn default() -> Self {
-        DataArgs { data: None, images: None, labels: None, synthetic: None, split: (10_000, 6_000), shuffle_seed: 521 }
+        DataArgs { data: None, images: None, labels: None, synthetic: None, split: None, shuffle_seed: 521 }
     }
 }
 
@@ -225,7 +226,7 @@ fn data_flag(data: &mut DataArgs, flag: &str, inline: Option<String>, flags: &mu
                 return Err(CliError::Usage(format!("--split takes TRAIN,VALID (two numbers), not '{v}'")));
             };
             // Both parts positive: best-epoch tracking needs validation rows.
-            data.split = (positive(flag, t)?, positive(flag, va)?);
+            data.split = Some((positive(flag, t)?, positive(flag, va)?));
         }
         "--shuffle-seed" => {
             data.shuffle_seed = parse_num(flag, &flags.value(flag, inline)?, "a whole number from 0 to 4294967295")?
@@ -432,7 +433,7 @@ mod tests {
             (a.config.hidden, a.config.epochs, a.config.batch_size, a.config.patience),
             (50, 3, Some(32), Some(4))
         );
-        assert_eq!(a.data.split, (100, 20));
+        assert_eq!(a.data.split, Some((100, 20)));
         let Command::Sweep(s) = parse(args("sweep --hidden 10,20")).unwrap() else { panic!("not sweep") };
         assert_eq!(s.hidden_sizes, [10, 20]);
     }

@@ -12,7 +12,7 @@ use crate::json::Json;
 use crate::output::{self, write_atomic};
 use crate::plot::{LinePlot, Series};
 use crate::system;
-use mlp_engine::data::{CLASSES, Dataset, Split, synth};
+use mlp_engine::data::{CLASSES, DataSource, Split, default_split, synth};
 use mlp_engine::engine::matrix::MatRef;
 use mlp_engine::engine::simd::SimdPath;
 use mlp_engine::engine::{Metrics, Workspace};
@@ -51,34 +51,18 @@ fn training_bytes(features: usize, hidden: usize, rows: usize, train: usize, bat
     4.0 * (5.0 * params + max_rows * (h + c + 1.0) + max_train * h) + max_train / 32.0 * h
 }
 
-/// The data the flags name, and its description.
-pub fn load_data(args: &DataArgs) -> Result<Dataset, Error> {
+/// The data source the flags name.
+pub fn data_source(args: &DataArgs) -> DataSource {
     if let (Some(images), Some(labels)) = (&args.images, &args.labels) {
-        return Dataset::load_idx_pair(images, labels);
+        return DataSource::IdxPair { images: images.clone(), labels: labels.clone() };
     }
     if let Some(path) = &args.data {
-        if path.is_dir() {
-            return Dataset::load_idx_dir(path);
-        }
-        if !path.exists() {
-            return Err(Error::io(path, "read the data", &std::io::Error::from(std::io::ErrorKind::NotFound))
-                .fix("check the path; --data takes an .npz file or a folder of IDX files"));
-        }
-        if path.extension().and_then(|e| e.to_str()) == Some("npz") {
-            return Dataset::load_npz(path);
-        }
-        return Err(Error::new(ErrorKind::BadMagic, "--data takes an .npz file or a folder of IDX files")
-            .at(path)
-            .fix("for one pair of IDX files use --images FILE --labels FILE"));
+        return if path.is_dir() { DataSource::IdxDir(path.clone()) } else { DataSource::Npz(path.clone()) };
     }
     if let Some(rows) = args.synthetic {
-        return Ok(Dataset::synthetic(rows, 0));
+        return DataSource::Synthetic { rows, seed: 0 };
     }
-    let course = Path::new("data/notMNIST.npz");
-    if course.exists() {
-        return Dataset::load_npz(course);
-    }
-    Ok(Dataset::synthetic(mlp_engine::data::synth::COURSE_ROWS, 0))
+    DataSource::default_source()
 }
 
 fn split_data(args: &DataArgs) -> CliResult<Split> {
@@ -86,8 +70,18 @@ fn split_data(args: &DataArgs) -> CliResult<Split> {
         // The images, then their shuffled copy, both f32.
         check_fits(rows as f64 * (synth::SIDE * synth::SIDE) as f64 * 8.0, &format!("--synthetic {rows}"))?;
     }
-    let data = load_data(args)?;
-    let (train, valid) = args.split;
+    if let Some(path) = &args.data
+        && !path.is_dir()
+        && path.exists()
+        && path.extension().and_then(|e| e.to_str()) != Some("npz")
+    {
+        return Err(Error::new(ErrorKind::BadMagic, "--data takes an .npz file or a folder of IDX files")
+            .at(path)
+            .fix("for one pair of IDX files use --images FILE --labels FILE")
+            .into());
+    }
+    let data = data_source(args).load()?;
+    let (train, valid) = args.split.unwrap_or_else(|| default_split(data.rows()));
     match data.split(train, valid, args.shuffle_seed) {
         Ok(split) => Ok(split),
         // A split that does not fit the data is a wrong flag value.
