@@ -56,6 +56,8 @@ pub enum ErrorKind {
     Output,
     /// The fast engine disagrees with the reference (a broken build).
     SelfCheck,
+    /// Data or a network that would not fit in this machine's memory.
+    TooLarge,
 }
 
 /// An error with the file it concerns and a suggested fix.

@@ -137,7 +137,7 @@ fn a_step_allocates_only_the_sgemm_packing_buffers() {
             let run = |epochs: usize| {
                 let config = mlp_engine::training::TrainConfig { hidden: 40, epochs, batch_size, ..Default::default() };
                 count(|| {
-                    mlp_engine::training::train(&split, &config, |_| {}).unwrap();
+                    mlp_engine::training::train(&split, &config, |_| std::ops::ControlFlow::Continue(())).unwrap();
                 })
             };
             let (short, long) = (run(3), run(6));

@@ -178,7 +178,10 @@ fn runtime_errors_exit_1_and_name_the_file() {
 #[test]
 fn out_of_range_values_are_refused_up_front_with_exit_2() {
     for (args, flag) in [
-        (&["train", "--synthetic", "100", "--epochs", "1"][..], "--split"),
+        (&["train", "--synthetic", "100", "--split", "100,1"][..], "--split"),
+        (&["train", "--out", ""], "--out"),
+        (&["train", "--out", "."], "--out"),
+        (&["bench", "--rows", "1", "--eval-rows", "18446744073709551615"], "--eval-rows"),
         (&["train", "--synthetic", "100", "--split", "90,20"], "--split"),
         (&["train", "--epochs", "0"], "--epochs"),
         (&["train", "--lr", "0"], "--lr"),
@@ -207,7 +210,9 @@ fn an_unwritable_or_used_output_folder_fails_before_training() {
     let used = base.join("used");
     std::fs::create_dir_all(&used).unwrap();
     std::fs::write(used.join("metrics.csv"), "keep me").unwrap();
-    for out_dir in [file.join("run"), used.clone()] {
+    // A folder that cannot be created is a runtime failure (exit 1); a
+    // folder with files in it is a wrong --out (exit 2).
+    for (out_dir, code) in [(file.join("run"), 1), (used.clone(), 2)] {
         let out = mlp(&[
             "train",
             "--synthetic",
@@ -222,8 +227,9 @@ fn an_unwritable_or_used_output_folder_fails_before_training() {
             out_dir.to_str().unwrap(),
         ]);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{stderr}");
-        assert!(stderr.contains(out_dir.to_str().unwrap()) && stderr.contains("fix:"), "{stderr}");
+        assert_eq!(out.status.code(), Some(code), "{stderr}");
+        assert!(stderr.contains(out_dir.to_str().unwrap()), "{stderr}");
+        assert!(stderr.contains("fix:") || stderr.contains("pass a new folder"), "{stderr}");
         assert!(!stderr.contains("epoch "), "training started before the folder was checked: {stderr}");
     }
     assert_eq!(std::fs::read_to_string(used.join("metrics.csv")).unwrap(), "keep me");
@@ -312,7 +318,7 @@ fn sweep_writes_one_run_per_size_and_a_comparison() {
     let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows.len(), 3, "{csv}");
-    assert!(rows[1].starts_with("8,15,") && rows[2].starts_with("24,15,"), "{csv}");
+    assert!(rows[1].starts_with("8,completed,15,") && rows[2].starts_with("24,completed,15,"), "{csv}");
     for svg in ["sweep_valid_accuracy.svg", "sweep_valid_loss.svg"] {
         let text = std::fs::read_to_string(out.join(svg)).unwrap();
         assert!(text.contains(">H = 8<") && text.contains(">H = 24<"), "{svg}");

@@ -23,6 +23,9 @@ use npy::Elements;
 /// The classes of this task: the letters A–J.
 pub const CLASSES: usize = 10;
 
+/// Values per image of this task: 28×28 pixels.
+pub const FEATURES: usize = synth::SIDE * synth::SIDE;
+
 /// Images (one row each, values as given or scaled to [0, 1]) and labels.
 #[derive(Clone, Debug)]
 pub struct Dataset {

@@ -272,8 +272,18 @@ impl Network {
     }
 
     /// Bytes of the three flat buffers (parameters, gradients, velocity).
-    pub fn buffer_bytes(&self) -> usize {
-        3 * self.params.len() * std::mem::size_of::<f32>()
+    pub fn buffer_bytes(&self) -> u64 {
+        let l = self.layout;
+        Self::bytes_for(l.inputs, l.hidden, l.classes)
+    }
+
+    /// Bytes of the three buffers (parameters, gradients, velocity) of a
+    /// `inputs → hidden → classes` network, before making one; saturating,
+    /// so that a huge request reads as huge.
+    pub fn bytes_for(inputs: usize, hidden: usize, classes: usize) -> u64 {
+        let (d, h, c) = (inputs as u64, hidden as u64, classes as u64);
+        let params = d.saturating_add(1).saturating_mul(h).saturating_add(h.saturating_add(1).saturating_mul(c));
+        params.saturating_mul(3 * 4)
     }
 
     /// Loss and accuracy over all rows of `x`, in workspace-sized chunks;
@@ -486,10 +496,22 @@ impl Workspace {
     }
 
     /// Bytes of every buffer the workspace holds.
-    pub fn buffer_bytes(&self) -> usize {
-        (self.hidden.len() + self.d_hidden.len() + self.logits.len() + self.row_loss.len()) * 4
-            + self.row_correct.len()
-            + self.partials.len() * 8
+    pub fn buffer_bytes(&self) -> u64 {
+        Self::bytes_for(self.layout.hidden, self.layout.classes, self.max_rows, self.max_train_rows)
+    }
+
+    /// Bytes a workspace of these sizes would hold, computed before making
+    /// one (saturating, so a huge request reads as huge, never as small).
+    pub fn bytes_for(hidden: usize, classes: usize, max_rows: usize, max_train_rows: usize) -> u64 {
+        let (rows, train) = (max_rows as u64, max_train_rows as u64);
+        let (h, c) = (hidden as u64, classes as u64);
+        let chunks = train.max(1).div_ceil(passes::SUM_CHUNK_ROWS as u64);
+        let f32s =
+            rows.saturating_mul(h).saturating_add(train.saturating_mul(h)).saturating_add(rows.saturating_mul(c));
+        f32s.saturating_add(rows)
+            .saturating_mul(4)
+            .saturating_add(rows)
+            .saturating_add(chunks.saturating_mul(h.max(c)).saturating_mul(8))
     }
 
     /// Mean loss and accuracy of `rows` of the last forward pass.

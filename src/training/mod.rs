@@ -12,6 +12,7 @@
 
 pub mod model;
 
+use std::ops::ControlFlow;
 use std::time::Instant;
 
 use crate::data::{CLASSES, Split};
@@ -71,7 +72,15 @@ pub enum StopReason {
     /// `patience` epochs passed without a better validation loss.
     EarlyStopped,
     /// The training loss became NaN or infinite at this epoch.
-    Diverged { epoch: usize },
+    Diverged {
+        /// The epoch whose loss was not finite.
+        epoch: usize,
+    },
+    /// The per-epoch callback asked to stop (e.g. on Ctrl-C) after this epoch.
+    Interrupted {
+        /// The last epoch that ran.
+        epoch: usize,
+    },
 }
 
 /// Everything a finished (or stopped) run produced.
@@ -81,7 +90,7 @@ pub struct TrainOutcome {
     /// the best validation loss; after divergence the last finite ones.
     pub network: Network,
     /// The epoch whose parameters `network` holds (measured before that
-    /// epoch's update), or `epochs + 1` for the parameters after the last update.
+    /// epoch's update), or `epochs run + 1` for the parameters after the last update.
     pub params_epoch: usize,
     pub history: Vec<EpochRecord>,
     /// Train, valid and test figures of `network` itself (what evaluating
@@ -109,8 +118,14 @@ impl TrainOutcome {
     }
 }
 
-/// Trains a fresh network on `split`, calling `on_epoch` after every epoch.
-pub fn train(split: &Split, config: &TrainConfig, mut on_epoch: impl FnMut(&EpochRecord)) -> Result<TrainOutcome> {
+/// Trains a fresh network on `split`, calling `on_epoch` after every epoch;
+/// `on_epoch` returning [`ControlFlow::Break`] ends the run there
+/// ([`StopReason::Interrupted`]), with everything done so far kept.
+pub fn train(
+    split: &Split,
+    config: &TrainConfig,
+    mut on_epoch: impl FnMut(&EpochRecord) -> ControlFlow<()>,
+) -> Result<TrainOutcome> {
     if split.valid == 0 {
         return Err(Error::new(
             ErrorKind::BadSplit,
@@ -121,54 +136,33 @@ pub fn train(split: &Split, config: &TrainConfig, mut on_epoch: impl FnMut(&Epoc
     let layout = Layout::new(split.features, config.hidden, CLASSES);
     let mut network = Network::new(layout, config.seed, config.velocity_init);
     let mut loop_state = Loop::new(split, config, layout);
+    let mut best = Best::new(network.params());
     let started = Instant::now();
-    let mut history = Vec::with_capacity(config.epochs);
-    // Parameter snapshots, allocated once: the best epoch's and the last
-    // finite ones, both taken before an epoch's update.
-    let mut best_params = network.params().to_vec();
-    let mut last_finite = network.params().to_vec();
-    let (mut best_loss, mut best_loss_epoch) = (f64::INFINITY, 0);
-    let (mut best_acc, mut best_accuracy_epoch) = (f64::NEG_INFINITY, 0);
+    // Reserved up front so that no epoch allocates, but never in proportion
+    // to an epoch count that may be huge: past this the history grows.
+    let mut history = Vec::with_capacity(config.epochs.min(HISTORY_RESERVE));
     let mut stop = StopReason::Completed;
-    let mut params_epoch = config.epochs + 1;
-
     for epoch in 1..=config.epochs {
         let epoch_start = Instant::now();
         let mut record = EpochRecord { epoch, ..EpochRecord::default() };
-        let finite = loop_state.run_epoch(&mut network, split, config, epoch, &mut record, |net, r| {
-            if r.train.loss.is_finite() && net.params().iter().all(|p| p.is_finite()) {
-                last_finite.copy_from_slice(net.params());
-                if r.valid.loss < best_loss {
-                    best_params.copy_from_slice(net.params());
-                }
-            }
-        });
+        let finite = loop_state.run_epoch(&mut network, split, config, &mut record, |net, r| best.observe(net, r));
         record.seconds = epoch_start.elapsed().as_secs_f64();
         history.push(record);
-        on_epoch(&record);
+        let flow = on_epoch(&record);
         if !finite {
             stop = StopReason::Diverged { epoch };
-            network.params_mut().copy_from_slice(&last_finite);
-            params_epoch = epoch - 1;
             break;
         }
-        if record.valid.loss < best_loss {
-            (best_loss, best_loss_epoch) = (record.valid.loss, epoch);
-        }
-        if record.valid.accuracy > best_acc {
-            (best_acc, best_accuracy_epoch) = (record.valid.accuracy, epoch);
-        }
-        if let Some(patience) = config.patience
-            && epoch - best_loss_epoch >= patience
-        {
+        if config.patience.is_some_and(|patience| epoch - best.loss_epoch >= patience) {
             stop = StopReason::EarlyStopped;
             break;
         }
+        if flow.is_break() {
+            stop = StopReason::Interrupted { epoch };
+            break;
+        }
     }
-    if stop == StopReason::EarlyStopped {
-        network.params_mut().copy_from_slice(&best_params);
-        params_epoch = best_loss_epoch;
-    }
+    let params_epoch = best.restore(&mut network, stop, history.len(), config.patience.is_some());
     let wall_seconds = started.elapsed().as_secs_f64();
     let samples = (split.train * history.len()) as f64;
     let x = MatRef::from_slice(&split.images, split.rows(), split.features);
@@ -180,12 +174,73 @@ pub fn train(split: &Split, config: &TrainConfig, mut on_epoch: impl FnMut(&Epoc
         params_epoch,
         history,
         model_metrics,
-        best_loss_epoch: best_loss_epoch.max(1),
-        best_accuracy_epoch: best_accuracy_epoch.max(1),
+        best_loss_epoch: best.loss_epoch.max(1),
+        best_accuracy_epoch: best.accuracy_epoch.max(1),
         stop,
         wall_seconds,
         samples_per_second: if wall_seconds > 0.0 { samples / wall_seconds } else { 0.0 },
     })
+}
+
+/// Epoch records reserved before the first epoch.
+const HISTORY_RESERVE: usize = 4096;
+
+/// The best epochs so far and parameter snapshots, allocated once: the best
+/// validation loss's parameters and the last finite ones, both taken when
+/// an epoch's figures exist and before its update.
+struct Best {
+    loss: f64,
+    loss_epoch: usize,
+    accuracy: f64,
+    accuracy_epoch: usize,
+    best_params: Vec<f32>,
+    last_finite: Vec<f32>,
+}
+
+impl Best {
+    fn new(params: &[f32]) -> Self {
+        Best {
+            loss: f64::INFINITY,
+            loss_epoch: 0,
+            accuracy: f64::NEG_INFINITY,
+            accuracy_epoch: 0,
+            best_params: params.to_vec(),
+            last_finite: params.to_vec(),
+        }
+    }
+
+    /// Takes in one epoch's figures with the parameters they describe.
+    fn observe(&mut self, net: &Network, r: &EpochRecord) {
+        if !(r.train.loss.is_finite() && net.params().iter().all(|p| p.is_finite())) {
+            return;
+        }
+        self.last_finite.copy_from_slice(net.params());
+        if r.valid.loss < self.loss {
+            (self.loss, self.loss_epoch) = (r.valid.loss, r.epoch);
+            self.best_params.copy_from_slice(net.params());
+        }
+        if r.valid.accuracy > self.accuracy {
+            (self.accuracy, self.accuracy_epoch) = (r.valid.accuracy, r.epoch);
+        }
+    }
+
+    /// Puts the parameters to keep into `network` and returns the epoch
+    /// they belong to (see [`TrainOutcome::params_epoch`]): the last finite
+    /// ones after divergence, the best epoch's with early stopping (or when
+    /// an interrupted run had patience set), else those after the last update.
+    fn restore(&self, network: &mut Network, stop: StopReason, epochs_run: usize, patience: bool) -> usize {
+        match stop {
+            StopReason::Diverged { epoch } => {
+                network.params_mut().copy_from_slice(&self.last_finite);
+                epoch - 1
+            }
+            StopReason::EarlyStopped | StopReason::Interrupted { .. } if patience && self.loss_epoch > 0 => {
+                network.params_mut().copy_from_slice(&self.best_params);
+                self.loss_epoch
+            }
+            _ => epochs_run + 1,
+        }
+    }
 }
 
 /// Buffers of the epoch loop, made once per run.
@@ -198,25 +253,59 @@ struct Loop {
     batch_y: Vec<u8>,
 }
 
+/// The sizes of a run's loop buffers, derived once for both [`Loop::new`]
+/// and [`run_bytes`].
+struct LoopSizes {
+    /// Workspace rows and trainable rows.
+    ws_rows: usize,
+    ws_train: usize,
+    /// Mini-batch rows (0 full batch).
+    batch: usize,
+}
+
+impl LoopSizes {
+    fn new(rows: usize, train: usize, batch_size: Option<usize>) -> Self {
+        match batch_size {
+            None => LoopSizes { ws_rows: rows, ws_train: train, batch: 0 },
+            Some(b) => {
+                let b = b.min(train);
+                let eval_rows = (rows - train).max(1);
+                LoopSizes { ws_rows: b.max(eval_rows), ws_train: b, batch: b }
+            }
+        }
+    }
+}
+
+/// Bytes a training run allocates besides its data: the network's three
+/// buffers and two parameter snapshots, the workspace, the mini-batch
+/// buffers and the reserved history. Saturating, so a huge request reads as
+/// huge; for checking memory before anything is allocated.
+pub fn run_bytes(features: usize, rows: usize, train: usize, config: &TrainConfig) -> u64 {
+    let sizes = LoopSizes::new(rows, train.min(rows), config.batch_size);
+    let network = Network::bytes_for(features, config.hidden, CLASSES);
+    let snapshots = network / 3 * 2;
+    let workspace = Workspace::bytes_for(config.hidden, CLASSES, sizes.ws_rows, sizes.ws_train);
+    let batch = if sizes.batch == 0 {
+        0
+    } else {
+        (train as u64).saturating_mul(8).saturating_add((sizes.batch as u64).saturating_mul(features as u64 * 4 + 1))
+    };
+    let history = (config.epochs.min(HISTORY_RESERVE) * std::mem::size_of::<EpochRecord>()) as u64;
+    network.saturating_add(snapshots).saturating_add(workspace).saturating_add(batch).saturating_add(history)
+}
+
 impl Loop {
     fn new(split: &Split, config: &TrainConfig, layout: Layout) -> Self {
-        match config.batch_size {
-            None => Loop {
-                ws: Workspace::new(layout, split.rows(), split.train),
-                order: Vec::new(),
-                batch_x: Vec::new(),
-                batch_y: Vec::new(),
-            },
-            Some(b) => {
-                let b = b.min(split.train);
-                let eval_rows = (split.valid + split.test).max(1);
-                Loop {
-                    ws: Workspace::new(layout, b.max(eval_rows), b),
-                    order: (0..split.train).collect(),
-                    batch_x: vec![0.0; b * split.features],
-                    batch_y: vec![0; b],
-                }
-            }
+        let sizes = LoopSizes::new(split.rows(), split.train, config.batch_size);
+        let ws = Workspace::new(layout, sizes.ws_rows, sizes.ws_train);
+        if sizes.batch == 0 {
+            return Loop { ws, order: Vec::new(), batch_x: Vec::new(), batch_y: Vec::new() };
+        }
+        Loop {
+            ws,
+            order: (0..split.train).collect(),
+            batch_x: vec![0.0; sizes.batch * split.features],
+            batch_y: vec![0; sizes.batch],
         }
     }
 
@@ -229,58 +318,80 @@ impl Loop {
         network: &mut Network,
         split: &Split,
         config: &TrainConfig,
-        epoch: usize,
+        record: &mut EpochRecord,
+        measured: impl FnMut(&Network, &EpochRecord),
+    ) -> bool {
+        match config.batch_size {
+            None => self.full_batch_epoch(network, split, config.hyper, record, measured),
+            Some(_) => self.mini_batch_epoch(network, split, config, record, measured),
+        }
+    }
+
+    /// One step over every row: the training rows are stepped on, the
+    /// validation and test rows ride along in the forward pass.
+    fn full_batch_epoch(
+        &mut self,
+        network: &mut Network,
+        split: &Split,
+        hyper: Hyper,
+        record: &mut EpochRecord,
+        mut measured: impl FnMut(&Network, &EpochRecord),
+    ) -> bool {
+        let x = MatRef::from_slice(&split.images, split.rows(), split.features);
+        let [(_, train), (_, valid), (_, test)] = split.ranges();
+        network.forward(&mut self.ws, x, &split.labels, split.train);
+        record.train = self.ws.metrics(train);
+        record.valid = self.ws.metrics(valid);
+        record.test = self.ws.metrics(test);
+        measured(network, record);
+        if !record.train.loss.is_finite() {
+            return false;
+        }
+        network.backward(&mut self.ws, x.row_range(0, split.train));
+        network.update(self.ws.simd(), hyper);
+        true
+    }
+
+    /// Steps over the training rows in a fresh order, batch by batch, then
+    /// measures the validation and test rows.
+    fn mini_batch_epoch(
+        &mut self,
+        network: &mut Network,
+        split: &Split,
+        config: &TrainConfig,
         record: &mut EpochRecord,
         mut measured: impl FnMut(&Network, &EpochRecord),
     ) -> bool {
         let d = split.features;
-        let x = MatRef::from_slice(&split.images, split.rows(), d);
-        let [(_, train), (_, valid), (_, test)] = split.ranges();
-        match config.batch_size {
-            None => {
-                network.forward(&mut self.ws, x, &split.labels, split.train);
-                record.train = self.ws.metrics(train);
-                record.valid = self.ws.metrics(valid);
-                record.test = self.ws.metrics(test);
-                measured(network, record);
-                if !record.train.loss.is_finite() {
-                    return false;
-                }
-                network.backward(&mut self.ws, x.row_range(0, split.train));
-                network.update(self.ws.simd(), config.hyper);
+        let b = self.batch_y.len();
+        // A fresh order every epoch, fixed by the seed and the epoch.
+        self.order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
+        Rng::new(config.seed ^ (record.epoch as u64).wrapping_mul(0xA076_1D64_78BD_642F)).shuffle(&mut self.order);
+        let mut train_metrics = Metrics::default();
+        for batch in self.order.chunks(b) {
+            let rows = batch.len();
+            for (slot, &row) in batch.iter().enumerate() {
+                self.batch_x[slot * d..(slot + 1) * d].copy_from_slice(&split.images[row * d..(row + 1) * d]);
+                self.batch_y[slot] = split.labels[row];
             }
-            Some(_) => {
-                let b = self.batch_y.len();
-                // A fresh order every epoch, fixed by the seed and the epoch.
-                self.order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
-                Rng::new(config.seed ^ (epoch as u64).wrapping_mul(0xA076_1D64_78BD_642F)).shuffle(&mut self.order);
-                let mut train_metrics = Metrics::default();
-                for batch in self.order.chunks(b) {
-                    let rows = batch.len();
-                    for (slot, &row) in batch.iter().enumerate() {
-                        self.batch_x[slot * d..(slot + 1) * d].copy_from_slice(&split.images[row * d..(row + 1) * d]);
-                        self.batch_y[slot] = split.labels[row];
-                    }
-                    let bx = MatRef::from_slice(&self.batch_x[..rows * d], rows, d);
-                    network.forward(&mut self.ws, bx, &self.batch_y[..rows], rows);
-                    let m = self.ws.metrics(0..rows);
-                    train_metrics = train_metrics.merge(m);
-                    if !m.loss.is_finite() {
-                        record.train = train_metrics;
-                        return false;
-                    }
-                    network.backward(&mut self.ws, bx);
-                    network.update(self.ws.simd(), config.hyper);
-                }
+            let bx = MatRef::from_slice(&self.batch_x[..rows * d], rows, d);
+            network.forward(&mut self.ws, bx, &self.batch_y[..rows], rows);
+            let m = self.ws.metrics(0..rows);
+            train_metrics = train_metrics.merge(m);
+            if !m.loss.is_finite() {
                 record.train = train_metrics;
-                let held_out = split.train..split.rows();
-                let x_held = x.row_range(split.train, held_out.len());
-                network.forward(&mut self.ws, x_held, &split.labels[held_out], 0);
-                record.valid = self.ws.metrics(0..split.valid);
-                record.test = self.ws.metrics(split.valid..split.valid + split.test);
-                measured(network, record);
+                return false;
             }
+            network.backward(&mut self.ws, bx);
+            network.update(self.ws.simd(), config.hyper);
         }
+        record.train = train_metrics;
+        let held_out = split.train..split.rows();
+        let x = MatRef::from_slice(&split.images, split.rows(), d);
+        network.forward(&mut self.ws, x.row_range(split.train, held_out.len()), &split.labels[held_out], 0);
+        record.valid = self.ws.metrics(0..split.valid);
+        record.test = self.ws.metrics(split.valid..split.valid + split.test);
+        measured(network, record);
         true
     }
 }

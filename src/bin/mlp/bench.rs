@@ -141,7 +141,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     // mini-batch, they are evaluated in one pass after the batches.
     let max_rows = if full_batch { total_rows } else { batch.max(args.eval_rows) };
     let mut ws = Workspace::new(layout, max_rows, batch);
-    let need = x.len() * 4 + y.len() + ws.buffer_bytes() + net.buffer_bytes();
+    let need = (x.len() * 4 + y.len()) as u64 + ws.buffer_bytes() + net.buffer_bytes();
 
     let step = time(args.steps, || net.step(&mut ws, xv.row_range(0, batch), &y[..batch], batch, hyper));
     let gemms = time(args.steps, || net.step_gemms_only(&mut ws, xv.row_range(0, batch), batch));

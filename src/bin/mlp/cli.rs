@@ -7,8 +7,10 @@
 use std::path::PathBuf;
 
 use crate::bench::BenchArgs;
+use crate::signals::Signal;
+use crate::system;
 use mlp_engine::Error;
-use mlp_engine::training::TrainConfig;
+use mlp_engine::TrainConfig;
 
 /// Why a command failed.
 #[derive(Debug)]
@@ -17,6 +19,9 @@ pub enum CliError {
     Usage(String),
     /// The command ran and failed (exit code 1).
     Run(Error),
+    /// A signal stopped the command after it saved its work (exit code
+    /// 128 + the signal's number); `message` says what was kept.
+    Interrupted { signal: Signal, message: String },
 }
 
 impl From<Error> for CliError {
@@ -128,6 +133,39 @@ step and share: the five GEMMs, bias + ReLU, softmax / CE, the masked
 backward with its bias sums, and the update.
 ";
 
+/// A help page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HelpTopic {
+    Main,
+    Train,
+    Sweep,
+    Eval,
+    Bench,
+    Profile,
+}
+
+impl HelpTopic {
+    /// The page's text, with the data flags where the command takes them.
+    pub fn text(self) -> String {
+        let (page, data) = match self {
+            HelpTopic::Main => (MAIN_HELP, false),
+            HelpTopic::Train => (TRAIN_HELP, true),
+            HelpTopic::Sweep => (SWEEP_HELP, true),
+            HelpTopic::Eval => (EVAL_HELP, true),
+            HelpTopic::Bench => (BENCH_HELP, false),
+            HelpTopic::Profile => (PROFILE_HELP, false),
+        };
+        if data { format!("{page}\n{DATA_HELP}") } else { page.to_string() }
+    }
+}
+
+/// Flags of `bench` and `profile`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BenchCommand {
+    pub args: BenchArgs,
+    pub threads: Option<usize>,
+}
+
 /// Where the data comes from and how it is split.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DataArgs {
@@ -171,9 +209,9 @@ pub enum Command {
     Train(TrainArgs),
     Sweep(TrainArgs),
     Eval(EvalArgs),
-    Bench(BenchArgs, Option<usize>),
-    Profile(BenchArgs, Option<usize>),
-    Help(&'static str),
+    Bench(BenchCommand),
+    Profile(BenchCommand),
+    Help(HelpTopic),
 }
 
 /// Reads flag values one by one.
@@ -248,18 +286,29 @@ fn check_data(data: &DataArgs) -> CliResult<()> {
     Ok(())
 }
 
-fn cores() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-}
-
 fn threads_flag(flag: &str, value: &str) -> CliResult<usize> {
     let n = positive(flag, value)?;
     // Past a few threads per core the workers only take turns on the cores.
-    let max = 8 * cores();
+    let max = 8 * system::cores();
     if n > max {
         return Err(CliError::Usage(format!("{flag} takes at most {max} (8 per core on this machine), not {n}")));
     }
     Ok(n)
+}
+
+/// An `--out` value: a non-empty path that is not the current folder or
+/// its parent (a run never writes into a folder it did not create).
+fn out_folder(value: &str) -> CliResult<PathBuf> {
+    let path = PathBuf::from(value);
+    let trimmed = value.trim_end_matches('/');
+    if value.trim().is_empty()
+        || matches!(trimmed, "" | "." | "..")
+        || trimmed.ends_with("/.")
+        || trimmed.ends_with("/..")
+    {
+        return Err(CliError::Usage(format!("--out takes a new folder to create, not '{value}'")));
+    }
+    Ok(path)
 }
 
 fn finite(flag: &str, value: &str) -> CliResult<f32> {
@@ -275,7 +324,7 @@ pub fn parse(args: Vec<String>) -> CliResult<Command> {
     let mut args = args.into_iter().peekable();
     let command = match args.peek().map(String::as_str) {
         Some("train" | "sweep" | "eval" | "bench" | "profile" | "help") => args.next().unwrap_or_default(),
-        Some("-h" | "--help") => return Ok(Command::Help(MAIN_HELP)),
+        Some("-h" | "--help") => return Ok(Command::Help(HelpTopic::Main)),
         Some(flag) if flag.starts_with('-') => "train".to_string(),
         Some(other) => {
             return Err(CliError::Usage(format!("unknown command '{other}' (commands: train, sweep, eval, help)")));
@@ -285,12 +334,12 @@ pub fn parse(args: Vec<String>) -> CliResult<Command> {
     let mut flags = Flags { args: args.collect::<Vec<_>>().into_iter() };
     match command.as_str() {
         "help" => Ok(Command::Help(match flags.args.next().as_deref() {
-            Some("train") => TRAIN_HELP,
-            Some("sweep") => SWEEP_HELP,
-            Some("eval") => EVAL_HELP,
-            Some("bench") => BENCH_HELP,
-            Some("profile") => PROFILE_HELP,
-            _ => MAIN_HELP,
+            Some("train") => HelpTopic::Train,
+            Some("sweep") => HelpTopic::Sweep,
+            Some("eval") => HelpTopic::Eval,
+            Some("bench") => HelpTopic::Bench,
+            Some("profile") => HelpTopic::Profile,
+            _ => HelpTopic::Main,
         })),
         "eval" => parse_eval(flags),
         "bench" => parse_bench(flags, false),
@@ -313,7 +362,7 @@ fn parse_train(mut flags: Flags, sweep: bool) -> CliResult<Command> {
         }
         match flag.as_str() {
             "-h" | "--help" => {
-                return Ok(Command::Help(if sweep { SWEEP_HELP } else { TRAIN_HELP }));
+                return Ok(Command::Help(if sweep { HelpTopic::Sweep } else { HelpTopic::Train }));
             }
             "--hidden" if sweep => {
                 let sizes = positive_list(&flag, &flags.value(&flag, inline)?)?;
@@ -343,7 +392,7 @@ fn parse_train(mut flags: Flags, sweep: bool) -> CliResult<Command> {
             "--batch-size" => a.config.batch_size = Some(positive(&flag, &flags.value(&flag, inline)?)?),
             "--patience" => a.config.patience = Some(positive(&flag, &flags.value(&flag, inline)?)?),
             "--threads" => a.threads = Some(threads_flag(&flag, &flags.value(&flag, inline)?)?),
-            "--out" => a.out = Some(PathBuf::from(flags.value(&flag, inline)?)),
+            "--out" => a.out = Some(out_folder(&flags.value(&flag, inline)?)?),
             _ => {
                 return Err(CliError::Usage(format!(
                     "unknown flag '{flag}' for mlp {}",
@@ -364,7 +413,7 @@ fn parse_eval(mut flags: Flags) -> CliResult<Command> {
             continue;
         }
         match flag.as_str() {
-            "-h" | "--help" => return Ok(Command::Help(EVAL_HELP)),
+            "-h" | "--help" => return Ok(Command::Help(HelpTopic::Eval)),
             "--model" => model = Some(PathBuf::from(flags.value(&flag, inline)?)),
             "--json" => json = true,
             "--threads" => threads = Some(threads_flag(&flag, &flags.value(&flag, inline)?)?),
@@ -383,7 +432,7 @@ fn parse_bench(mut flags: Flags, profile: bool) -> CliResult<Command> {
     let name = if profile { "profile" } else { "bench" };
     while let Some((flag, inline)) = flags.next_flag() {
         match flag.as_str() {
-            "-h" | "--help" => return Ok(Command::Help(if profile { PROFILE_HELP } else { BENCH_HELP })),
+            "-h" | "--help" => return Ok(Command::Help(if profile { HelpTopic::Profile } else { HelpTopic::Bench })),
             "--hidden" => a.hidden = positive(&flag, &flags.value(&flag, inline)?)?,
             "--rows" => a.rows = positive(&flag, &flags.value(&flag, inline)?)?,
             "--eval-rows" => a.eval_rows = parse_num(&flag, &flags.value(&flag, inline)?, "a whole number")?,
@@ -399,7 +448,11 @@ fn parse_bench(mut flags: Flags, profile: bool) -> CliResult<Command> {
     {
         return Err(CliError::Usage(format!("--batch-size {b} is larger than --rows {}", a.rows)));
     }
-    Ok(if profile { Command::Profile(a, threads) } else { Command::Bench(a, threads) })
+    if a.rows.checked_add(a.eval_rows).is_none() {
+        return Err(CliError::Usage(format!("--rows {} plus --eval-rows {} is too many rows", a.rows, a.eval_rows)));
+    }
+    let command = BenchCommand { args: a, threads };
+    Ok(if profile { Command::Profile(command) } else { Command::Bench(command) })
 }
 
 #[cfg(test)]

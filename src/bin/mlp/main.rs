@@ -2,48 +2,71 @@
 
 use std::process::ExitCode;
 
-/// `println!` for command output that ignores a closed stdout (as in
-/// `mlp eval | head -1`) instead of panicking.
+/// `println!` to stdout through [`console::out`]: a failed write fails the
+/// command at the end instead of panicking.
 macro_rules! say {
-    () => {{
-        use std::io::Write;
-        let _ = writeln!(std::io::stdout());
-    }};
-    ($($arg:tt)*) => {{
-        use std::io::Write;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
+    () => {
+        $crate::console::out(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::console::out(format_args!("{}\n", format_args!($($arg)*)))
+    };
 }
 
-/// `print!` with the same closed-stdout tolerance as [`say!`].
+/// `print!` with the same handling as [`say!`].
 macro_rules! say_part {
-    ($($arg:tt)*) => {{
-        use std::io::Write;
-        let _ = write!(std::io::stdout(), $($arg)*);
-    }};
+    ($($arg:tt)*) => {
+        $crate::console::out(format_args!($($arg)*))
+    };
+}
+
+/// `eprintln!` that never panics: a closed or full stderr loses the line.
+macro_rules! note {
+    () => {
+        $crate::console::err(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::console::err(format_args!("{}\n", format_args!($($arg)*)))
+    };
 }
 
 mod bench;
 mod cli;
 mod commands;
+mod console;
+mod eval;
 mod json;
 mod output;
+mod plan;
 mod plot;
+mod progress;
+mod signals;
 mod system;
 
 use cli::CliError;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match cli::parse(args).and_then(commands::run) {
-        Ok(()) => ExitCode::SUCCESS,
+    let code = match cli::parse(args).and_then(commands::run) {
+        Ok(()) => 0,
         Err(CliError::Usage(message)) => {
-            eprintln!("error: {message}\nRun 'mlp --help' for usage.");
-            ExitCode::from(2)
+            note!("error: {message}\nRun 'mlp --help' for usage.");
+            2
         }
         Err(CliError::Run(error)) => {
-            eprintln!("error: {error}");
+            note!("error: {error}");
+            1
+        }
+        Err(CliError::Interrupted { signal, message }) => {
+            note!("{message}");
+            128 + signal.number()
+        }
+    };
+    match console::finish() {
+        Err(message) if code == 0 => {
+            note!("error: {message}");
             ExitCode::from(1)
         }
+        _ => ExitCode::from(code),
     }
 }

@@ -1,20 +1,21 @@
-//! Facts about the machine this process runs on: total memory, peak
+//! Facts about the machine this process runs on: cores, total memory, peak
 //! resident memory, and the CPU features that pick the kernels.
 
-/// Total memory of this machine in bytes (Linux `MemTotal`), if readable.
+/// Cores this process may use (at least 1).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// Total memory of this machine in bytes, if readable.
 pub fn memory_bytes() -> Option<u64> {
-    proc_status_kb("/proc/meminfo", "MemTotal:").map(|kb| kb * 1024)
+    mlp_engine::data::machine_memory_bytes()
 }
 
 /// Peak resident memory of this process so far in bytes (Linux `VmHWM`).
 pub fn peak_rss_bytes() -> Option<u64> {
-    proc_status_kb("/proc/self/status", "VmHWM:").map(|kb| kb * 1024)
-}
-
-/// The kB figure of the line starting with `key` in a /proc file.
-fn proc_status_kb(file: &str, key: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(file).ok()?;
-    text.lines().find(|l| l.starts_with(key))?.split_whitespace().nth(1)?.parse().ok()
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = text.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// The CPU features that decide which kernels run.

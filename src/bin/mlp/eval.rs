@@ -1,0 +1,101 @@
+//! `mlp eval`: a saved model's loss and accuracy on the train, valid and
+//! test rows of a split, and the confusion matrix of the test rows.
+
+use crate::cli::{CliError, CliResult, EvalArgs};
+use crate::commands::with_threads;
+use crate::console;
+use crate::json::Json;
+use crate::output::metrics_json;
+use crate::plan::{self, Blame};
+use mlp_engine::engine::matrix::MatRef;
+use mlp_engine::training::model;
+use mlp_engine::{CLASSES, Error, ErrorKind, Metrics, Network, Split, Workspace};
+
+/// Rows evaluated per forward pass: bounds the workspace whatever the data.
+const EVAL_CHUNK_ROWS: usize = 4096;
+
+pub fn eval(args: EvalArgs) -> CliResult<()> {
+    if args.json {
+        console::strict_stdout();
+    }
+    let network = model::load(&args.model)?;
+    let layout = network.layout();
+    let eval_bytes = |rows: usize| Workspace::bytes_for(layout.hidden, layout.classes, rows.min(EVAL_CHUNK_ROWS), 0);
+    let split = plan::load_split(&args.data, &format!("evaluating {}", args.model.display()), |shape, _| {
+        eval_bytes(shape.rows).saturating_add(shape.rows as u64)
+    })?;
+    plan::check_fits(eval_bytes(split.rows()), &format!("the model {}", args.model.display()), Blame::File)?;
+    check_model_fits_data(&network, &split, &args)?;
+    let (metrics, predictions) = with_threads(args.threads, || measure(&network, &split))?;
+    if args.json {
+        say!("{}", Json::obj(metrics.iter().map(|(name, m)| (*name, metrics_json(m)))).to_compact());
+        return Ok(());
+    }
+    say!("model {} ({}-{}-{}) on {}", args.model.display(), layout.inputs, layout.hidden, layout.classes, split.source);
+    for (name, m) in &metrics {
+        if m.rows == 0 {
+            say!("{name:>5}: no rows");
+        } else {
+            say!("{name:>5}: loss {:.4}  accuracy {:.4}  ({} rows)", m.loss, m.accuracy, m.rows);
+        }
+    }
+    print_confusion(&split, &predictions);
+    Ok(())
+}
+
+fn check_model_fits_data(network: &Network, split: &Split, args: &EvalArgs) -> CliResult<()> {
+    let layout = network.layout();
+    if layout.inputs == split.features && layout.classes == CLASSES {
+        return Ok(());
+    }
+    Err(CliError::Run(
+        Error::new(
+            ErrorKind::BadModel,
+            format!(
+                "the model takes {} inputs and {} classes; the data has {} values per image and {CLASSES} classes",
+                layout.inputs, layout.classes, split.features
+            ),
+        )
+        .at(&args.model)
+        .fix("evaluate the model on data of the kind it was trained on"),
+    ))
+}
+
+/// Each part's figures, and the predicted class of every test row.
+fn measure(network: &Network, split: &Split) -> (Vec<(&'static str, Metrics)>, Vec<u8>) {
+    let mut ws = Workspace::new(network.layout(), split.rows().clamp(1, EVAL_CHUNK_ROWS), 0);
+    let x = MatRef::from_slice(&split.images, split.rows(), split.features);
+    let mut predictions = vec![0u8; split.test];
+    let mut out = Vec::new();
+    for (name, range) in split.ranges() {
+        let xr = x.row_range(range.start, range.len());
+        let preds = if name == "test" { Some(predictions.as_mut_slice()) } else { None };
+        out.push((name, network.evaluate(&mut ws, xr, &split.labels[range], preds)));
+    }
+    (out, predictions)
+}
+
+fn print_confusion(split: &Split, predictions: &[u8]) {
+    if predictions.is_empty() {
+        say!("\nno test rows: no confusion matrix");
+        return;
+    }
+    let mut confusion = [[0usize; CLASSES]; CLASSES];
+    let test_start = split.train + split.valid;
+    for (i, &p) in predictions.iter().enumerate() {
+        confusion[split.labels[test_start + i] as usize][p as usize] += 1;
+    }
+    say!("\nconfusion matrix of the test rows (rows: true letter, columns: predicted)");
+    say_part!("     ");
+    for c in 0..CLASSES {
+        say_part!("{:>6}", (b'A' + c as u8) as char);
+    }
+    say!();
+    for (t, row) in confusion.iter().enumerate() {
+        say_part!("{:>5}", (b'A' + t as u8) as char);
+        for n in row {
+            say_part!("{n:>6}");
+        }
+        say!();
+    }
+}

@@ -1,0 +1,121 @@
+//! `summary.json`: a run's settings, data, how it stopped, its final and
+//! best-validation figures, the saved model's own figures, and its speed.
+
+use crate::cli::DataArgs;
+use crate::json::Json;
+use crate::output::metrics_json;
+use crate::system;
+use mlp_engine::engine::SimdPath;
+use mlp_engine::{EpochRecord, Split, StopReason, TrainConfig, TrainOutcome};
+
+/// How the run ended, as `summary.json` and the report name it.
+pub fn stop_name(stop: StopReason) -> &'static str {
+    match stop {
+        StopReason::Completed => "completed",
+        StopReason::EarlyStopped => "early_stopped",
+        StopReason::Diverged { .. } => "diverged",
+        StopReason::Interrupted { .. } => "interrupted",
+    }
+}
+
+/// What `model.npz` holds.
+fn params_note(o: &TrainOutcome) -> String {
+    match o.stop {
+        StopReason::Completed => "parameters after the last update".to_string(),
+        StopReason::Interrupted { epoch } if o.params_epoch > epoch => {
+            format!("parameters after the update of epoch {epoch}, the last before the interruption")
+        }
+        StopReason::EarlyStopped | StopReason::Interrupted { .. } => {
+            format!("parameters of the best validation loss, epoch {} (before its update)", o.params_epoch)
+        }
+        StopReason::Diverged { epoch } => format!(
+            "last finite parameters (before the update of epoch {}); the loss diverged at epoch {epoch}",
+            o.params_epoch
+        ),
+    }
+}
+
+/// Everything a run ran with.
+pub struct RunFacts<'a> {
+    pub split: &'a Split,
+    pub config: &'a TrainConfig,
+    pub data: &'a DataArgs,
+    pub threads: usize,
+    pub simd: SimdPath,
+}
+
+fn settings_json(f: &RunFacts<'_>) -> Json {
+    let c = f.config;
+    Json::obj([
+        ("hidden", Json::num(c.hidden as f64)),
+        ("epochs", Json::num(c.epochs as f64)),
+        ("learning_rate", Json::num_f32(c.hyper.learning_rate)),
+        ("momentum", Json::num_f32(c.hyper.momentum)),
+        ("seed", Json::num(c.seed as f64)),
+        ("batch_size", c.batch_size.map_or(Json::Null, |b| Json::num(b as f64))),
+        ("patience", c.patience.map_or(Json::Null, |p| Json::num(p as f64))),
+        ("velocity_init", Json::num_f32(c.velocity_init)),
+        ("threads", Json::num(f.threads as f64)),
+        ("simd", Json::str(f.simd.name())),
+        ("profile", Json::str(system::build_profile())),
+    ])
+}
+
+fn data_json(f: &RunFacts<'_>) -> Json {
+    let s = f.split;
+    Json::obj([
+        ("source", Json::str(&s.source)),
+        ("rows", Json::num(s.rows() as f64)),
+        ("features", Json::num(s.features as f64)),
+        ("train", Json::num(s.train as f64)),
+        ("valid", Json::num(s.valid as f64)),
+        ("test", Json::num(s.test as f64)),
+        ("shuffle_seed", Json::num(f.data.shuffle_seed)),
+    ])
+}
+
+fn split_json(r: &EpochRecord) -> Json {
+    Json::obj([("train", metrics_json(&r.train)), ("valid", metrics_json(&r.valid)), ("test", metrics_json(&r.test))])
+}
+
+fn best_json(o: &TrainOutcome, epoch: usize) -> Json {
+    Json::obj([("epoch", Json::num(epoch as f64)), ("metrics", split_json(&o.record(epoch)))])
+}
+
+fn model_json(o: &TrainOutcome) -> Json {
+    let metrics = ["train", "valid", "test"].iter().zip(&o.model_metrics).map(|(name, m)| (*name, metrics_json(m)));
+    Json::obj([
+        ("file", Json::str("model.npz")),
+        ("parameters", Json::str(params_note(o))),
+        ("finite", Json::Bool(o.network.params().iter().all(|p| p.is_finite()))),
+        ("metrics", Json::obj(metrics)),
+    ])
+}
+
+/// The median of the epochs' own wall times.
+fn median_epoch_seconds(o: &TrainOutcome) -> f64 {
+    let mut seconds: Vec<f64> = o.history.iter().map(|r| r.seconds).collect();
+    seconds.sort_by(f64::total_cmp);
+    seconds.get(seconds.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// The whole `summary.json`; `signal` names what interrupted the run.
+pub fn summary_json(facts: &RunFacts<'_>, o: &TrainOutcome, signal: Option<&str>) -> Json {
+    Json::obj([
+        ("command", Json::str("train")),
+        ("version", Json::str(env!("CARGO_PKG_VERSION"))),
+        ("settings", settings_json(facts)),
+        ("data", data_json(facts)),
+        ("stop", Json::str(stop_name(o.stop))),
+        ("signal", signal.map_or(Json::Null, Json::str)),
+        ("epochs_run", Json::num(o.history.len() as f64)),
+        ("final", split_json(&o.last())),
+        ("best_valid_loss", best_json(o, o.best_loss_epoch)),
+        ("best_valid_accuracy", best_json(o, o.best_accuracy_epoch)),
+        ("model", model_json(o)),
+        ("wall_seconds", Json::num(o.wall_seconds)),
+        ("median_epoch_seconds", Json::num(median_epoch_seconds(o))),
+        ("train_samples_per_second", Json::num(o.samples_per_second)),
+        ("peak_rss_bytes", system::peak_rss_bytes().map_or(Json::Null, |b| Json::num(b as f64))),
+    ])
+}

@@ -1,0 +1,97 @@
+//! A sweep's own files: `sweep.csv` (one row per hidden size, with how its
+//! run ended and the sizes never started), the validation curves of every
+//! size on shared axes, and the table printed at the end.
+
+use std::fmt::Write as _;
+
+use crate::output::summary::stop_name;
+use crate::output::{RunFolder, write_atomic};
+use crate::plot::{LinePlot, Series};
+use mlp_engine::{Metrics, Result, TrainOutcome};
+
+/// Header of `sweep.csv`, exactly.
+pub const SWEEP_HEADER: &str = "hidden,status,epochs_run,best_valid_loss_epoch,best_valid_loss,best_valid_acc_epoch,best_valid_acc,final_train_loss,final_train_acc,final_valid_loss,final_valid_acc,final_test_loss,final_test_acc,test_acc_at_best_valid_loss,wall_seconds";
+
+/// One figure for the CSV, empty for a part with no rows.
+fn field(value: f64, rows: usize) -> String {
+    if rows == 0 { String::new() } else { format!("{value:.6}") }
+}
+
+fn csv_row(hidden: usize, o: &TrainOutcome) -> String {
+    let last = o.last();
+    let (bl, ba) = (o.record(o.best_loss_epoch), o.record(o.best_accuracy_epoch));
+    format!(
+        "{hidden},{},{},{},{:.6},{},{:.6},{:.6},{:.6},{:.6},{:.6},{},{},{},{:.3}\n",
+        stop_name(o.stop),
+        o.history.len(),
+        o.best_loss_epoch,
+        bl.valid.loss,
+        o.best_accuracy_epoch,
+        ba.valid.accuracy,
+        last.train.loss,
+        last.train.accuracy,
+        last.valid.loss,
+        last.valid.accuracy,
+        field(last.test.loss, last.test.rows),
+        field(last.test.accuracy, last.test.rows),
+        field(bl.test.accuracy, bl.test.rows),
+        o.wall_seconds
+    )
+}
+
+/// The text table printed at the end of a sweep.
+pub fn table(rows: &[(usize, TrainOutcome)], not_started: &[usize]) -> String {
+    let mut out = format!(
+        "{:>6} {:>7} {:>11} {:>11} {:>11} {:>11} {:>11} {:>9}  {}\n",
+        "H", "epochs", "best vloss", "(epoch)", "best vacc", "(epoch)", "final tacc", "seconds", "stop"
+    );
+    for (hidden, o) in rows {
+        let (bl, ba, last) = (o.record(o.best_loss_epoch), o.record(o.best_accuracy_epoch), o.last());
+        let test = if last.test.rows == 0 { "-".to_string() } else { format!("{:.4}", last.test.accuracy) };
+        let _ = writeln!(
+            out,
+            "{hidden:>6} {:>7} {:>11.4} {:>11} {:>11.4} {:>11} {test:>11} {:>9.2}  {}",
+            o.history.len(),
+            bl.valid.loss,
+            o.best_loss_epoch,
+            ba.valid.accuracy,
+            o.best_accuracy_epoch,
+            o.wall_seconds,
+            stop_name(o.stop)
+        );
+    }
+    for hidden in not_started {
+        let _ = writeln!(out, "{hidden:>6} {:>7}  (not started)", "-");
+    }
+    out
+}
+
+/// Writes `sweep.csv` and the two validation plots.
+pub fn write(folder: &RunFolder, rows: &[(usize, TrainOutcome)], not_started: &[usize]) -> Result<()> {
+    let mut csv = format!("{SWEEP_HEADER}\n");
+    for (hidden, o) in rows {
+        csv.push_str(&csv_row(*hidden, o));
+    }
+    for hidden in not_started {
+        let _ = writeln!(csv, "{hidden},not_started,0,,,,,,,,,,,,");
+    }
+    write_atomic(&folder.file("sweep.csv"), csv.as_bytes())?;
+    let curves = |pick: fn(&Metrics) -> f64| -> Vec<Series> {
+        rows.iter()
+            .map(|(h, o)| Series {
+                name: format!("H = {h}"),
+                points: o.history.iter().map(|r| (r.epoch as f64, pick(&r.valid))).collect(),
+            })
+            .collect()
+    };
+    let plot = |title: &str, y_label: &str, pick: fn(&Metrics) -> f64| LinePlot {
+        title: title.into(),
+        x_label: "epoch".into(),
+        y_label: y_label.into(),
+        series: curves(pick),
+    };
+    let acc = plot("Validation accuracy by hidden size", "validation accuracy", |m| m.accuracy);
+    let loss = plot("Validation loss by hidden size", "validation cross-entropy", |m| m.loss);
+    write_atomic(&folder.file("sweep_valid_accuracy.svg"), acc.to_svg().as_bytes())?;
+    write_atomic(&folder.file("sweep_valid_loss.svg"), loss.to_svg().as_bytes())
+}

@@ -1,0 +1,91 @@
+//! Memory before work: every size that comes from a header or a flag is
+//! turned into the bytes the whole command will hold (data as `f32`,
+//! network, workspace, snapshots, history) and checked against this
+//! machine's memory before anything large is decoded or allocated. Too much
+//! because of a flag is a usage error (exit 2), because of a file a runtime
+//! error (exit 1); both name the size and the limit.
+
+use crate::cli::{CliError, CliResult, DataArgs};
+use crate::system;
+use mlp_engine::data::{DataShape, DataSource, default_split};
+use mlp_engine::{Error, ErrorKind, Split};
+
+/// What made a request too large: the flags or an input file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Blame {
+    Flags,
+    File,
+}
+
+fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
+}
+
+/// Refuses `bytes` of memory when the machine has less; `what` names the
+/// flags or file that ask for it.
+pub fn check_fits(bytes: u64, what: &str, blame: Blame) -> CliResult<()> {
+    let Some(total) = system::memory_bytes() else {
+        return Ok(());
+    };
+    if bytes <= total {
+        return Ok(());
+    }
+    let message = format!("{what} would need {} of memory; this machine has {}", gib(bytes), gib(total));
+    Err(match blame {
+        Blame::Flags => CliError::Usage(message),
+        Blame::File => CliError::Run(
+            Error::new(ErrorKind::TooLarge, message).fix("use a smaller data set, or a machine with more memory"),
+        ),
+    })
+}
+
+/// The data source the flags name.
+pub fn data_source(args: &DataArgs) -> CliResult<DataSource> {
+    if let (Some(images), Some(labels)) = (&args.images, &args.labels) {
+        return Ok(DataSource::IdxPair { images: images.clone(), labels: labels.clone() });
+    }
+    if let Some(path) = &args.data {
+        return Ok(DataSource::from_path(path)?);
+    }
+    if let Some(rows) = args.synthetic {
+        return Ok(DataSource::Synthetic { rows, seed: 0 });
+    }
+    Ok(DataSource::default_source())
+}
+
+/// Loads and splits the data the flags name, after checking from its
+/// headers that the split fits it and that the data plus `run_bytes(shape,
+/// train rows)` (what the command allocates besides the data) fit in memory.
+/// `run_flags` names the flags behind `run_bytes`.
+pub fn load_split(args: &DataArgs, run_flags: &str, run_bytes: impl Fn(&DataShape, usize) -> u64) -> CliResult<Split> {
+    let source = data_source(args)?;
+    let shape = source.probe()?;
+    let (train, valid) = args.split.unwrap_or_else(|| default_split(shape.rows));
+    if train.checked_add(valid).is_none_or(|rows| rows > shape.rows) {
+        return Err(CliError::Usage(format!(
+            "--split {train},{valid} needs more rows than the data has ({}); use e.g. --split {},{}",
+            shape.rows,
+            shape.rows * 6 / 10,
+            shape.rows * 2 / 10
+        )));
+    }
+    let source_blame = if matches!(source, DataSource::Synthetic { .. }) { Blame::Flags } else { Blame::File };
+    check_fits(shape.load_bytes, &format!("loading {}", describe(&source)), source_blame)?;
+    let total = shape.dataset_bytes().saturating_add(run_bytes(&shape, train));
+    check_fits(total, &format!("{run_flags} on {} rows of {} values", shape.rows, shape.features), Blame::Flags)?;
+    let data = source.load()?;
+    match data.split(train, valid, args.shuffle_seed) {
+        Ok(split) => Ok(split),
+        Err(e) => Err(e.context(&data.source).into()),
+    }
+}
+
+/// The data as the user named it, for messages.
+fn describe(source: &DataSource) -> String {
+    match source {
+        DataSource::Synthetic { rows, .. } => format!("--synthetic {rows}"),
+        DataSource::Npz(path) | DataSource::IdxDir(path) => path.display().to_string(),
+        DataSource::IdxPair { images, .. } => images.display().to_string(),
+        DataSource::Sample => "the built-in sample".into(),
+    }
+}
