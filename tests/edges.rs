@@ -1,0 +1,207 @@
+//! The `mlp` binary at its edges: shared and unusable run folders, broken
+//! and full output streams, Ctrl-C and SIGTERM mid-run, a split without test
+//! rows, and sizes from flags that must not allocate up front. Each test
+//! drives the real binary as a user would.
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn mlp() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mlp"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mlp-edges-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// A small, quick training run into `out`; `epochs` sets how long it lasts.
+fn train_args(out: &Path, epochs: &str) -> Vec<String> {
+    let args = ["train", "--synthetic", "400", "--split", "300,50", "--hidden", "16", "--epochs", epochs, "--out"];
+    args.iter().map(|s| s.to_string()).chain([out.display().to_string()]).collect()
+}
+
+fn dev_full() -> Stdio {
+    Stdio::from(OpenOptions::new().write(true).open("/dev/full").expect("/dev/full"))
+}
+
+/// Waits for `child`, killing it and failing the test after `limit`.
+fn wait_limited(mut child: Child, limit: Duration) -> Output {
+    let start = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("mlp did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// Lines of `metrics.csv` so far (0 before it exists).
+fn metric_lines(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("metrics.csv")).map(|t| t.lines().count()).unwrap_or(0)
+}
+
+fn leftovers(dir: &Path) -> Vec<String> {
+    let names = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned());
+    names.filter(|n| n.ends_with(".tmp")).collect()
+}
+
+/// Starts a long run, waits until it has finished `epochs` epochs, and
+/// sends it `signals` (names for `kill`), one after the other.
+fn interrupt(dir: &Path, epochs: usize, signals: &[&str]) -> Output {
+    let child =
+        mlp().args(train_args(dir, "100000")).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let start = Instant::now();
+    while metric_lines(dir) < epochs + 1 {
+        assert!(start.elapsed() < Duration::from_secs(60), "the run never reached epoch {epochs}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for signal in signals {
+        let status = Command::new("kill").args([format!("-{signal}"), child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+    wait_limited(child, Duration::from_secs(60))
+}
+
+#[test]
+fn a_signal_stops_after_the_epoch_and_keeps_the_run_folder() {
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let dir = temp_dir(&format!("signal-{signal}"));
+        let out = interrupt(&dir, 3, &[signal]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "SIG{signal}: {stderr}");
+        assert!(stderr.contains(&format!("SIG{signal}")), "{stderr}");
+        let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+        assert!(summary.contains("\"stop\": \"interrupted\""), "{summary}");
+        assert!(summary.contains(&format!("\"signal\": \"SIG{signal}\"")), "{summary}");
+        let epochs: usize =
+            summary.split("\"epochs_run\": ").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
+        assert!(epochs >= 3, "{summary}");
+        assert_eq!(metric_lines(&dir), epochs + 1, "metrics.csv has one row per epoch run");
+        for file in ["model.npz", "loss.svg", "accuracy.svg"] {
+            assert!(dir.join(file).is_file(), "{file} missing after SIG{signal}");
+        }
+        assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn a_second_ctrl_c_exits_at_once_leaving_only_whole_files() {
+    let dir = temp_dir("double-int");
+    let out = interrupt(&dir, 2, &["INT", "INT"]);
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
+    let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    assert!(csv.lines().count() >= 3 && csv.ends_with('\n'), "metrics.csv is cut: {csv:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_huge_epoch_count_allocates_nothing_up_front() {
+    // The run is stopped by Ctrl-C; what matters is that it starts at all.
+    let dir = temp_dir("epochs");
+    let child = mlp()
+        .args(train_args(&dir, "18446744073709551615"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while metric_lines(&dir) < 3 {
+        assert!(start.elapsed() < Duration::from_secs(60), "no epoch ran");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let out = wait_limited(child, Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn two_runs_never_share_a_folder() {
+    let dir = temp_dir("shared");
+    let first = mlp().args(train_args(&dir, "100000")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let start = Instant::now();
+    while !dir.join(".mlp-run").exists() {
+        assert!(start.elapsed() < Duration::from_secs(60), "the first run never claimed its folder");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let second = mlp().args(train_args(&dir, "2")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    Command::new("kill").args(["-INT", &first.id().to_string()]).status().unwrap();
+    let first = wait_limited(first, Duration::from_secs(60));
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("belongs to another run") && stderr.contains(&format!("pid {}", first_pid(&dir))),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("epoch "), "the second run trained: {stderr}");
+    assert_eq!(first.status.code(), Some(130));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn first_pid(dir: &Path) -> String {
+    let marker = std::fs::read_to_string(dir.join(".mlp-run")).unwrap();
+    marker.lines().next().unwrap().trim_start_matches("pid ").to_string()
+}
+
+#[test]
+fn a_full_or_closed_stderr_loses_lines_not_the_run() {
+    let dir = temp_dir("full-stderr");
+    let out = mlp().args(train_args(&dir, "3")).stderr(dev_full()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(dir.join("summary.json").is_file());
+    // A runtime error with a full stderr still exits 1, not with a panic.
+    let out = mlp().args(["eval", "--model", "/nonexistent/model.npz"]).stderr(dev_full()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    // A closed stderr (the reader went away).
+    let dir2 = temp_dir("closed-stderr");
+    let mut child = mlp().args(train_args(&dir2, "3")).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(dir2.join("summary.json").is_file());
+    for d in [dir, dir2] {
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
+
+#[test]
+fn a_result_that_cannot_be_written_fails_the_command() {
+    let dir = temp_dir("eval-full");
+    let run = mlp().args(train_args(&dir, "2")).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let model = dir.join("model.npz").display().to_string();
+    let data = ["--synthetic", "400", "--split", "300,50"];
+    let out = mlp().args(["eval", "--model", &model, "--json"]).args(data).stdout(dev_full()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("standard output"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_split_without_test_rows_reports_their_absence() {
+    let dir = temp_dir("no-test");
+    let args = ["train", "--synthetic", "300", "--split", "250,50", "--hidden", "8", "--epochs", "2", "--out"];
+    let run = mlp().args(args).arg(&dir).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    for row in csv.lines().skip(1) {
+        let fields: Vec<&str> = row.split(',').collect();
+        assert_eq!((fields[5], fields[6]), ("", ""), "test fields of {row}");
+    }
+    let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    assert!(summary.contains("\"test\": null"), "{summary}");
+    let model = dir.join("model.npz").display().to_string();
+    let eval = mlp().args(["eval", "--model", &model, "--json", "--synthetic", "300", "--split", "250,50"]).output();
+    let json = String::from_utf8_lossy(&eval.unwrap().stdout).into_owned();
+    assert!(json.contains("\"test\":null"), "{json}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
