@@ -20,6 +20,38 @@
 //! - [`training`]: the epoch loop (early stopping, divergence) and the model file.
 //!
 //! The `mlp` command-line tool is built on these and is not part of the library.
+//!
+//! # Example
+//!
+//! Load a data set, split it as the course does, train with a per-epoch
+//! callback, and save the model:
+//!
+//! ```
+//! use std::ops::ControlFlow;
+//! use std::path::Path;
+//!
+//! use mlp_engine::data::DataSource;
+//! use mlp_engine::training::model;
+//! use mlp_engine::{TrainConfig, train};
+//!
+//! // `DataSource::Sample` is the real notMNIST sample built into the crate;
+//! // `Npz`, `IdxPair` and `IdxDir` read files. Synthetic glyphs keep this quick.
+//! let data = DataSource::Synthetic { rows: 600, seed: 1 }.load()?;
+//! let split = data.split(400, 100, 521)?; // numpy's shuffle with seed 521; test is the rest
+//! let config = TrainConfig { hidden: 32, epochs: 20, ..TrainConfig::default() };
+//! let outcome = train(&split, &config, |epoch| {
+//!     // Called after every epoch; `ControlFlow::Break(())` stops the run here.
+//!     assert!(epoch.train.loss.is_finite());
+//!     ControlFlow::Continue(())
+//! })?;
+//! let [_, valid, _] = outcome.model_metrics;
+//! assert!(valid.accuracy > 0.3, "ten classes: chance is 0.1");
+//!
+//! let bytes = model::to_npz(&outcome.network); // what `np.load` opens
+//! let again = model::from_npz(&bytes, Path::new("model.npz"))?;
+//! assert_eq!(again.params(), outcome.network.params());
+//! # Ok::<(), mlp_engine::Error>(())
+//! ```
 
 mod error;
 
