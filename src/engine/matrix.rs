@@ -10,7 +10,7 @@
 //! its slice and that every offset fits in `isize` (what `sgemm`'s pointer
 //! arithmetic needs), so no argument a safe caller can build makes `sgemm`
 //! read or write outside a buffer. The one call of `matrixmultiply::sgemm`
-//! is in [`sgemm_into`], whose `# Safety` contract states what is left to
+//! is in the private `sgemm_into`, whose `# Safety` contract states what is left to
 //! its two callers.
 
 use std::sync::atomic::{AtomicUsize, Ordering};

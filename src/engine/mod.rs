@@ -6,7 +6,7 @@
 //! - [`layout`]: the size/offset table of the flat parameter buffers;
 //! - [`simd`], [`passes`]: the fused elementwise passes, AVX2/FMA or portable;
 //! - [`network`]: network, workspace, forward / backward / update;
-//! - [`reference`]: the naive f64 oracle with the assignment's function names;
+//! - [`reference`](mod@reference): the naive f64 oracle with the assignment's function names;
 //! - [`rng`]: the seeded generator for initialisation and batch order.
 
 pub mod layout;

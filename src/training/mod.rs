@@ -25,8 +25,11 @@ use crate::error::{Error, ErrorKind, Result};
 /// Settings of one training run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {
+    /// Hidden units H.
     pub hidden: usize,
+    /// Epochs to run at most.
     pub epochs: usize,
+    /// Learning rate and momentum.
     pub hyper: Hyper,
     /// Seed of the weight initialisation (and of the mini-batch order).
     pub seed: u64,
@@ -34,6 +37,7 @@ pub struct TrainConfig {
     pub batch_size: Option<usize>,
     /// Stop after this many epochs without a better validation loss.
     pub patience: Option<usize>,
+    /// Initial value of every velocity entry (the assignment's 1e-5).
     pub velocity_init: f32,
 }
 
@@ -57,8 +61,12 @@ impl Default for TrainConfig {
 pub struct EpochRecord {
     /// 1-based.
     pub epoch: usize,
+    /// Training rows (full batch: before the epoch's update; mini-batch:
+    /// the mean over the epoch's batches).
     pub train: Metrics,
+    /// Validation rows (no rows: `rows == 0`).
     pub valid: Metrics,
+    /// Test rows (no rows: `rows == 0`, never a made-up figure).
     pub test: Metrics,
     /// Wall time of this epoch.
     pub seconds: f64,
@@ -92,6 +100,7 @@ pub struct TrainOutcome {
     /// The epoch whose parameters `network` holds (measured before that
     /// epoch's update), or `epochs run + 1` for the parameters after the last update.
     pub params_epoch: usize,
+    /// One record per epoch run.
     pub history: Vec<EpochRecord>,
     /// Train, valid and test figures of `network` itself (what evaluating
     /// the saved model gives).
@@ -100,7 +109,9 @@ pub struct TrainOutcome {
     pub best_loss_epoch: usize,
     /// Epoch of the highest validation accuracy (1-based, first of ties).
     pub best_accuracy_epoch: usize,
+    /// Why the run ended.
     pub stop: StopReason,
+    /// Wall time of the epochs, in seconds.
     pub wall_seconds: f64,
     /// Training rows processed per second over the run.
     pub samples_per_second: f64,
