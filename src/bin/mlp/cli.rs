@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use crate::bench::BenchArgs;
+use crate::report::ReportArgs;
 use mlp_engine::Error;
 use mlp_engine::training::TrainConfig;
 
@@ -38,6 +39,7 @@ Commands:
   eval      measure a saved model on the train, valid and test rows
   bench     time the training step and compare it with the raw GEMM rate
   profile   split the training step's time over its phases
+  report    rebuild a run or sweep folder's report.html: mlp report RUN_DIR
   help      print this help, or a command's help: mlp help train
 
 With no command, `mlp` runs `mlp train` with the assignment's defaults on
@@ -118,6 +120,19 @@ the step's own shapes and the efficiency ratio, epoch time with evaluation,
 peak memory, threads, CPU features and the build profile.
 ";
 
+pub const REPORT_HELP: &str = "\
+mlp report — rebuild the report of a run or sweep folder
+
+Usage: mlp report RUN_DIR [data flags]
+
+Rebuilds report.html, loss.svg and accuracy.svg of a folder written by
+mlp train (or every size's and the sweep's report of a folder written by
+mlp sweep) from its metrics.csv, summary.json and model.npz. The confusion
+matrix and the gallery also need the run's data: it is loaded with the data
+flags given here, else with those recorded in summary.json; when it cannot
+be loaded the report says so and the rest still renders.
+";
+
 pub const PROFILE_HELP: &str = "\
 mlp profile — split the training step's time over its phases
 
@@ -172,6 +187,7 @@ pub enum Command {
     Eval(EvalArgs),
     Bench(BenchArgs, Option<usize>),
     Profile(BenchArgs, Option<usize>),
+    Report(ReportArgs),
     Help(&'static str),
 }
 
@@ -273,7 +289,7 @@ fn finite(flag: &str, value: &str) -> CliResult<f32> {
 pub fn parse(args: Vec<String>) -> CliResult<Command> {
     let mut args = args.into_iter().peekable();
     let command = match args.peek().map(String::as_str) {
-        Some("train" | "sweep" | "eval" | "bench" | "profile" | "help") => args.next().unwrap_or_default(),
+        Some("train" | "sweep" | "eval" | "bench" | "profile" | "report" | "help") => args.next().unwrap_or_default(),
         Some("-h" | "--help") => return Ok(Command::Help(MAIN_HELP)),
         Some(flag) if flag.starts_with('-') => "train".to_string(),
         Some(other) => {
@@ -289,11 +305,13 @@ pub fn parse(args: Vec<String>) -> CliResult<Command> {
             Some("eval") => EVAL_HELP,
             Some("bench") => BENCH_HELP,
             Some("profile") => PROFILE_HELP,
+            Some("report") => REPORT_HELP,
             _ => MAIN_HELP,
         })),
         "eval" => parse_eval(flags),
         "bench" => parse_bench(flags, false),
         "profile" => parse_bench(flags, true),
+        "report" => parse_report(flags),
         sweep_or_train => parse_train(flags, sweep_or_train == "sweep"),
     }
 }
@@ -375,6 +393,27 @@ fn parse_eval(mut flags: Flags) -> CliResult<Command> {
     check_data(&data)?;
     let model = model.ok_or_else(|| CliError::Usage("mlp eval needs --model FILE".into()))?;
     Ok(Command::Eval(EvalArgs { data, model, json, threads }))
+}
+
+fn parse_report(mut flags: Flags) -> CliResult<Command> {
+    let (mut dir, mut data, mut data_given) = (None, DataArgs::default(), false);
+    while let Some((flag, inline)) = flags.next_flag() {
+        if data_flag(&mut data, &flag, inline.clone(), &mut flags)? {
+            data_given = true;
+            continue;
+        }
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help(REPORT_HELP)),
+            f if f.starts_with('-') => return Err(CliError::Usage(format!("unknown flag '{flag}' for mlp report"))),
+            _ if dir.is_some() => {
+                return Err(CliError::Usage(format!("mlp report takes one folder, not also '{flag}'")));
+            }
+            _ => dir = Some(PathBuf::from(flag)),
+        }
+    }
+    check_data(&data)?;
+    let dir = dir.ok_or_else(|| CliError::Usage("mlp report needs a run folder: mlp report RUN_DIR".into()))?;
+    Ok(Command::Report(ReportArgs { dir, data: data_given.then_some(data) }))
 }
 
 fn parse_bench(mut flags: Flags, profile: bool) -> CliResult<Command> {

@@ -7,10 +7,12 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use crate::bench::{self, BenchArgs};
+use crate::cli::REPORT_HELP;
 use crate::cli::{CliError, Command, DATA_HELP, DataArgs, EVAL_HELP, EvalArgs, SWEEP_HELP, TRAIN_HELP, TrainArgs};
 use crate::json::Json;
 use crate::output::{self, write_atomic};
 use crate::plot::{LinePlot, Series};
+use crate::report;
 use crate::system;
 use mlp_engine::data::{CLASSES, Dataset, Split, synth};
 use mlp_engine::engine::matrix::MatRef;
@@ -130,7 +132,7 @@ pub fn run(command: Command) -> CliResult<()> {
     match command {
         Command::Help(text) => {
             say_part!("{text}");
-            if [TRAIN_HELP, SWEEP_HELP, EVAL_HELP].iter().any(|h| std::ptr::eq(*h, text)) {
+            if [TRAIN_HELP, SWEEP_HELP, EVAL_HELP, REPORT_HELP].iter().any(|h| std::ptr::eq(*h, text)) {
                 say_part!("\n{DATA_HELP}");
             }
             Ok(())
@@ -143,6 +145,7 @@ pub fn run(command: Command) -> CliResult<()> {
             say!("{}", final_report(&outcome));
             say!("run folder: {}", dir.display());
             say!("plots:      {}  {}", dir.join("loss.svg").display(), dir.join("accuracy.svg").display());
+            say!("report:     {}", dir.join("report.html").display());
             diverged_error(&outcome, &dir, args.config.hyper.learning_rate)
         }
         Command::Sweep(args) => sweep(args),
@@ -155,6 +158,7 @@ pub fn run(command: Command) -> CliResult<()> {
             check_bench_fits(&args)?;
             Ok(with_threads(threads, || bench::profile(&args))??)
         }
+        Command::Report(args) => report::rebuild(&args),
     }
 }
 
@@ -214,6 +218,7 @@ fn train_into(split: &Split, config: &TrainConfig, data: &DataArgs, dir: &Path) 
     write_atomic(&dir.join("model.npz"), &model::to_npz(&outcome.network))?;
     let summary = summary_json(split, config, data, &outcome, threads, simd);
     write_atomic(&dir.join("summary.json"), summary.to_pretty().as_bytes())?;
+    report::write_run_report(dir, Some(split))?;
     Ok(outcome)
 }
 
@@ -276,6 +281,7 @@ fn summary_json(
                 ("shuffle_seed", Json::num(data.shuffle_seed)),
             ]),
         ),
+        ("data_args", report::data_args_json(data)),
         ("stop", Json::str(stop)),
         ("epochs_run", Json::num(o.history.len() as f64)),
         ("final", split_json(&last)),
@@ -473,6 +479,7 @@ fn sweep(args: TrainArgs) -> CliResult<()> {
     };
     write_atomic(&dir.join("sweep_valid_accuracy.svg"), acc.to_svg().as_bytes())?;
     write_atomic(&dir.join("sweep_valid_loss.svg"), loss.to_svg().as_bytes())?;
+    let sweep_report = report::write_sweep_report(&dir)?;
     say_part!("{table}");
     say!("sweep folder: {}", dir.display());
     say!(
@@ -480,6 +487,7 @@ fn sweep(args: TrainArgs) -> CliResult<()> {
         dir.join("sweep_valid_accuracy.svg").display(),
         dir.join("sweep_valid_loss.svg").display()
     );
+    say!("report:       {}", sweep_report.display());
     Ok(())
 }
 

@@ -27,8 +27,13 @@ mod bench;
 mod cli;
 mod commands;
 mod json;
+mod json_read;
 mod output;
 mod plot;
+mod png;
+mod report;
+mod report_images;
+mod report_page;
 mod system;
 
 use cli::CliError;
