@@ -341,3 +341,32 @@ fn the_checks_catch_broken_pages() {
     assert!(fails(|| assert_self_contained("<script>1</script>")));
     assert!(!fails(|| assert_self_contained("<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>")));
 }
+
+#[test]
+fn a_diverged_run_has_a_report_saying_so() {
+    let dir = temp_dir("diverged");
+    let out = mlp(&[
+        "train",
+        "--synthetic",
+        "1000",
+        "--split",
+        "600,200",
+        "--hidden",
+        "16",
+        "--epochs",
+        "10",
+        "--lr",
+        "1e35",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert_well_formed(&page);
+    assert!(page.contains("diverged: the loss became NaN or infinite at epoch"), "{page}");
+    // The figures show a dash where the loss is not a number.
+    assert!(!without_images(&page).replace("NaN or infinite", "").contains("NaN"));
+    assert!(page.contains("<td>–</td>"));
+    assert_eq!(confusion_counts(&page).len(), 100);
+    let _ = std::fs::remove_dir_all(&dir);
+}

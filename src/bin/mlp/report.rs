@@ -176,7 +176,7 @@ fn run_markers(run: &Run) -> Vec<Marker> {
     let last = run.last_epoch();
     let end = match run.stop() {
         "early_stopped" => Some(format!("early stop, epoch {last}")),
-        "diverged" => Some(format!("diverged after epoch {last}")),
+        "diverged" => Some(format!("diverged at epoch {last}")),
         "interrupted" => Some(format!("interrupted after epoch {last}")),
         _ => None,
     };

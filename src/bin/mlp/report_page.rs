@@ -67,7 +67,7 @@ fn status(run: &Run) -> String {
             fixed(s.num_at(&["settings", "patience"]), 0),
             run.best_loss_epoch().map_or("–".into(), |e| e.to_string())
         ),
-        "diverged" => format!("diverged: the loss became NaN or infinite after epoch {last}"),
+        "diverged" => format!("diverged: the loss became NaN or infinite at epoch {last}"),
         "interrupted" => format!("interrupted after epoch {last}"),
         other => format!("{other}: {last} epochs in metrics.csv, no summary.json"),
     };
