@@ -211,7 +211,7 @@ impl LinePlot {
         self.axes(&mut svg, style.y_scale);
         markers(&mut svg, &frame, &style.markers);
         let best = self.curves(&mut svg, &frame, style.best);
-        self.legend(&mut svg, &frame, &best, style.best);
+        self.legend(&mut svg, &frame, &best, style);
         svg.push_str("</svg>\n");
         svg
     }
@@ -268,7 +268,8 @@ impl LinePlot {
 
     /// The legend, in the inside corner the curves cross least; with a best
     /// point, each entry names it.
-    fn legend(&self, svg: &mut String, frame: &Frame, bests: &[Option<(f64, f64)>], best: Best) {
+    fn legend(&self, svg: &mut String, frame: &Frame, bests: &[Option<(f64, f64)>], style: &Style) {
+        let best = style.best;
         // The series name, and what its best point is.
         let entry = |i: usize| -> (String, String) {
             let name = self.series[i].name.clone();
@@ -284,7 +285,7 @@ impl LinePlot {
             .max()
             .unwrap_or(0);
         let (lw, lh) = (44.0 + 6.6 * longest as f64, 10.0 + 18.0 * self.series.len() as f64);
-        let (lx, ly) = self.legend_corner(frame, lw, lh);
+        let (lx, ly) = self.legend_corner(frame, lw, lh, &style.markers);
         let _ = writeln!(
             svg,
             r##"<rect x="{lx:.1}" y="{ly:.1}" width="{lw:.1}" height="{lh:.1}" fill="white" fill-opacity="0.85" stroke="#999"/>"##
@@ -310,7 +311,9 @@ impl LinePlot {
         }
     }
 
-    fn legend_corner(&self, frame: &Frame, lw: f64, lh: f64) -> (f64, f64) {
+    /// The corner whose box covers the fewest curve points, and above all
+    /// no marker label.
+    fn legend_corner(&self, frame: &Frame, lw: f64, lh: f64, markers: &[Marker]) -> (f64, f64) {
         let corners = [
             (LEFT + PW - lw - 10.0, TOP + 8.0),
             (LEFT + PW - lw - 10.0, TOP + PH - lh - 8.0),
@@ -318,12 +321,20 @@ impl LinePlot {
             (LEFT + 10.0, TOP + PH - lh - 8.0),
         ];
         let crossings = |&(x, y): &(f64, f64)| {
-            self.series
+            let points = self
+                .series
                 .iter()
                 .flat_map(|s| s.points.iter())
                 .filter_map(|&p| frame.pixel(p))
                 .filter(|p| (x..x + lw).contains(&p.0) && (y..y + lh).contains(&p.1))
-                .count()
+                .count();
+            let labels = (0..markers.len())
+                .filter_map(|i| marker_label(frame, markers, i))
+                .filter(|l| {
+                    l.left < x + lw && l.left + l.width > x && l.baseline - 10.0 < y + lh && l.baseline + 2.0 > y
+                })
+                .count();
+            points + 1000 * labels
         };
         corners.iter().copied().min_by_key(crossings).unwrap_or(corners[0])
     }
@@ -377,23 +388,47 @@ fn x_grid(svg: &mut String, frame: &Frame) {
     }
 }
 
-/// Dashed vertical lines with their labels stacked from the top, so that
-/// markers at nearby epochs stay readable.
+/// Where a marker's label goes (its box approximated from its length).
+struct Label {
+    left: f64,
+    width: f64,
+    baseline: f64,
+    /// Where the text is anchored and how.
+    x: f64,
+    anchor: &'static str,
+}
+
+/// The label of marker `i`: stacked up from the bottom by index, so that
+/// markers at nearby epochs stay readable, and left of lines in the right
+/// part of the plot.
+fn marker_label(frame: &Frame, markers: &[Marker], i: usize) -> Option<Label> {
+    let m = markers.get(i).filter(|m| m.x.is_finite())?;
+    let line = frame.sx(m.x);
+    let width = 5.8 * m.label.chars().count() as f64;
+    let baseline = TOP + PH - 8.0 - 14.0 * i as f64;
+    Some(if line > LEFT + PW * 0.6 {
+        Label { left: line - 4.0 - width, width, baseline, x: line - 4.0, anchor: "end" }
+    } else {
+        Label { left: line + 4.0, width, baseline, x: line + 4.0, anchor: "start" }
+    })
+}
+
+/// Dashed vertical lines with their labels.
 fn markers(svg: &mut String, frame: &Frame, markers: &[Marker]) {
-    for (i, m) in markers.iter().enumerate().filter(|(_, m)| m.x.is_finite()) {
+    for (i, m) in markers.iter().enumerate() {
+        let Some(label) = marker_label(frame, markers, i) else { continue };
         let x = frame.sx(m.x);
         let _ = writeln!(
             svg,
             r##"<line class="marker" x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#555" stroke-dasharray="5 4"/>"##,
             TOP + PH
         );
-        // Labels to the left of lines in the right half of the plot.
-        let (dx, anchor) = if x > LEFT + PW * 0.6 { (-4.0, "end") } else { (4.0, "start") };
         let _ = writeln!(
             svg,
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="{anchor}" fill="#444" font-size="11">{}</text>"##,
-            x + dx,
-            TOP + PH - 8.0 - 14.0 * i as f64,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="{}" fill="#444" font-size="11">{}</text>"##,
+            label.x,
+            label.baseline,
+            label.anchor,
             escape(&m.label)
         );
     }
