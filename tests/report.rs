@@ -44,6 +44,48 @@ fn small_run(dir: &Path) -> String {
     ]))
 }
 
+/// Panics naming `what` and the text around byte `at`.
+fn fail(body: &str, at: usize, what: &str) -> ! {
+    let (from, to) = (at.saturating_sub(60), (at + 60).min(body.len()));
+    panic!("{what} at byte {at}: …{}…", body.get(from..to).unwrap_or(""))
+}
+
+/// Reads the start tag at `i` (just after its `<`): its name, the byte
+/// after it, and whether it closes itself. Every attribute must be quoted.
+fn start_tag(body: &str, mut i: usize) -> (&str, usize, bool) {
+    let b = body.as_bytes();
+    let name_end = body[i..].find(|c: char| c.is_whitespace() || c == '>' || c == '/').map_or(b.len(), |e| i + e);
+    let name = &body[i..name_end];
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        fail(body, i, "bad tag name");
+    }
+    i = name_end;
+    loop {
+        while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
+            i += 1;
+        }
+        if body[i..].starts_with("/>") {
+            return (name, i + 2, true);
+        }
+        if b.get(i) == Some(&b'>') {
+            return (name, i + 1, false);
+        }
+        let eq = body[i..].find('=').map_or_else(|| fail(body, i, "attribute without value"), |e| i + e);
+        let attr = &body[i..eq];
+        if attr.is_empty() || !attr.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ':') {
+            fail(body, i, "bad attribute name");
+        }
+        let quote = b.get(eq + 1).copied().filter(|q| *q == b'"' || *q == b'\'');
+        let quote = quote.unwrap_or_else(|| fail(body, eq, "unquoted attribute"));
+        let close =
+            body[eq + 2..].find(char::from(quote)).map_or_else(|| fail(body, eq, "open attribute"), |e| eq + 2 + e);
+        if body[eq + 2..close].contains('<') {
+            fail(body, eq, "'<' in an attribute value");
+        }
+        i = close + 1;
+    }
+}
+
 /// Checks that `text` is well-formed XML after its doctype: every element
 /// closed in order, every attribute quoted, every `&` an entity, no `<` in
 /// text or attribute values. Panics naming the byte offset otherwise.
@@ -52,70 +94,32 @@ fn assert_well_formed(text: &str) {
     let b = body.as_bytes();
     let mut open: Vec<&str> = Vec::new();
     let mut i = 0;
-    let fail = |at: usize, what: &str| -> ! {
-        let from = at.saturating_sub(60);
-        panic!("{what} at byte {at}: …{}…", &body[from..(at + 60).min(body.len())])
-    };
     while i < b.len() {
         match b[i] {
             b'<' if body[i..].starts_with("<!--") => {
-                i = body[i..].find("-->").map_or_else(|| fail(i, "open comment"), |e| i + e + 3)
+                i = body[i..].find("-->").map_or_else(|| fail(body, i, "open comment"), |e| i + e + 3)
             }
             b'<' if b.get(i + 1) == Some(&b'/') => {
-                let end = body[i..].find('>').map_or_else(|| fail(i, "open end tag"), |e| i + e);
+                let end = body[i..].find('>').map_or_else(|| fail(body, i, "open end tag"), |e| i + e);
                 let name = body[i + 2..end].trim();
                 match open.pop() {
                     Some(top) if top == name => {}
-                    top => fail(i, &format!("</{name}> closes {top:?}")),
+                    top => fail(body, i, &format!("</{name}> closes {top:?}")),
                 }
                 i = end + 1;
             }
             b'<' => {
-                let name_end = body[i + 1..]
-                    .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
-                    .map_or(b.len(), |e| i + 1 + e);
-                let name = &body[i + 1..name_end];
-                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-                    fail(i, "bad tag name");
+                let (name, next, closed) = start_tag(body, i + 1);
+                if !closed {
+                    open.push(name);
                 }
-                i = name_end;
-                loop {
-                    while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
-                        i += 1;
-                    }
-                    if body[i..].starts_with("/>") {
-                        i += 2;
-                        break;
-                    }
-                    if b.get(i) == Some(&b'>') {
-                        open.push(name);
-                        i += 1;
-                        break;
-                    }
-                    let eq = body[i..].find('=').map_or_else(|| fail(i, "attribute without value"), |e| i + e);
-                    let attr = &body[i..eq];
-                    if attr.is_empty() || !attr.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ':') {
-                        fail(i, "bad attribute name");
-                    }
-                    let quote = b
-                        .get(eq + 1)
-                        .copied()
-                        .filter(|q| *q == b'"' || *q == b'\'')
-                        .unwrap_or_else(|| fail(eq, "unquoted attribute"));
-                    let close = body[eq + 2..]
-                        .find(char::from(quote))
-                        .map_or_else(|| fail(eq, "open attribute"), |e| eq + 2 + e);
-                    if body[eq + 2..close].contains('<') {
-                        fail(eq, "'<' in an attribute value");
-                    }
-                    i = close + 1;
-                }
+                i = next;
             }
             b'&' => {
-                let end = body[i..].find(';').filter(|&e| e < 10).unwrap_or_else(|| fail(i, "bare '&'"));
+                let end = body[i..].find(';').filter(|&e| e < 10).unwrap_or_else(|| fail(body, i, "bare '&'"));
                 let entity = &body[i + 1..i + end];
                 if !(entity.chars().all(|c| c.is_ascii_alphanumeric()) || entity.starts_with('#')) {
-                    fail(i, "bad entity");
+                    fail(body, i, "bad entity");
                 }
                 i += end + 1;
             }

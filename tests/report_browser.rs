@@ -52,6 +52,50 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// Starts headless Chromium with its DevTools protocol on two named pipes
+/// in `profile`; returns it and the pipes to and from it.
+fn spawn_chromium(profile: &Path) -> (Child, File, File) {
+    let (to_path, from_path) = (profile.join("to-browser"), profile.join("from-browser"));
+    for fifo in [&to_path, &from_path] {
+        assert!(Command::new("mkfifo").arg(fifo).status().expect("run mkfifo").success(), "mkfifo failed");
+    }
+    // The shell opens the pipes as descriptors 3 and 4 and becomes Chromium.
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(r#"exec "$0" "$@" 3<"$TO_BROWSER" 4>"$FROM_BROWSER""#)
+        .arg(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--remote-debugging-pipe",
+            &format!("--user-data-dir={}", profile.join("user-data").display()),
+        ])
+        .env("TO_BROWSER", &to_path)
+        .env("FROM_BROWSER", &from_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start Chromium");
+    // Opening a pipe waits for the other end: do it off this thread, so
+    // that a browser that never starts fails the test instead of hanging it.
+    let (opened_tx, opened) = channel();
+    std::thread::spawn(move || {
+        let to = OpenOptions::new().write(true).open(&to_path);
+        let from = File::open(&from_path);
+        let _ = opened_tx.send(to.and_then(|t| from.map(|f| (t, f))));
+    });
+    let (to, from) = opened.recv_timeout(TIMEOUT).expect("Chromium did not open its pipes").expect("open pipes");
+    (child, to, from)
+}
+
 /// Headless Chromium with its DevTools protocol on two named pipes.
 struct Browser {
     child: Child,
@@ -67,45 +111,7 @@ struct Browser {
 impl Browser {
     fn start() -> Browser {
         let profile = temp_dir("profile");
-        let (to_path, from_path) = (profile.join("to-browser"), profile.join("from-browser"));
-        for fifo in [&to_path, &from_path] {
-            assert!(Command::new("mkfifo").arg(fifo).status().expect("run mkfifo").success(), "mkfifo failed");
-        }
-        // The shell opens the pipes as descriptors 3 and 4 and becomes Chromium.
-        let child = Command::new("sh")
-            .arg("-c")
-            .arg(r#"exec "$0" "$@" 3<"$TO_BROWSER" 4>"$FROM_BROWSER""#)
-            .arg(chromium())
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--hide-scrollbars",
-                "--remote-debugging-pipe",
-                &format!("--user-data-dir={}", profile.join("user-data").display()),
-            ])
-            .env("TO_BROWSER", &to_path)
-            .env("FROM_BROWSER", &from_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start Chromium");
-        // Opening a pipe waits for the other end: do it off this thread, so
-        // that a browser that never starts fails the test instead of hanging it.
-        let (opened_tx, opened) = channel();
-        std::thread::spawn(move || {
-            let to = OpenOptions::new().write(true).open(&to_path);
-            let from = File::open(&from_path);
-            let _ = opened_tx.send(to.and_then(|t| from.map(|f| (t, f))));
-        });
-        let (to, from_file) =
-            opened.recv_timeout(TIMEOUT).expect("Chromium did not open its pipes").expect("open pipes");
+        let (child, to, from_file) = spawn_chromium(&profile);
         let (tx, from) = channel();
         std::thread::spawn(move || {
             // Messages are JSON texts each ended by a NUL byte.

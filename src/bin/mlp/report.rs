@@ -377,7 +377,8 @@ fn reload_data(summary: &Json, given: Option<&DataArgs>) -> std::result::Result<
 pub fn rebuild(args: &ReportArgs) -> CliResult<()> {
     let dir = &args.dir;
     if !dir.is_dir() {
-        return Err(Error::new(ErrorKind::Io, "no such folder")
+        let what = if dir.exists() { "not a folder" } else { "no such folder" };
+        return Err(Error::new(ErrorKind::Io, what)
             .at(dir)
             .fix("pass a run folder written by mlp train or mlp sweep")
             .into());
