@@ -355,6 +355,12 @@ fn data_args_from(summary: &Json) -> Option<DataArgs> {
     })
 }
 
+/// Loads and splits the data that `args` name, as `mlp train` does.
+fn load_split(args: &DataArgs) -> std::result::Result<Split, String> {
+    let dataset = load_data(args).map_err(|e| e.to_string())?;
+    dataset.split(args.split.0, args.split.1, args.shuffle_seed).map_err(|e| e.to_string())
+}
+
 /// Loads a run's data again, from the flags given or those in its summary,
 /// and checks it is the data the run used.
 fn reload_data(summary: &Json, given: Option<&DataArgs>) -> std::result::Result<Split, String> {
@@ -363,8 +369,7 @@ fn reload_data(summary: &Json, given: Option<&DataArgs>) -> std::result::Result<
         None => data_args_from(summary)
             .ok_or("summary.json does not record the data flags; pass them, e.g. mlp report DIR --data FILE")?,
     };
-    let dataset = load_data(&args).map_err(|e| e.to_string())?;
-    let split = dataset.split(args.split.0, args.split.1, args.shuffle_seed).map_err(|e| e.to_string())?;
+    let split = load_split(&args)?;
     if let Some(source) = summary.str_at(&["data", "source"])
         && source != split.source
     {
