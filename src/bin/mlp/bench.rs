@@ -78,7 +78,7 @@ fn time(steps: usize, mut f: impl FnMut()) -> Timing {
 
 fn warn_if_debug() {
     if cfg!(debug_assertions) {
-        eprintln!("WARNING: this is a debug build; its timings say nothing. Use `cargo run --release -- bench`.");
+        note!("WARNING: this is a debug build; its timings say nothing. Use `cargo run --release -- bench`.");
     }
 }
 

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use crate::bench::BenchArgs;
+use crate::report::ReportArgs;
 use crate::signals::Signal;
 use crate::system;
 use mlp_engine::Error;
@@ -43,6 +44,7 @@ Commands:
   eval      measure a saved model on the train, valid and test rows
   bench     time the training step and compare it with the raw GEMM rate
   profile   split the training step's time over its phases
+  report    rebuild a run or sweep folder's report.html: mlp report RUN_DIR
   help      print this help, or a command's help: mlp help train
 
 With no command, `mlp` runs `mlp train` with the assignment's defaults on
@@ -123,6 +125,19 @@ the step's own shapes and the efficiency ratio, epoch time with evaluation,
 peak memory, threads, CPU features and the build profile.
 ";
 
+pub const REPORT_HELP: &str = "\
+mlp report — rebuild the report of a run or sweep folder
+
+Usage: mlp report RUN_DIR [data flags]
+
+Rebuilds report.html, loss.svg and accuracy.svg of a folder written by
+mlp train (or every size's and the sweep's report of a folder written by
+mlp sweep) from its metrics.csv, summary.json and model.npz. The confusion
+matrix and the gallery also need the run's data: it is loaded with the data
+flags given here, else with those recorded in summary.json; when it cannot
+be loaded the report says so and the rest still renders.
+";
+
 pub const PROFILE_HELP: &str = "\
 mlp profile — split the training step's time over its phases
 
@@ -142,6 +157,7 @@ pub enum HelpTopic {
     Eval,
     Bench,
     Profile,
+    Report,
 }
 
 impl HelpTopic {
@@ -154,6 +170,7 @@ impl HelpTopic {
             HelpTopic::Eval => (EVAL_HELP, true),
             HelpTopic::Bench => (BENCH_HELP, false),
             HelpTopic::Profile => (PROFILE_HELP, false),
+            HelpTopic::Report => (REPORT_HELP, true),
         };
         if data { format!("{page}\n{DATA_HELP}") } else { page.to_string() }
     }
@@ -211,6 +228,7 @@ pub enum Command {
     Eval(EvalArgs),
     Bench(BenchCommand),
     Profile(BenchCommand),
+    Report(ReportArgs),
     Help(HelpTopic),
 }
 
@@ -323,11 +341,13 @@ fn finite(flag: &str, value: &str) -> CliResult<f32> {
 pub fn parse(args: Vec<String>) -> CliResult<Command> {
     let mut args = args.into_iter().peekable();
     let command = match args.peek().map(String::as_str) {
-        Some("train" | "sweep" | "eval" | "bench" | "profile" | "help") => args.next().unwrap_or_default(),
+        Some("train" | "sweep" | "eval" | "bench" | "profile" | "report" | "help") => args.next().unwrap_or_default(),
         Some("-h" | "--help") => return Ok(Command::Help(HelpTopic::Main)),
         Some(flag) if flag.starts_with('-') => "train".to_string(),
         Some(other) => {
-            return Err(CliError::Usage(format!("unknown command '{other}' (commands: train, sweep, eval, help)")));
+            return Err(CliError::Usage(format!(
+                "unknown command '{other}' (commands: train, sweep, eval, bench, profile, report, help)"
+            )));
         }
         None => "train".to_string(),
     };
@@ -339,11 +359,13 @@ pub fn parse(args: Vec<String>) -> CliResult<Command> {
             Some("eval") => HelpTopic::Eval,
             Some("bench") => HelpTopic::Bench,
             Some("profile") => HelpTopic::Profile,
+            Some("report") => HelpTopic::Report,
             _ => HelpTopic::Main,
         })),
         "eval" => parse_eval(flags),
         "bench" => parse_bench(flags, false),
         "profile" => parse_bench(flags, true),
+        "report" => parse_report(flags),
         sweep_or_train => parse_train(flags, sweep_or_train == "sweep"),
     }
 }
@@ -425,6 +447,27 @@ fn parse_eval(mut flags: Flags) -> CliResult<Command> {
     check_data(&data)?;
     let model = model.ok_or_else(|| CliError::Usage("mlp eval needs --model FILE".into()))?;
     Ok(Command::Eval(EvalArgs { data, model, json, threads }))
+}
+
+fn parse_report(mut flags: Flags) -> CliResult<Command> {
+    let (mut dir, mut data, mut data_given) = (None, DataArgs::default(), false);
+    while let Some((flag, inline)) = flags.next_flag() {
+        if data_flag(&mut data, &flag, inline.clone(), &mut flags)? {
+            data_given = true;
+            continue;
+        }
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help(HelpTopic::Report)),
+            f if f.starts_with('-') => return Err(CliError::Usage(format!("unknown flag '{flag}' for mlp report"))),
+            _ if dir.is_some() => {
+                return Err(CliError::Usage(format!("mlp report takes one folder, not also '{flag}'")));
+            }
+            _ => dir = Some(PathBuf::from(flag)),
+        }
+    }
+    check_data(&data)?;
+    let dir = dir.ok_or_else(|| CliError::Usage("mlp report needs a run folder: mlp report RUN_DIR".into()))?;
+    Ok(Command::Report(ReportArgs { dir, data: data_given.then_some(data) }))
 }
 
 fn parse_bench(mut flags: Flags, profile: bool) -> CliResult<Command> {

@@ -11,6 +11,7 @@ use crate::output::summary::{RunFacts, summary_json};
 use crate::output::{self, MetricsLog, RunFolder, write_atomic};
 use crate::plan::{self, Blame};
 use crate::progress::Progress;
+use crate::report;
 use crate::signals::{self, Signal};
 use crate::system;
 use mlp_engine::data::FEATURES;
@@ -28,6 +29,7 @@ pub fn run(command: Command) -> CliResult<()> {
         Command::Train(args) => train_command(args),
         Command::Sweep(args) => sweep_command(args),
         Command::Eval(args) => crate::eval::eval(args),
+        Command::Report(args) => report::rebuild(&args),
         Command::Bench(b) => {
             check_bench_fits(&b)?;
             with_threads(b.threads, || bench::bench(&b.args))?.map_err(CliError::from)
@@ -82,6 +84,7 @@ fn train_command(args: TrainArgs) -> CliResult<()> {
     say!("{}", final_report(&outcome));
     say!("run folder: {}", folder.path().display());
     say!("plots:      {}  {}", folder.file("loss.svg").display(), folder.file("accuracy.svg").display());
+    say!("report:     {}", folder.file("report.html").display());
     stopped_early(&outcome, &folder, args.config.hyper.learning_rate)
 }
 
@@ -166,6 +169,7 @@ fn train_into(split: &Split, config: &TrainConfig, data: &DataArgs, folder: &Run
     let signal = signals::received().filter(|_| matches!(outcome.stop, StopReason::Interrupted { .. }));
     let summary = summary_json(&facts, &outcome, signal.map(Signal::name));
     write_atomic(&folder.file("summary.json"), summary.to_pretty().as_bytes())?;
+    report::write_run_report(folder.path(), Some(split))?;
     match log_error {
         Some(e) => Err(e),
         None => Ok(outcome),
@@ -227,6 +231,7 @@ fn sweep_command(args: TrainArgs) -> CliResult<()> {
     }
     let not_started: Vec<usize> = sizes.collect();
     output::sweep::write(&folder, &rows, &not_started)?;
+    let sweep_report = report::write_sweep_report(folder.path())?;
     say_part!("{}", output::sweep::table(&rows, &not_started));
     say!("sweep folder: {}", folder.path().display());
     say!(
@@ -234,6 +239,7 @@ fn sweep_command(args: TrainArgs) -> CliResult<()> {
         folder.file("sweep_valid_accuracy.svg").display(),
         folder.file("sweep_valid_loss.svg").display()
     );
+    say!("report:       {}", sweep_report.display());
     match failure {
         Some(CliError::Interrupted { signal, .. }) => Err(interrupted(
             Some(signal),

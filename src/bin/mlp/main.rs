@@ -36,10 +36,12 @@ mod commands;
 mod console;
 mod eval;
 mod json;
+mod json_read;
 mod output;
 mod plan;
 mod plot;
 mod progress;
+mod report;
 mod signals;
 mod system;
 

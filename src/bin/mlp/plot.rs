@@ -1,4 +1,7 @@
-//! A small SVG line-plot writer: axes, ticks, labels, legend and title.
+//! A small SVG line-plot writer: axes, ticks, labels, legend and title, with
+//! an optional log-scaled y axis, each curve's best point marked and
+//! labelled vertical markers (best epochs, early stop). The same SVG serves
+//! as a standalone file and inline in the run report.
 
 use std::fmt::Write;
 
@@ -19,13 +22,48 @@ pub struct LinePlot {
     pub series: Vec<Series>,
 }
 
+/// How the y axis maps values.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum Scale {
+    #[default]
+    Linear,
+    /// Logarithmic: values that are not positive break the line.
+    Log,
+}
+
+/// Which point of each curve to mark and name in the legend.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum Best {
+    #[default]
+    None,
+    Min,
+    Max,
+}
+
+/// A labelled vertical line at an x value.
+#[derive(Clone, Debug)]
+pub struct Marker {
+    pub x: f64,
+    pub label: String,
+}
+
+/// Options of [`LinePlot::to_svg_with`]; the default is a plain linear plot.
+#[derive(Clone, Debug, Default)]
+pub struct Style {
+    pub y_scale: Scale,
+    pub best: Best,
+    pub markers: Vec<Marker>,
+}
+
 const WIDTH: f64 = 760.0;
 const HEIGHT: f64 = 460.0;
 const LEFT: f64 = 78.0;
 const RIGHT: f64 = 24.0;
 const TOP: f64 = 48.0;
 const BOTTOM: f64 = 62.0;
-const COLORS: [&str; 8] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"];
+const PW: f64 = WIDTH - LEFT - RIGHT;
+const PH: f64 = HEIGHT - TOP - BOTTOM;
+pub const COLORS: [&str; 8] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"];
 
 /// Tick positions covering `[lo, hi]` at a 1–2–5 step giving about `target` ticks.
 fn ticks(lo: f64, hi: f64, target: usize) -> (f64, f64, f64) {
@@ -36,21 +74,73 @@ fn ticks(lo: f64, hi: f64, target: usize) -> (f64, f64, f64) {
     ((lo / step).floor() * step, (hi / step).ceil() * step, step)
 }
 
+/// Ticks of a log axis over `[lo, hi]` (both positive): 1–2–5 per decade,
+/// or every digit when that gives fewer than four, or round linear steps
+/// over a range narrower than that.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let pick = |mantissas: &[f64]| -> Vec<f64> {
+        let (d0, d1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+        let mut out = Vec::new();
+        for d in d0..=d1 {
+            for m in mantissas {
+                let v = m * 10f64.powi(d);
+                if v >= lo * (1.0 - 1e-9) && v <= hi * (1.0 + 1e-9) {
+                    out.push(v);
+                }
+            }
+        }
+        out
+    };
+    let coarse = pick(&[1.0, 2.0, 5.0]);
+    if coarse.len() >= 4 {
+        return coarse;
+    }
+    let digits = pick(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+    if digits.len() >= 4 {
+        return digits;
+    }
+    let (t0, _, step) = ticks(lo, hi, 8);
+    (0..=20).map(|k| t0 + k as f64 * step).filter(|&v| v >= lo && v <= hi && v > 0.0).collect()
+}
+
 fn label(v: f64, step: f64) -> String {
     let decimals = if step >= 1.0 { 0 } else { (-step.log10().floor()) as usize };
     format!("{v:.decimals$}")
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+/// A log tick's label: the fewest decimals (up to six) that show it exactly.
+fn log_label(v: f64) -> String {
+    (0..6)
+        .map(|d| format!("{v:.d$}"))
+        .find(|t| (t.parse::<f64>().unwrap_or(0.0) - v).abs() <= v * 1e-9)
+        .unwrap_or(format!("{v}"))
 }
 
-impl LinePlot {
-    /// The plot as a standalone SVG document.
-    pub fn to_svg(&self) -> String {
-        let finite = || self.series.iter().flat_map(|s| s.points.iter()).filter(|p| p.0.is_finite() && p.1.is_finite());
+/// A value as the legend shows it: four significant digits.
+fn short(v: f64) -> String {
+    let decimals = if v.abs() >= 1.0 { 3 } else { 3 + (-v.abs().log10().floor()) as usize };
+    format!("{v:.decimals$}")
+}
+
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The plot area's data ranges and the mapping into pixels.
+struct Frame {
+    x0: f64,
+    x1: f64,
+    /// In axis units: log10 of the value on a log axis.
+    y0: f64,
+    y1: f64,
+    log: bool,
+}
+
+impl Frame {
+    fn new(series: &[Series], log: bool) -> Frame {
         let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
-        for &(x, y) in finite() {
+        let probe = Frame { x0: 0.0, x1: 1.0, y0: 0.0, y1: 1.0, log };
+        for (x, y) in series.iter().flat_map(|s| s.points.iter()).filter_map(|&p| probe.axis_point(p)) {
             (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
         }
         if !x0.is_finite() {
@@ -62,17 +152,53 @@ impl LinePlot {
         if y1 <= y0 {
             (y0, y1) = (y0 - 0.5, y1 + 0.5);
         }
-        let (xt0, xt1, xstep) = ticks(x0, x1, 8);
-        let (yt0, yt1, ystep) = ticks(y0, y1, 6);
-        let (pw, ph) = (WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM);
-        let sx = |x: f64| LEFT + (x - xt0) / (xt1 - xt0) * pw;
-        let sy = |y: f64| TOP + ph - (y - yt0) / (yt1 - yt0) * ph;
+        let (xt0, xt1, _) = ticks(x0, x1, 8);
+        if log {
+            // A margin of 4% of the span above and below the curves.
+            let pad = (y1 - y0) * 0.04;
+            Frame { x0: xt0, x1: xt1, y0: y0 - pad, y1: y1 + pad, log }
+        } else {
+            let (yt0, yt1, _) = ticks(y0, y1, 6);
+            Frame { x0: xt0, x1: xt1, y0: yt0, y1: yt1, log }
+        }
+    }
 
+    /// `(x, y)` in axis units, or `None` where the point cannot be drawn.
+    fn axis_point(&self, (x, y): (f64, f64)) -> Option<(f64, f64)> {
+        let y = if self.log { if y > 0.0 { y.log10() } else { f64::NAN } } else { y };
+        (x.is_finite() && y.is_finite()).then_some((x, y))
+    }
+
+    fn sx(&self, x: f64) -> f64 {
+        LEFT + (x - self.x0) / (self.x1 - self.x0) * PW
+    }
+
+    /// Pixel row of an axis-unit y.
+    fn sy(&self, y: f64) -> f64 {
+        TOP + PH - (y - self.y0) / (self.y1 - self.y0) * PH
+    }
+
+    /// Pixel position of a data point, if drawable.
+    fn pixel(&self, p: (f64, f64)) -> Option<(f64, f64)> {
+        self.axis_point(p).map(|(x, y)| (self.sx(x), self.sy(y)))
+    }
+}
+
+impl LinePlot {
+    /// The plot as a standalone SVG document, linear and unmarked.
+    pub fn to_svg(&self) -> String {
+        self.to_svg_with(&Style::default())
+    }
+
+    /// The plot as a standalone SVG document (also valid inline in HTML).
+    pub fn to_svg_with(&self, style: &Style) -> String {
+        let frame = Frame::new(&self.series, style.y_scale == Scale::Log);
         let mut svg = String::new();
         let _ = writeln!(
             svg,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12" role="img">"#
         );
+        let _ = writeln!(svg, r#"<title>{}</title>"#, escape(&self.title));
         let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
         let _ = writeln!(
             svg,
@@ -80,75 +206,47 @@ impl LinePlot {
             WIDTH / 2.0,
             escape(&self.title)
         );
-        // Grid and ticks.
-        let mut v = yt0;
-        while v <= yt1 + ystep * 0.5 {
-            let y = sy(v);
-            let _ = writeln!(
-                svg,
-                r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e6e6e6"/>"##,
-                LEFT + pw
-            );
-            let _ = writeln!(
-                svg,
-                r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
-                LEFT - 6.0,
-                y + 4.0,
-                label(v, ystep)
-            );
-            v += ystep;
-        }
-        let mut v = xt0;
-        while v <= xt1 + xstep * 0.5 {
-            let x = sx(v);
-            let _ =
-                writeln!(svg, r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#f0f0f0"/>"##, TOP + ph);
-            let _ = writeln!(
-                svg,
-                r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#333"/>"##,
-                TOP + ph,
-                TOP + ph + 5.0
-            );
-            let _ = writeln!(
-                svg,
-                r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-                TOP + ph + 19.0,
-                label(v, xstep)
-            );
-            v += xstep;
-        }
-        // Axes and labels.
-        let _ = writeln!(svg, r##"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>"##);
+        y_grid(&mut svg, &frame);
+        x_grid(&mut svg, &frame);
+        self.axes(&mut svg, style.y_scale);
+        markers(&mut svg, &frame, &style.markers);
+        let best = self.curves(&mut svg, &frame, style.best);
+        self.legend(&mut svg, &frame, &best, style);
+        svg.push_str("</svg>\n");
+        svg
+    }
+
+    fn axes(&self, svg: &mut String, scale: Scale) {
+        let _ = writeln!(svg, r##"<rect x="{LEFT}" y="{TOP}" width="{PW}" height="{PH}" fill="none" stroke="#333"/>"##);
         let _ = writeln!(
             svg,
             r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="13">{}</text>"#,
-            LEFT + pw / 2.0,
+            LEFT + PW / 2.0,
             HEIGHT - 16.0,
             escape(&self.x_label)
         );
+        let y_label = if scale == Scale::Log { format!("{} (log scale)", self.y_label) } else { self.y_label.clone() };
         let _ = writeln!(
             svg,
             r#"<text x="18" y="{:.1}" text-anchor="middle" font-size="13" transform="rotate(-90 18 {:.1})">{}</text>"#,
-            TOP + ph / 2.0,
-            TOP + ph / 2.0,
-            escape(&self.y_label)
+            TOP + PH / 2.0,
+            TOP + PH / 2.0,
+            escape(&y_label)
         );
-        // Curves: each run of finite points is one polyline.
+    }
+
+    /// Draws each series (each run of drawable points is one polyline) and
+    /// its best point; returns the best point of each series.
+    fn curves(&self, svg: &mut String, frame: &Frame, best: Best) -> Vec<Option<(f64, f64)>> {
+        let mut bests = Vec::new();
         for (i, s) in self.series.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
-            for run in s.points.split(|p| !(p.0.is_finite() && p.1.is_finite())) {
-                if run.is_empty() {
-                    continue;
-                }
-                let pts: Vec<String> = run.iter().map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y))).collect();
-                if pts.len() == 1 {
-                    let _ = writeln!(
-                        svg,
-                        r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{color}"/>"#,
-                        sx(run[0].0),
-                        sy(run[0].1)
-                    );
+            for run in s.points.split(|&p| frame.pixel(p).is_none()).filter(|r| !r.is_empty()) {
+                let pixels: Vec<(f64, f64)> = run.iter().filter_map(|&p| frame.pixel(p)).collect();
+                if let [(x, y)] = pixels[..] {
+                    let _ = writeln!(svg, r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{color}"/>"#);
                 } else {
+                    let pts: Vec<String> = pixels.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
                     let _ = writeln!(
                         svg,
                         r#"<polyline fill="none" stroke="{color}" stroke-width="1.8" points="{}"/>"#,
@@ -156,24 +254,43 @@ impl LinePlot {
                     );
                 }
             }
+            let point = best_point(&s.points, best, frame);
+            if let Some((x, y)) = point.and_then(|p| frame.pixel(p)) {
+                let _ = writeln!(
+                    svg,
+                    r#"<circle class="best" cx="{x:.1}" cy="{y:.1}" r="5" fill="white" stroke="{color}" stroke-width="2.2"/>"#
+                );
+            }
+            bests.push(point);
         }
-        // Legend in the inside corner that the curves cross least.
-        let (lw, lh) = (140.0, 10.0 + 18.0 * self.series.len() as f64);
-        let corners = [
-            (LEFT + pw - lw - 10.0, TOP + 8.0),
-            (LEFT + pw - lw - 10.0, TOP + ph - lh - 8.0),
-            (LEFT + 10.0, TOP + 8.0),
-            (LEFT + 10.0, TOP + ph - lh - 8.0),
-        ];
-        let crossings = |&(x, y): &(f64, f64)| {
-            finite().filter(|p| (x..x + lw).contains(&sx(p.0)) && (y..y + lh).contains(&sy(p.1))).count()
+        bests
+    }
+
+    /// The legend, in the inside corner the curves cross least; with a best
+    /// point, each entry names it.
+    fn legend(&self, svg: &mut String, frame: &Frame, bests: &[Option<(f64, f64)>], style: &Style) {
+        let best = style.best;
+        // The series name, and what its best point is.
+        let entry = |i: usize| -> (String, String) {
+            let name = self.series[i].name.clone();
+            match (best, bests.get(i).copied().flatten()) {
+                (Best::Min, Some((x, y))) => (name, format!(": min {} at {x}", short(y))),
+                (Best::Max, Some((x, y))) => (name, format!(": max {} at {x}", short(y))),
+                _ => (name, String::new()),
+            }
         };
-        let (lx, ly) = corners.iter().copied().min_by_key(crossings).unwrap_or(corners[0]);
+        let longest = (0..self.series.len())
+            .map(&entry)
+            .map(|(name, best)| name.chars().count() + best.chars().count())
+            .max()
+            .unwrap_or(0);
+        let (lw, lh) = (44.0 + 6.6 * longest as f64, 10.0 + 18.0 * self.series.len() as f64);
+        let (lx, ly) = self.legend_corner(frame, lw, lh, &style.markers);
         let _ = writeln!(
             svg,
-            r##"<rect x="{lx:.1}" y="{ly:.1}" width="{lw}" height="{lh:.1}" fill="white" fill-opacity="0.85" stroke="#999"/>"##
+            r##"<rect x="{lx:.1}" y="{ly:.1}" width="{lw:.1}" height="{lh:.1}" fill="white" fill-opacity="0.85" stroke="#999"/>"##
         );
-        for (i, s) in self.series.iter().enumerate() {
+        for i in 0..self.series.len() {
             let y = ly + 14.0 + 18.0 * i as f64;
             let color = COLORS[i % COLORS.len()];
             let _ = writeln!(
@@ -182,10 +299,138 @@ impl LinePlot {
                 lx + 8.0,
                 lx + 30.0
             );
-            let _ = writeln!(svg, r#"<text x="{:.1}" y="{:.1}">{}</text>"#, lx + 36.0, y + 4.0, escape(&s.name));
+            let (name, best) = entry(i);
+            let _ = writeln!(
+                svg,
+                r##"<text x="{:.1}" y="{:.1}">{}<tspan fill="#555">{}</tspan></text>"##,
+                lx + 36.0,
+                y + 4.0,
+                escape(&name),
+                escape(&best)
+            );
         }
-        svg.push_str("</svg>\n");
-        svg
+    }
+
+    /// The corner whose box covers the fewest curve points, and above all
+    /// no marker label.
+    fn legend_corner(&self, frame: &Frame, lw: f64, lh: f64, markers: &[Marker]) -> (f64, f64) {
+        let corners = [
+            (LEFT + PW - lw - 10.0, TOP + 8.0),
+            (LEFT + PW - lw - 10.0, TOP + PH - lh - 8.0),
+            (LEFT + 10.0, TOP + 8.0),
+            (LEFT + 10.0, TOP + PH - lh - 8.0),
+        ];
+        let crossings = |&(x, y): &(f64, f64)| {
+            let points = self
+                .series
+                .iter()
+                .flat_map(|s| s.points.iter())
+                .filter_map(|&p| frame.pixel(p))
+                .filter(|p| (x..x + lw).contains(&p.0) && (y..y + lh).contains(&p.1))
+                .count();
+            let labels = (0..markers.len())
+                .filter_map(|i| marker_label(frame, markers, i))
+                .filter(|l| {
+                    l.left < x + lw && l.left + l.width > x && l.baseline - 10.0 < y + lh && l.baseline + 2.0 > y
+                })
+                .count();
+            points + 1000 * labels
+        };
+        corners.iter().copied().min_by_key(crossings).unwrap_or(corners[0])
+    }
+}
+
+/// The first lowest (or highest) drawable point of a series.
+fn best_point(points: &[(f64, f64)], best: Best, frame: &Frame) -> Option<(f64, f64)> {
+    let drawable = points.iter().copied().filter(|&p| frame.pixel(p).is_some());
+    match best {
+        Best::None => None,
+        Best::Min => drawable.reduce(|a, b| if b.1 < a.1 { b } else { a }),
+        Best::Max => drawable.reduce(|a, b| if b.1 > a.1 { b } else { a }),
+    }
+}
+
+fn y_grid(svg: &mut String, frame: &Frame) {
+    let values: Vec<(f64, String)> = if frame.log {
+        log_ticks(10f64.powf(frame.y0), 10f64.powf(frame.y1)).into_iter().map(|v| (v.log10(), log_label(v))).collect()
+    } else {
+        let (_, _, step) = ticks(frame.y0, frame.y1, 6);
+        let count = ((frame.y1 - frame.y0) / step).round() as usize;
+        (0..=count).map(|k| frame.y0 + k as f64 * step).map(|v| (v, label(v, step))).collect()
+    };
+    for (v, text) in values {
+        let y = frame.sy(v);
+        let _ =
+            writeln!(svg, r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e6e6e6"/>"##, LEFT + PW);
+        let _ = writeln!(svg, r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{text}</text>"#, LEFT - 6.0, y + 4.0);
+    }
+}
+
+fn x_grid(svg: &mut String, frame: &Frame) {
+    let (_, _, step) = ticks(frame.x0, frame.x1, 8);
+    let count = ((frame.x1 - frame.x0) / step).round() as usize;
+    for k in 0..=count {
+        let v = frame.x0 + k as f64 * step;
+        let x = frame.sx(v);
+        let bottom = TOP + PH;
+        let _ = writeln!(svg, r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{bottom:.1}" stroke="#f0f0f0"/>"##);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{x:.1}" y1="{bottom:.1}" x2="{x:.1}" y2="{:.1}" stroke="#333"/>"##,
+            bottom + 5.0
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            bottom + 19.0,
+            label(v, step)
+        );
+    }
+}
+
+/// Where a marker's label goes (its box approximated from its length).
+struct Label {
+    left: f64,
+    width: f64,
+    baseline: f64,
+    /// Where the text is anchored and how.
+    x: f64,
+    anchor: &'static str,
+}
+
+/// The label of marker `i`: stacked up from the bottom by index, so that
+/// markers at nearby epochs stay readable, and left of lines in the right
+/// part of the plot.
+fn marker_label(frame: &Frame, markers: &[Marker], i: usize) -> Option<Label> {
+    let m = markers.get(i).filter(|m| m.x.is_finite())?;
+    let line = frame.sx(m.x);
+    let width = 5.8 * m.label.chars().count() as f64;
+    let baseline = TOP + PH - 8.0 - 14.0 * i as f64;
+    Some(if line > LEFT + PW * 0.6 {
+        Label { left: line - 4.0 - width, width, baseline, x: line - 4.0, anchor: "end" }
+    } else {
+        Label { left: line + 4.0, width, baseline, x: line + 4.0, anchor: "start" }
+    })
+}
+
+/// Dashed vertical lines with their labels.
+fn markers(svg: &mut String, frame: &Frame, markers: &[Marker]) {
+    for (i, m) in markers.iter().enumerate() {
+        let Some(label) = marker_label(frame, markers, i) else { continue };
+        let x = frame.sx(m.x);
+        let _ = writeln!(
+            svg,
+            r##"<line class="marker" x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#555" stroke-dasharray="5 4"/>"##,
+            TOP + PH
+        );
+        let _ = writeln!(
+            svg,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="{}" fill="#444" font-size="11">{}</text>"##,
+            label.x,
+            label.baseline,
+            label.anchor,
+            escape(&m.label)
+        );
     }
 }
 
@@ -202,8 +447,17 @@ mod tests {
     }
 
     #[test]
-    fn svg_has_every_series_and_survives_nan() {
-        let plot = LinePlot {
+    fn log_ticks_are_one_two_five_or_every_digit() {
+        assert_eq!(log_ticks(0.04, 2.6), [0.05, 0.1, 0.2, 0.5, 1.0, 2.0]);
+        let narrow = log_ticks(0.35, 0.75);
+        assert!(narrow.len() >= 4 && narrow.iter().all(|v| (0.35..=0.75).contains(v)), "{narrow:?}");
+        let tight = log_ticks(1.0, 2.3);
+        assert!(tight.len() >= 4 && tight.iter().all(|v| (1.0..=2.3).contains(v)), "{tight:?}");
+        assert_eq!((log_label(0.05), log_label(2.0), log_label(1.25)), ("0.05".into(), "2".into(), "1.25".into()));
+    }
+
+    fn two_series() -> LinePlot {
+        LinePlot {
             title: "t <1>".into(),
             x_label: "epoch".into(),
             y_label: "loss".into(),
@@ -211,11 +465,30 @@ mod tests {
                 Series { name: "train".into(), points: vec![(1.0, 2.0), (2.0, 1.0), (3.0, f64::NAN), (4.0, 0.5)] },
                 Series { name: "valid".into(), points: vec![(1.0, 2.1), (2.0, 1.2)] },
             ],
-        };
-        let svg = plot.to_svg();
+        }
+    }
+
+    #[test]
+    fn svg_has_every_series_and_survives_nan() {
+        let svg = two_series().to_svg();
         assert!(svg.contains(">train<") && svg.contains(">valid<") && svg.contains("t &lt;1&gt;"));
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert_eq!(svg.matches("<circle").count(), 1);
         assert!(!svg.contains("NaN"));
+    }
+
+    #[test]
+    fn log_plot_marks_minima_and_markers() {
+        let style = Style {
+            y_scale: Scale::Log,
+            best: Best::Min,
+            markers: vec![Marker { x: 2.0, label: "best valid loss (epoch 2)".into() }],
+        };
+        let svg = two_series().to_svg_with(&style);
+        assert!(svg.contains(">train<tspan fill=\"#555\">: min 0.5000 at 4<"), "{svg}");
+        assert!(svg.contains(">valid<tspan fill=\"#555\">: min 1.200 at 2<"), "{svg}");
+        assert_eq!(svg.matches(r#"class="best""#).count(), 2);
+        assert_eq!(svg.matches(r#"class="marker""#).count(), 1);
+        assert!(svg.contains("(log scale)") && !svg.contains("NaN") && !svg.contains("inf"));
     }
 }

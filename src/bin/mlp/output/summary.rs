@@ -106,6 +106,7 @@ pub fn summary_json(facts: &RunFacts<'_>, o: &TrainOutcome, signal: Option<&str>
         ("version", Json::str(env!("CARGO_PKG_VERSION"))),
         ("settings", settings_json(facts)),
         ("data", data_json(facts)),
+        ("data_args", crate::report::data_args_json(facts.data)),
         ("stop", Json::str(stop_name(o.stop))),
         ("signal", signal.map_or(Json::Null, Json::str)),
         ("epochs_run", Json::num(o.history.len() as f64)),

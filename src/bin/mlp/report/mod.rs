@@ -1,0 +1,415 @@
+//! The run report: `report.html` (with `loss.svg` and `accuracy.svg`) in a
+//! run folder, `report.html` in a sweep folder, and `mlp report RUN_DIR`.
+//!
+//! Everything is rebuilt from the folder's own files — `metrics.csv`,
+//! `summary.json`, `model.npz` — so the same code serves the end of a run,
+//! a stopped or diverged run, and an old folder. Only the confusion matrix
+//! and the gallery need the data; without it they are replaced by a note
+//! saying why and the rest still renders. The page layout is in
+//! [`page`], the model's figures in [`images`].
+pub mod images;
+pub mod page;
+pub mod png;
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::{CliResult, DataArgs};
+use crate::json::Json;
+use crate::json_read;
+use crate::output::write_atomic;
+use crate::plot::{Best, LinePlot, Marker, Scale, Series, Style};
+
+use mlp_engine::data::Split;
+use mlp_engine::training::model;
+use mlp_engine::{Error, ErrorKind, Result};
+
+/// Flags of `mlp report`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReportArgs {
+    pub dir: PathBuf,
+    /// Data flags given on the command line; else those in `summary.json`.
+    pub data: Option<DataArgs>,
+}
+
+/// One line of `metrics.csv`; a missing figure (no test rows) is NaN.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Row {
+    pub epoch: usize,
+    /// Train, valid, test.
+    pub loss: [f64; 3],
+    pub acc: [f64; 3],
+    pub seconds: f64,
+}
+
+/// What a run folder holds.
+pub struct Run {
+    pub dir: PathBuf,
+    pub rows: Vec<Row>,
+    /// `Json::Null` when the folder has no `summary.json`.
+    pub summary: Json,
+}
+
+const COLUMNS: [&str; 7] = ["epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc"];
+
+fn bad_metrics(path: &Path, what: String) -> Error {
+    Error::new(ErrorKind::BadHeader, what)
+        .at(path)
+        .fix("metrics.csv is written by mlp train; rerun the training to write it again")
+}
+
+/// Reads `metrics.csv`, finding columns by their header names.
+pub fn read_metrics(dir: &Path) -> Result<Vec<Row>> {
+    let path = dir.join("metrics.csv");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Error::io(&path, "read the metrics", &e).fix("pass a run folder written by mlp train (it holds metrics.csv)")
+    })?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').map(str::trim).collect();
+    let column = |name: &str| header.iter().position(|h| *h == name);
+    let mut index = [0usize; 7];
+    for (slot, name) in index.iter_mut().zip(COLUMNS) {
+        *slot = column(name).ok_or_else(|| bad_metrics(&path, format!("the header has no '{name}' column")))?;
+    }
+    let seconds = column("seconds");
+    let mut rows = Vec::new();
+    for (n, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let value = |i: usize| -> Result<f64> {
+            match fields.get(i) {
+                Some(&"") => Ok(f64::NAN),
+                Some(f) => f.parse().map_err(|_| bad_metrics(&path, format!("line {}: '{f}' is not a number", n + 2))),
+                None => Err(bad_metrics(
+                    &path,
+                    format!("line {} has {} fields, fewer than the header", n + 2, fields.len()),
+                )),
+            }
+        };
+        let epoch = value(index[0])?;
+        if !(epoch >= 1.0 && epoch.fract() == 0.0) {
+            return Err(bad_metrics(&path, format!("line {}: epoch '{epoch}' is not a whole number ≥ 1", n + 2)));
+        }
+        rows.push(Row {
+            epoch: epoch as usize,
+            loss: [value(index[1])?, value(index[3])?, value(index[5])?],
+            acc: [value(index[2])?, value(index[4])?, value(index[6])?],
+            seconds: seconds.map_or(Ok(f64::NAN), value)?,
+        });
+    }
+    if rows.is_empty() {
+        return Err(Error::new(ErrorKind::Empty, "metrics.csv has no epochs")
+            .at(&path)
+            .fix("the run stopped before its first epoch ended; train again"));
+    }
+    Ok(rows)
+}
+
+/// Reads `summary.json`; a missing file is `Json::Null`.
+pub fn read_summary(dir: &Path) -> Result<Json> {
+    let path = dir.join("summary.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Json::Null),
+        Err(e) => return Err(Error::io(&path, "read the summary", &e)),
+    };
+    json_read::parse(&text).map_err(|what| {
+        Error::new(ErrorKind::BadHeader, format!("summary.json is not valid JSON: {what}"))
+            .at(&path)
+            .fix("restore the file, or remove it to render the report without the run's settings")
+    })
+}
+
+impl Run {
+    pub fn load(dir: &Path) -> Result<Run> {
+        Ok(Run { dir: dir.to_path_buf(), rows: read_metrics(dir)?, summary: read_summary(dir)? })
+    }
+
+    pub fn row(&self, epoch: usize) -> Option<&Row> {
+        self.rows.iter().find(|r| r.epoch == epoch)
+    }
+
+    /// How the run ended: `completed`, `early_stopped`, `diverged`,
+    /// `interrupted`, or `unknown` without a summary.
+    pub fn stop(&self) -> &str {
+        self.summary.str_at(&["stop"]).unwrap_or("unknown")
+    }
+
+    /// The epoch of the lowest validation loss, from the summary or else
+    /// from the metrics.
+    pub fn best_loss_epoch(&self) -> Option<usize> {
+        let from_summary = self.summary.num_at(&["best_valid_loss", "epoch"]).map(|e| e as usize);
+        from_summary.filter(|&e| self.row(e).is_some()).or_else(|| self.best_by(|r| -r.loss[1]))
+    }
+
+    /// The epoch of the highest validation accuracy (first of ties).
+    pub fn best_accuracy_epoch(&self) -> Option<usize> {
+        let from_summary = self.summary.num_at(&["best_valid_accuracy", "epoch"]).map(|e| e as usize);
+        from_summary.filter(|&e| self.row(e).is_some()).or_else(|| self.best_by(|r| r.acc[1]))
+    }
+
+    fn best_by(&self, score: impl Fn(&Row) -> f64) -> Option<usize> {
+        let finite = self.rows.iter().filter(|r| score(r).is_finite());
+        finite
+            .fold(None, |best: Option<&Row>, r| match best {
+                Some(b) if score(b) >= score(r) => Some(b),
+                _ => Some(r),
+            })
+            .map(|r| r.epoch)
+    }
+
+    pub fn last_epoch(&self) -> usize {
+        self.rows.last().map_or(0, |r| r.epoch)
+    }
+
+    pub fn hidden(&self) -> Option<usize> {
+        self.summary.num_at(&["settings", "hidden"]).map(|h| h as usize)
+    }
+}
+
+/// The dashed lines of a run's plots: best epochs and where it stopped.
+fn run_markers(run: &Run) -> Vec<Marker> {
+    let mut markers = Vec::new();
+    if let Some(e) = run.best_loss_epoch() {
+        markers.push(Marker { x: e as f64, label: format!("best valid loss, epoch {e}") });
+    }
+    if let Some(e) = run.best_accuracy_epoch() {
+        markers.push(Marker { x: e as f64, label: format!("best valid accuracy, epoch {e}") });
+    }
+    let last = run.last_epoch();
+    let end = match run.stop() {
+        "early_stopped" => Some(format!("early stop, epoch {last}")),
+        "diverged" => Some(format!("diverged at epoch {last}")),
+        "interrupted" => Some(format!("interrupted after epoch {last}")),
+        _ => None,
+    };
+    markers.extend(end.map(|label| Marker { x: last as f64, label }));
+    markers
+}
+
+/// `loss.svg` (log-scaled, minima marked) and `accuracy.svg` (maxima
+/// marked) of a run; a split with no finite figures (no test rows) is left out.
+pub fn run_plots(run: &Run) -> (String, String) {
+    let title = run.hidden().map_or("this run".to_string(), |h| format!("H = {h}"));
+    let series = |pick: fn(&Row) -> [f64; 3]| -> Vec<Series> {
+        ["train", "valid", "test"]
+            .iter()
+            .enumerate()
+            .map(|(k, name)| Series {
+                name: (*name).into(),
+                points: run.rows.iter().map(|r| (r.epoch as f64, pick(r)[k])).collect(),
+            })
+            .filter(|s| s.points.iter().any(|p| p.1.is_finite()))
+            .collect()
+    };
+    let markers = run_markers(run);
+    let loss = LinePlot {
+        title: format!("Cross-entropy loss, {title}"),
+        x_label: "epoch".into(),
+        y_label: "mean cross-entropy".into(),
+        series: series(|r| r.loss),
+    };
+    let accuracy = LinePlot {
+        title: format!("Accuracy, {title}"),
+        x_label: "epoch".into(),
+        y_label: "accuracy".into(),
+        series: series(|r| r.acc),
+    };
+    let loss_style = Style { y_scale: Scale::Log, best: Best::Min, markers: markers.clone() };
+    let acc_style = Style { y_scale: Scale::Linear, best: Best::Max, markers };
+    (loss.to_svg_with(&loss_style), accuracy.to_svg_with(&acc_style))
+}
+
+/// The model's figures as HTML, or why each is missing.
+pub struct Figures {
+    pub confusion: std::result::Result<String, String>,
+    pub gallery: std::result::Result<String, String>,
+    pub tiles: std::result::Result<String, String>,
+    pub test_rows: usize,
+}
+
+fn figures(run: &Run, data: std::result::Result<&Split, String>) -> Figures {
+    let network = match model::load(&run.dir.join("model.npz")) {
+        Ok(network) => network,
+        Err(e) => {
+            let why = format!("model.npz could not be read ({e})");
+            return Figures { confusion: Err(why.clone()), gallery: Err(why.clone()), tiles: Err(why), test_rows: 0 };
+        }
+    };
+    let seed = run.summary.num_at(&["settings", "seed"]);
+    let initial = seed.map(|s| mlp_engine::engine::Network::new(network.layout(), s as u64, 0.0));
+    let tiles = Ok(images::tiles_html(&network, initial.as_ref()));
+    let split = data.and_then(|split| {
+        let expected = run.summary.num_at(&["data", "test"]).map(|t| t as usize);
+        if split.features != network.layout().inputs {
+            Err(format!(
+                "the data has {} values per image, the model takes {}",
+                split.features,
+                network.layout().inputs
+            ))
+        } else if expected.is_some_and(|t| t != split.test) {
+            Err(format!("the data gives {} test rows, the run had {}", split.test, expected.unwrap_or(0)))
+        } else if split.test == 0 {
+            Err("the split has no test rows".into())
+        } else {
+            Ok(split)
+        }
+    });
+    match split {
+        Ok(split) => {
+            let predictions = images::predict_test(&network, split);
+            let confusion = images::confusion_html(&images::confusion(&predictions));
+            let gallery = images::gallery_html(&predictions, split);
+            Figures { confusion: Ok(confusion), gallery: Ok(gallery), tiles, test_rows: split.test }
+        }
+        Err(why) => Figures { confusion: Err(why.clone()), gallery: Err(why), tiles, test_rows: 0 },
+    }
+}
+
+/// Writes `report.html`, `loss.svg` and `accuracy.svg` into a run folder
+/// from its files; `split` is the run's data, for the confusion matrix and
+/// the gallery. Returns the page's path.
+pub fn write_run_report(dir: &Path, split: Option<&Split>) -> Result<PathBuf> {
+    write_run_report_with(dir, split.ok_or_else(|| "the data was not given".to_string()))
+}
+
+fn write_run_report_with(dir: &Path, data: std::result::Result<&Split, String>) -> Result<PathBuf> {
+    let run = Run::load(dir)?;
+    let (loss, accuracy) = run_plots(&run);
+    write_atomic(&dir.join("loss.svg"), loss.as_bytes())?;
+    write_atomic(&dir.join("accuracy.svg"), accuracy.as_bytes())?;
+    let figures = figures(&run, data);
+    let page = page::run_page(&run, &loss, &accuracy, &figures);
+    let path = dir.join("report.html");
+    write_atomic(&path, page.as_bytes())?;
+    Ok(path)
+}
+
+/// The runs of a sweep folder: subfolders `h<H>` holding `metrics.csv`,
+/// by increasing H.
+fn sweep_runs(dir: &Path) -> Vec<(usize, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut runs: Vec<(usize, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let hidden = name.strip_prefix('h')?.parse().ok()?;
+            e.path().join("metrics.csv").is_file().then(|| (hidden, e.path()))
+        })
+        .collect();
+    runs.sort();
+    runs
+}
+
+/// Writes `report.html`, `sweep_valid_loss.svg` and
+/// `sweep_valid_accuracy.svg` into a sweep folder from its runs' files.
+pub fn write_sweep_report(dir: &Path) -> Result<PathBuf> {
+    let runs = sweep_runs(dir)
+        .into_iter()
+        .map(|(hidden, path)| Run::load(&path).map(|run| (hidden, run)))
+        .collect::<Result<Vec<_>>>()?;
+    if runs.is_empty() {
+        return Err(Error::new(ErrorKind::Empty, "no run folders (h<H>/metrics.csv) in this sweep folder")
+            .at(dir)
+            .fix("pass a folder written by mlp sweep, or a run folder written by mlp train"));
+    }
+    let (loss, accuracy) = page::sweep_plots(&runs);
+    write_atomic(&dir.join("sweep_valid_loss.svg"), loss.as_bytes())?;
+    write_atomic(&dir.join("sweep_valid_accuracy.svg"), accuracy.as_bytes())?;
+    let page = page::sweep_page(&runs, &loss, &accuracy);
+    let path = dir.join("report.html");
+    write_atomic(&path, page.as_bytes())?;
+    Ok(path)
+}
+
+/// The data flags of a run, for `summary.json`, so that `mlp report` can
+/// load the same data again; paths are made absolute where they exist.
+pub fn data_args_json(data: &DataArgs) -> Json {
+    let path = |p: &Option<PathBuf>| {
+        p.as_ref()
+            .map_or(Json::Null, |p| Json::str(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()).to_string_lossy()))
+    };
+    Json::obj([
+        ("data", path(&data.data)),
+        ("images", path(&data.images)),
+        ("labels", path(&data.labels)),
+        ("synthetic", data.synthetic.map_or(Json::Null, |n| Json::num(n as f64))),
+        ("split", data.split.map_or(Json::Null, |(t, v)| Json::Arr(vec![Json::num(t as f64), Json::num(v as f64)]))),
+        ("shuffle_seed", Json::num(data.shuffle_seed)),
+    ])
+}
+
+/// The data flags recorded in a summary by [`data_args_json`].
+fn data_args_from(summary: &Json) -> Option<DataArgs> {
+    let args = summary.at(&["data_args"])?;
+    let path = |key: &str| args.str_at(&[key]).map(PathBuf::from);
+    let split = match args.at(&["split"]) {
+        Some(Json::Arr(parts)) => match parts.as_slice() {
+            [Json::Num(t), Json::Num(v)] => Some((*t as usize, *v as usize)),
+            _ => return None,
+        },
+        _ => None,
+    };
+    Some(DataArgs {
+        data: path("data"),
+        images: path("images"),
+        labels: path("labels"),
+        synthetic: args.num_at(&["synthetic"]).map(|n| n as usize),
+        split,
+        shuffle_seed: args.num_at(&["shuffle_seed"])? as u32,
+    })
+}
+
+/// Loads and splits the data that `args` name, as `mlp train` does.
+fn load_split(args: &DataArgs) -> std::result::Result<Split, String> {
+    crate::plan::load_split(args, "mlp report", |_, _| 0).map_err(|e| match e {
+        crate::cli::CliError::Usage(message) => message,
+        crate::cli::CliError::Run(error) => error.to_string(),
+        crate::cli::CliError::Interrupted { message, .. } => message,
+    })
+}
+
+/// Loads a run's data again, from the flags given or those in its summary,
+/// and checks it is the data the run used.
+fn reload_data(summary: &Json, given: Option<&DataArgs>) -> std::result::Result<Split, String> {
+    let args = match given {
+        Some(args) => args.clone(),
+        None => data_args_from(summary)
+            .ok_or("summary.json does not record the data flags; pass them, e.g. mlp report DIR --data FILE")?,
+    };
+    let split = load_split(&args)?;
+    if let Some(source) = summary.str_at(&["data", "source"])
+        && source != split.source
+    {
+        return Err(format!("the run used {source}, the data found is {}", split.source));
+    }
+    Ok(split)
+}
+
+/// `mlp report DIR`: rebuilds the report of a run or a sweep folder.
+pub fn rebuild(args: &ReportArgs) -> CliResult<()> {
+    let dir = &args.dir;
+    if !dir.is_dir() {
+        let what = if dir.exists() { "not a folder" } else { "no such folder" };
+        return Err(Error::new(ErrorKind::Io, what)
+            .at(dir)
+            .fix("pass a run folder written by mlp train or mlp sweep")
+            .into());
+    }
+    let sweep = !dir.join("metrics.csv").exists() && !sweep_runs(dir).is_empty();
+    let runs = if sweep { sweep_runs(dir).into_iter().map(|(_, p)| p).collect() } else { vec![dir.clone()] };
+    for run_dir in &runs {
+        let summary = read_summary(run_dir)?;
+        let data = reload_data(&summary, args.data.as_ref());
+        if let Err(why) = &data {
+            note!(
+                "{}: the data is not available ({why}); the confusion matrix and the gallery are left out",
+                run_dir.display()
+            );
+        }
+        let path = write_run_report_with(run_dir, data.as_ref().map_err(Clone::clone))?;
+        say!("report: {}", path.display());
+    }
+    if sweep {
+        say!("sweep report: {}", write_sweep_report(dir)?.display());
+    }
+    Ok(())
+}
