@@ -160,15 +160,13 @@ fn train_into(split: &Split, config: &TrainConfig, data: &DataArgs, folder: &Run
         if signals::received().is_some() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
     })?;
     printer.finish();
-    let title = format!("H = {}", config.hidden);
-    let (loss_svg, accuracy_svg) = output::curve_plots(&outcome.history, &title);
-    write_atomic(&folder.file("loss.svg"), loss_svg.as_bytes())?;
-    write_atomic(&folder.file("accuracy.svg"), accuracy_svg.as_bytes())?;
     write_atomic(&folder.file("model.npz"), &model::to_npz(&outcome.network))?;
     let facts = RunFacts { split, config, data, threads, simd };
     let signal = signals::received().filter(|_| matches!(outcome.stop, StopReason::Interrupted { .. }));
     let summary = summary_json(&facts, &outcome, signal.map(Signal::name));
     write_atomic(&folder.file("summary.json"), summary.to_pretty().as_bytes())?;
+    // The report also writes loss.svg and accuracy.svg, from the same files
+    // that `mlp report` rebuilds them from.
     report::write_run_report(folder.path(), Some(split))?;
     match log_error {
         Some(e) => Err(e),

@@ -21,7 +21,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::cli::{CliError, CliResult};
 use crate::json::Json;
-use crate::plot::{LinePlot, Series};
 use mlp_engine::{EpochRecord, Error, ErrorKind, Metrics, Result};
 
 /// Header of `metrics.csv`, exactly.
@@ -226,33 +225,6 @@ impl MetricsLog {
         let _writing = block_writes();
         self.file.write_all(self.line.as_bytes()).map_err(|e| write_error(&self.path, &e))
     }
-}
-
-/// The loss and accuracy plots of a run.
-pub fn curve_plots(history: &[EpochRecord], title: &str) -> (String, String) {
-    let series = |pick: fn(&EpochRecord) -> [f64; 3]| -> Vec<Series> {
-        ["train", "valid", "test"]
-            .iter()
-            .enumerate()
-            .map(|(k, name)| Series {
-                name: (*name).into(),
-                points: history.iter().map(|r| (r.epoch as f64, pick(r)[k])).collect(),
-            })
-            .collect()
-    };
-    let loss = LinePlot {
-        title: format!("Cross-entropy loss, {title}"),
-        x_label: "epoch".into(),
-        y_label: "mean cross-entropy".into(),
-        series: series(|r| [r.train.loss, r.valid.loss, r.test.loss]),
-    };
-    let accuracy = LinePlot {
-        title: format!("Accuracy, {title}"),
-        x_label: "epoch".into(),
-        y_label: "accuracy".into(),
-        series: series(|r| [r.train.accuracy, r.valid.accuracy, r.test.accuracy]),
-    };
-    (loss.to_svg(), accuracy.to_svg())
 }
 
 /// `{"loss": .., "accuracy": ..}` of a measurement, or `null` for a part
