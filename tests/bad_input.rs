@@ -1,16 +1,19 @@
 //! Hand-made bad files, one per error kind, each asserting the specific
-//! kind of error; and every valid sample file truncated at every byte
-//! offset, which must give a `Truncated` error and never a panic.
+//! kind of error; every valid sample file truncated at every byte offset,
+//! which must give a `Truncated` error and never a panic; and paths that
+//! are not regular files (FIFOs, devices, directories, symlink loops,
+//! /proc files), which must be refused at once, never block or read
+//! without end, and name the path with a fix.
 
 mod common;
 
-use common::{deflate_stored, gzip};
+use common::{deflate_stored, gzip, mkfifo, temp_dir, within};
 use mlp_engine::data::bytes::crc32;
 use mlp_engine::data::npy::{self, Elements};
-use mlp_engine::data::{Dataset, idx, npz};
+use mlp_engine::data::{DataSource, Dataset, idx, npz};
 use mlp_engine::training::model;
-use mlp_engine::{ErrorKind, Layout, Network};
-use std::path::Path;
+use mlp_engine::{Error, ErrorKind, Layout, Network};
+use std::path::{Path, PathBuf};
 
 /// A `.npy` with a hand-written header and raw data.
 fn npy_raw(major: u8, header: &str, data: &[u8]) -> Vec<u8> {
@@ -410,4 +413,166 @@ fn every_truncation_of_every_valid_file_is_reported_as_truncated() {
             }
         }
     }
+}
+
+/// Which reader a case goes through.
+#[derive(Clone, Copy, Debug)]
+enum Reader {
+    Npz,
+    IdxImages,
+    IdxLabels,
+    IdxDir,
+    Model,
+}
+
+fn run(reader: Reader, path: &Path, dir: &Path) -> Result<(), Error> {
+    let good_images = dir.join("good-images-idx3-ubyte");
+    let good_labels = dir.join("good-labels-idx1-ubyte");
+    match reader {
+        Reader::Npz => DataSource::Npz(path.to_path_buf()).load().map(|_| ()),
+        Reader::IdxImages => Dataset::load_idx_pair(path, &good_labels).map(|_| ()),
+        Reader::IdxLabels => Dataset::load_idx_pair(&good_images, path).map(|_| ()),
+        Reader::IdxDir => Dataset::load_idx_dir(path).map(|_| ()),
+        Reader::Model => model::load(path).map(|_| ()),
+    }
+}
+
+#[test]
+fn paths_that_are_not_regular_files_are_refused_quickly_with_a_fix() {
+    let dir = temp_dir("special");
+    std::fs::write(dir.join("good-images-idx3-ubyte"), idx::write_u8(&[1, 2, 2], &[0, 1, 2, 3])).unwrap();
+    std::fs::write(dir.join("good-labels-idx1-ubyte"), idx::write_u8(&[1], &[3])).unwrap();
+    let fifo = dir.join("pipe.npz");
+    mkfifo(&fifo);
+    let zero_link = dir.join("zero.npz");
+    std::os::unix::fs::symlink("/dev/zero", &zero_link).unwrap();
+    let (loop_a, loop_b) = (dir.join("loop-a.npz"), dir.join("loop-b.npz"));
+    std::os::unix::fs::symlink(&loop_b, &loop_a).unwrap();
+    std::os::unix::fs::symlink(&loop_a, &loop_b).unwrap();
+    let sub = dir.join("folder.npz");
+    std::fs::create_dir(&sub).unwrap();
+    // A folder of IDX files in which the image file is a FIFO.
+    let fifo_dir = dir.join("fifo-folder");
+    std::fs::create_dir(&fifo_dir).unwrap();
+    let fifo_member = fifo_dir.join("x-images-idx3-ubyte");
+    mkfifo(&fifo_member);
+    std::fs::write(fifo_dir.join("x-labels-idx1-ubyte"), idx::write_u8(&[1], &[3])).unwrap();
+    let model_fifo = dir.join("model.npz");
+    mkfifo(&model_fifo);
+    let dev_zero = PathBuf::from("/dev/zero");
+
+    // (what, reader, path given, path the error must name, kind, words the message must hold)
+    let cases: Vec<(&str, Reader, PathBuf, PathBuf, ErrorKind, &str)> = vec![
+        ("FIFO as --data", Reader::Npz, fifo.clone(), fifo.clone(), ErrorKind::NotRegularFile, "FIFO"),
+        ("FIFO as --images", Reader::IdxImages, fifo.clone(), fifo.clone(), ErrorKind::NotRegularFile, "FIFO"),
+        ("FIFO as --labels", Reader::IdxLabels, fifo.clone(), fifo.clone(), ErrorKind::NotRegularFile, "FIFO"),
+        ("FIFO as --model", Reader::Model, model_fifo.clone(), model_fifo, ErrorKind::NotRegularFile, "FIFO"),
+        ("FIFO in a --data folder", Reader::IdxDir, fifo_dir, fifo_member, ErrorKind::NotRegularFile, "FIFO"),
+        ("/dev/zero", Reader::Npz, dev_zero.clone(), dev_zero.clone(), ErrorKind::NotRegularFile, "character device"),
+        ("/dev/zero as --images", Reader::IdxImages, dev_zero.clone(), dev_zero, ErrorKind::NotRegularFile, "device"),
+        (
+            "symlink to /dev/zero",
+            Reader::Npz,
+            zero_link.clone(),
+            zero_link.clone(),
+            ErrorKind::NotRegularFile,
+            "device",
+        ),
+        (
+            "symlink to /dev/zero as model",
+            Reader::Model,
+            zero_link.clone(),
+            zero_link,
+            ErrorKind::NotRegularFile,
+            "device",
+        ),
+        (
+            "a directory as --data FILE.npz",
+            Reader::Npz,
+            sub.clone(),
+            sub.clone(),
+            ErrorKind::NotRegularFile,
+            "directory",
+        ),
+        ("a directory as --model", Reader::Model, sub.clone(), sub, ErrorKind::NotRegularFile, "directory"),
+        ("a symlink loop", Reader::Npz, loop_a.clone(), loop_a.clone(), ErrorKind::Io, "symbolic links"),
+        ("a symlink loop as --labels", Reader::IdxLabels, loop_a.clone(), loop_a, ErrorKind::Io, "cannot"),
+        ("/proc/self/mem", Reader::Npz, "/proc/self/mem".into(), "/proc/self/mem".into(), ErrorKind::Io, "cannot read"),
+        (
+            "/proc/self/status",
+            Reader::Model,
+            "/proc/self/status".into(),
+            "/proc/self/status".into(),
+            ErrorKind::NotRegularFile,
+            "virtual file",
+        ),
+        (
+            "a missing file",
+            Reader::Npz,
+            dir.join("absent.npz"),
+            dir.join("absent.npz"),
+            ErrorKind::Io,
+            "check the path",
+        ),
+    ];
+    for (what, reader, path, named, kind, words) in cases {
+        let dir2 = dir.clone();
+        let result = within(what, 10, move || run(reader, &path, &dir2));
+        let err = result.err().unwrap_or_else(|| panic!("{what}: accepted"));
+        assert_eq!(err.kind(), kind, "{what}: {err}");
+        assert_eq!(err.path(), Some(named.as_path()), "{what}: names the wrong file: {err}");
+        let text = err.to_string();
+        assert!(text.contains("\n  fix: "), "{what}: no fix line: {text}");
+        assert!(text.contains(words), "{what}: the message should say '{words}': {text}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn every_io_error_carries_a_fix_whatever_the_os_error() {
+    let kinds = [
+        std::io::ErrorKind::NotFound,
+        std::io::ErrorKind::PermissionDenied,
+        std::io::ErrorKind::InvalidData,
+        std::io::ErrorKind::UnexpectedEof,
+        std::io::ErrorKind::Other,
+    ];
+    for kind in kinds {
+        let err = Error::io(Path::new("f"), "read the file", &std::io::Error::from(kind));
+        assert!(err.fix_text().is_some_and(|f| !f.is_empty()), "{kind:?}: no fix: {err}");
+    }
+    for code in [5, 40, 21, 20, 24, 105] {
+        let err = Error::io(Path::new("f"), "read the file", &std::io::Error::from_raw_os_error(code));
+        assert!(err.fix_text().is_some(), "errno {code}: no fix: {err}");
+    }
+}
+
+#[test]
+fn label_errors_name_the_label_file() {
+    let dir = temp_dir("label-names");
+    let images = dir.join("t-images-idx3-ubyte");
+    std::fs::write(&images, idx::write_u8(&[2, 2, 2], &[0; 8])).unwrap();
+    // IDX label files of other element types, written by hand.
+    let idx_of = |type_code: u8, data: &[u8]| {
+        let mut out = vec![0, 0, type_code, 1, 0, 0, 0, 2];
+        out.extend_from_slice(data);
+        out
+    };
+    let cases: Vec<(&str, Vec<u8>, ErrorKind)> = vec![
+        ("label 10", idx::write_u8(&[2], &[0, 10]), ErrorKind::LabelOutOfRange),
+        ("label 255", idx::write_u8(&[2], &[255, 1]), ErrorKind::LabelOutOfRange),
+        ("negative label", idx_of(0x09, &[1, 0xFF]), ErrorKind::LabelOutOfRange),
+        ("int32 label 12", idx_of(0x0C, &[0, 0, 0, 1, 0, 0, 0, 12]), ErrorKind::LabelOutOfRange),
+        ("float labels", idx_of(0x0D, &[0x3F, 0x80, 0, 0, 0, 0, 0, 0]), ErrorKind::UnsupportedDtype),
+        ("2-D labels", idx::write_u8(&[2, 1], &[0, 1]), ErrorKind::BadShape),
+    ];
+    for (what, bytes, kind) in cases {
+        let labels = dir.join(format!("{}-labels-idx1-ubyte", what.replace(' ', "_")));
+        std::fs::write(&labels, bytes).unwrap();
+        let err = Dataset::load_idx_pair(&images, &labels).unwrap_err();
+        assert_eq!(err.kind(), kind, "{what}: {err}");
+        assert_eq!(err.path(), Some(labels.as_path()), "{what}: the error must name the label file: {err}");
+        assert!(err.fix_text().is_some(), "{what}: no fix: {err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -6,6 +6,7 @@
 //! so one forward GEMM covers every row of an epoch.
 
 pub mod bytes;
+pub mod file;
 pub mod idx;
 pub mod npy;
 pub mod npz;
@@ -116,30 +117,7 @@ impl Dataset {
             .at(path)
             .fix("clean the data: every pixel must be a finite number"));
         }
-        let raw_labels: Vec<i64> = match label_values {
-            Elements::U8(v) => v.into_iter().map(i64::from).collect(),
-            Elements::Int(v) => v,
-            other => {
-                return Err(Error::new(
-                    ErrorKind::UnsupportedDtype,
-                    format!("labels are {}, not integers", other.type_name()),
-                )
-                .at(path)
-                .fix("store labels as integers 0-9"));
-            }
-        };
-        let mut labels = Vec::with_capacity(rows);
-        for (i, &y) in raw_labels.iter().enumerate() {
-            if !(0..CLASSES as i64).contains(&y) {
-                return Err(Error::new(
-                    ErrorKind::LabelOutOfRange,
-                    format!("label {i} is {y}, outside 0-{}", CLASSES - 1),
-                )
-                .at(path)
-                .fix("labels must be the classes 0-9 (letters A-J)"));
-            }
-            labels.push(y as u8);
-        }
+        let labels = check_labels(label_values, label_path)?;
         Ok(Dataset { images, labels, features, source })
     }
 
@@ -296,15 +274,41 @@ impl Split {
     }
 }
 
-/// Reads a whole file, naming it in the error.
-pub fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| {
-        let mut err = Error::io(path, "read the file", &e);
-        if e.kind() == std::io::ErrorKind::NotFound {
-            err = err.fix("check the path");
+/// Checks labels and narrows them to `u8`. Every error names `label_path`,
+/// the file that holds the labels, not the images beside them.
+fn check_labels(values: Elements, label_path: &Path) -> Result<Vec<u8>> {
+    let raw: Vec<i64> = match values {
+        Elements::U8(v) => return check_label_range(v.iter().map(|&y| i64::from(y)), v.len(), label_path),
+        Elements::Int(v) => v,
+        other => {
+            return Err(Error::new(
+                ErrorKind::UnsupportedDtype,
+                format!("labels are {}, not integers", other.type_name()),
+            )
+            .at(label_path)
+            .fix("store labels as integers 0-9"));
         }
-        err
-    })
+    };
+    check_label_range(raw.iter().copied(), raw.len(), label_path)
+}
+
+fn check_label_range(values: impl Iterator<Item = i64>, len: usize, label_path: &Path) -> Result<Vec<u8>> {
+    let mut labels = Vec::with_capacity(len);
+    for (i, y) in values.enumerate() {
+        if !(0..CLASSES as i64).contains(&y) {
+            return Err(Error::new(ErrorKind::LabelOutOfRange, format!("label {i} is {y}, outside 0-{}", CLASSES - 1))
+                .at(label_path)
+                .fix("labels must be the classes 0-9 (letters A-J)"));
+        }
+        labels.push(y as u8);
+    }
+    Ok(labels)
+}
+
+/// Reads a whole regular file, naming it in any error (see
+/// [`file::read_regular_file`]: directories, FIFOs and devices are refused).
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    file::read_regular_file(path)
 }
 
 /// Reads an IDX file, gunzipping it when it is gzip data.

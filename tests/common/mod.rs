@@ -74,3 +74,31 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
     out
 }
+
+/// Runs `f` on its own thread and fails the test if it has not returned
+/// within `seconds`: a reader that blocks (on a FIFO, say) fails the test
+/// instead of hanging the suite.
+pub fn within<T: Send + 'static>(what: &str, seconds: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(seconds)) {
+        Ok(v) => v,
+        Err(_) => panic!("{what}: no answer within {seconds} s (blocked or far too slow)"),
+    }
+}
+
+/// A fresh, empty temporary folder for one test.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mlp-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Makes a FIFO at `path` with the system's `mkfifo`.
+pub fn mkfifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo").arg(path).status().expect("run mkfifo");
+    assert!(status.success(), "mkfifo {} failed", path.display());
+}
