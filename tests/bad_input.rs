@@ -576,3 +576,268 @@ fn label_errors_name_the_label_file() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// An `.npy` header for `descr` and `shape`, padded as numpy pads it.
+fn npy_header_bytes(descr: &str, fortran: bool, shape: &str) -> Vec<u8> {
+    let order = if fortran { "True" } else { "False" };
+    let mut text = format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape}, }}");
+    let unpadded = 10 + text.len() + 1;
+    text.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
+    text.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(text.len() as u16).to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out
+}
+
+/// A deflated member holding an `.npy` header and `zeros` zero bytes of
+/// data, made in milliseconds however large; its CRC is left 0 because
+/// computing it would take as long as the load the test must avoid.
+fn zero_member(name: &str, header: &[u8], zeros: usize) -> Member {
+    Member {
+        name: name.into(),
+        method: 8,
+        crc: 0,
+        compressed: common::deflate_then_zeros(header, zeros),
+        uncompressed_len: u32::try_from(header.len() + zeros).unwrap(),
+    }
+}
+
+#[test]
+fn probe_reads_headers_only_of_small_files_that_declare_huge_data() {
+    let dir = temp_dir("probe-huge");
+    // 1,300,000 images of 784 bytes (1 GB) in a ~6 MB deflated .npz.
+    let rows = 1_300_000usize;
+    let images = npy_header_bytes("|u1", false, &format!("({rows}, 784)"));
+    let labels = npy_header_bytes("|u1", false, &format!("({rows},)"));
+    let archive =
+        zip(&[zero_member("images.npy", &images, rows * 784), zero_member("labels.npy", &labels, rows)], None);
+    assert!(archive.len() < 8 << 20, "the test file is {} bytes", archive.len());
+    let npz_path = dir.join("huge.npz");
+    std::fs::write(&npz_path, &archive).unwrap();
+    // The same as an IDX pair of .gz files.
+    let image_idx = [0u8, 0, 8, 3, 0, 0x13, 0xD6, 0x20, 0, 0, 0, 28, 0, 0, 0, 28];
+    assert_eq!(u32::from_be_bytes(image_idx[4..8].try_into().unwrap()) as usize, rows);
+    let label_idx = [0u8, 0, 8, 1, 0, 0x13, 0xD6, 0x20];
+    let gz_images = dir.join("huge-images-idx3-ubyte.gz");
+    let gz_labels = dir.join("huge-labels-idx1-ubyte.gz");
+    std::fs::write(&gz_images, common::gzip_member(&common::deflate_then_zeros(&image_idx, rows * 784), 0, 0)).unwrap();
+    std::fs::write(&gz_labels, common::gzip_member(&common::deflate_then_zeros(&label_idx, rows), 0, 0)).unwrap();
+    let sources = [
+        ("npz", DataSource::Npz(npz_path)),
+        ("IDX .gz pair", DataSource::IdxPair { images: gz_images, labels: gz_labels }),
+        ("IDX folder", DataSource::IdxDir(dir.clone())),
+    ];
+    for (what, source) in sources {
+        let started = std::time::Instant::now();
+        let shape = within(what, 10, move || source.probe()).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let took = started.elapsed();
+        assert_eq!((shape.rows, shape.features), (rows, 784), "{what}");
+        // The f32 images alone are 4 GB; the bound counts them and more.
+        assert!(shape.load_bytes >= (rows * 784 * 5) as u64, "{what}: load_bytes {} too small", shape.load_bytes);
+        assert!(took.as_secs_f64() < 2.0, "{what}: probe took {took:?}; it must not inflate the data");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn probe_agrees_with_load_and_refuses_what_load_refuses() {
+    let dir = temp_dir("probe-agrees");
+    let px: Vec<u8> = (0..6 * 4).map(|i| i as u8).collect();
+    let labels = Elements::Int(vec![0, 1, 2, 3, 4, 5]);
+    let good = dir.join("good.npz");
+    std::fs::write(&good, npz::write(&[("images", &[6, 2, 2], &Elements::U8(px.clone())), ("labels", &[6], &labels)]))
+        .unwrap();
+    let deflated = dir.join("deflated.npz");
+    let members = [
+        Member::deflated("images.npy", &npy::write(&[6, 4], &Elements::U8(px.clone()))),
+        Member::deflated("labels.npy", &npy::write(&[6], &labels)),
+    ];
+    std::fs::write(&deflated, zip(&members, None)).unwrap();
+    std::fs::write(dir.join("p-images-idx3-ubyte.gz"), gzip(&idx::write_u8(&[6, 2, 2], &px))).unwrap();
+    std::fs::write(dir.join("p-labels-idx1-ubyte.gz"), gzip(&idx::write_u8(&[6], &[0, 1, 2, 3, 4, 5]))).unwrap();
+    let sources = [
+        DataSource::Npz(good),
+        DataSource::Npz(deflated),
+        DataSource::IdxPair { images: dir.join("p-images-idx3-ubyte.gz"), labels: dir.join("p-labels-idx1-ubyte.gz") },
+        DataSource::IdxDir(dir.clone()),
+        DataSource::Sample,
+        DataSource::Synthetic { rows: 7, seed: 1 },
+    ];
+    for source in sources {
+        let shape = source.probe().unwrap_or_else(|e| panic!("{source:?}: {e}"));
+        let data = source.load().unwrap();
+        assert_eq!((shape.rows, shape.features), (data.rows(), data.features), "{source:?}");
+        assert!(shape.load_bytes >= shape.dataset_bytes(), "{source:?}");
+    }
+    // Refused by probe as by load, with the same kind of error.
+    let bad = |name: &str, images: (&[usize], Elements), labels: (&[usize], Elements)| {
+        let path = dir.join(name);
+        std::fs::write(&path, npz::write(&[("images", images.0, &images.1), ("labels", labels.0, &labels.1)])).unwrap();
+        DataSource::Npz(path)
+    };
+    let cases = [
+        (
+            bad("count.npz", (&[2, 2], Elements::U8(vec![0; 4])), (&[3], Elements::Int(vec![0; 3]))),
+            ErrorKind::CountMismatch,
+        ),
+        (bad("flat.npz", (&[4], Elements::U8(vec![0; 4])), (&[4], Elements::Int(vec![0; 4]))), ErrorKind::BadShape),
+        (bad("empty.npz", (&[0, 4], Elements::U8(vec![])), (&[0], Elements::Int(vec![]))), ErrorKind::Empty),
+    ];
+    for (source, kind) in cases {
+        assert_eq!(source.probe().unwrap_err().kind(), kind, "{source:?}");
+        assert_eq!(source.load().unwrap_err().kind(), kind, "{source:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn model_probe_reads_a_huge_model_from_headers_only() {
+    // H = 1,000,000: W_h alone is 3.1 GB of float32 zeros, in ~20 MB.
+    let hidden = 1_000_000usize;
+    let f4 = |shape: &str| npy_header_bytes("<f4", false, shape);
+    let members = [
+        zero_member("W_h.npy", &f4(&format!("(784, {hidden})")), 784 * hidden * 4),
+        zero_member("b_h.npy", &f4(&format!("({hidden},)")), hidden * 4),
+        zero_member("W_o.npy", &f4(&format!("({hidden}, 10)")), hidden * 40),
+        zero_member("b_o.npy", &f4("(10,)"), 40),
+    ];
+    let bytes = zip(&members, None);
+    let layout = within("model probe", 10, move || model::probe_npz(&bytes, Path::new("big.npz")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((layout.inputs, layout.hidden, layout.classes), (784, hidden, 10));
+    // The probe refuses bad shapes and types as loading does.
+    let small = |w_o: &str, descr: &str| {
+        let h = |d: &str, s: &str| npy_header_bytes(d, false, s);
+        let m = [
+            zero_member("W_h.npy", &h(descr, "(4, 3)"), 12 * 4),
+            zero_member("b_h.npy", &h("<f4", "(3,)"), 12),
+            zero_member("W_o.npy", &h("<f4", w_o), 4 * 30),
+            zero_member("b_o.npy", &h("<f4", "(10,)"), 40),
+        ];
+        model::probe_npz(&zip(&m, None), Path::new("m.npz"))
+    };
+    assert!(small("(3, 10)", "<f4").is_ok());
+    expect("W_o rows differ", small("(30, 1)", "<f4"), ErrorKind::BadModel);
+    expect("integer W_h", small("(3, 10)", "<i4"), ErrorKind::BadModel);
+}
+
+#[test]
+fn fortran_order_with_thousands_of_unit_dimensions_loads_in_linear_time() {
+    // 8,000,000 elements under 3,998 unit dimensions: the old reorder did
+    // work proportional to elements × dimensions (minutes).
+    let mut shape = "(2000, ".to_string();
+    shape.push_str(&"1,".repeat(3998));
+    shape.push_str("4000)");
+    let mut bytes = npy_header_bytes("|u1", true, &shape);
+    assert!(bytes.len() < 10_000);
+    let n = 2000 * 4000;
+    bytes.extend((0..n).map(|i| (i % 251) as u8));
+    let array = within("fortran reorder", 5, move || npy::parse(&bytes)).unwrap();
+    let Elements::U8(v) = array.elements else { panic!("not u8") };
+    // Row-major (i, j) is column-major offset i + 2000 j.
+    assert_eq!(v[1], (2000 % 251) as u8);
+    assert_eq!(v[4000], 1);
+}
+
+#[test]
+fn multi_member_gzip_reads_every_member_and_checks_each() {
+    let data = idx::write_u8(&[3, 2, 2], &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    let (a, b) = data.split_at(7);
+    let joined = [gzip(a), gzip(b)].concat();
+    assert_eq!(idx::gunzip(&joined).unwrap(), data);
+    // Three members, one empty, and trailing zero padding.
+    assert_eq!(idx::gunzip(&[gzip(a), gzip(&[]), gzip(b), vec![0; 5]].concat()).unwrap(), data);
+    let mut bad_crc = joined.clone();
+    let n = bad_crc.len();
+    bad_crc[n - 6] ^= 1;
+    let mut bad_len = joined.clone();
+    bad_len[n - 3] ^= 1;
+    let mut bad_first = joined.clone();
+    let first_trailer = gzip(a).len() - 8;
+    bad_first[first_trailer] ^= 1;
+    let cases: Vec<(&str, Vec<u8>, ErrorKind)> = vec![
+        ("second member's CRC", bad_crc, ErrorKind::Checksum),
+        ("second member's length", bad_len, ErrorKind::Checksum),
+        ("first member's CRC", bad_first, ErrorKind::Checksum),
+        ("second member cut short", joined[..n - 10].to_vec(), ErrorKind::Truncated),
+        ("garbage after the members", [joined.clone(), b"junk".to_vec()].concat(), ErrorKind::BadMagic),
+    ];
+    for (what, bytes, kind) in cases {
+        expect(what, idx::gunzip(&bytes), kind);
+    }
+    // As files: a data set whose image file is two members.
+    let dir = temp_dir("multi-gzip");
+    std::fs::write(dir.join("m-images-idx3-ubyte.gz"), &joined).unwrap();
+    std::fs::write(dir.join("m-labels-idx1-ubyte.gz"), [gzip(&idx::write_u8(&[3], &[1, 2, 3]))].concat()).unwrap();
+    let ds = Dataset::load_idx_dir(&dir).unwrap();
+    assert_eq!((ds.rows(), ds.features, ds.labels.clone()), (3, 4, vec![1, 2, 3]));
+    assert_eq!(ds.images[11], 12.0 / 255.0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn boolean_arrays_are_refused() {
+    let b1 = |shape: &str, n: usize| npy_raw(1, &header("|b1", shape), &vec![1u8; n]);
+    let cases = [
+        ("boolean images", b1("(2, 4)", 8), npy::write(&[2], &Elements::Int(vec![0, 1]))),
+        ("boolean labels", npy::write(&[2, 4], &Elements::U8(vec![9; 8])), b1("(2,)", 2)),
+    ];
+    for (what, images, labels) in cases {
+        let bytes = zip(&[Member::stored("images.npy", &images), Member::stored("labels.npy", &labels)], None);
+        let result = load_npz_bytes(&bytes);
+        let message = result.as_ref().err().map(|e| e.to_string()).unwrap_or_default();
+        expect(what, result, ErrorKind::UnsupportedDtype);
+        assert!(message.contains("boolean"), "{what}: {message}");
+    }
+}
+
+#[test]
+fn an_idx_folder_holding_the_same_data_twice_is_refused() {
+    let images = idx::write_u8(&[2, 2, 2], &[0, 1, 2, 3, 4, 5, 6, 7]);
+    let other = idx::write_u8(&[2, 2, 2], &[7, 6, 5, 4, 3, 2, 1, 0]);
+    let labels = idx::write_u8(&[2], &[0, 1]);
+    type Files = Vec<(&'static str, Vec<u8>)>;
+    let cases: Vec<(&str, Files)> = vec![
+        (
+            "a file beside its gzipped copy",
+            vec![
+                ("t-images-idx3-ubyte", images.clone()),
+                ("t-images-idx3-ubyte.gz", gzip(&images)),
+                ("t-labels-idx1-ubyte", labels.clone()),
+                ("t-labels-idx1-ubyte.gz", gzip(&labels)),
+            ],
+        ),
+        (
+            "two pairs of identical images",
+            vec![
+                ("a-images-idx3-ubyte", images.clone()),
+                ("a-labels-idx1-ubyte", labels.clone()),
+                ("b-images-idx3-ubyte.gz", gzip(&images)),
+                ("b-labels-idx1-ubyte.gz", gzip(&idx::write_u8(&[2], &[5, 6]))),
+                ("c-images-idx3-ubyte", other.clone()),
+                ("c-labels-idx1-ubyte", labels.clone()),
+            ],
+        ),
+    ];
+    for (i, (what, files)) in cases.into_iter().enumerate() {
+        let dir = temp_dir(&format!("dupes-{i}"));
+        for (name, bytes) in &files {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+        expect(what, Dataset::load_idx_dir(&dir).map(|d| d.rows()), ErrorKind::Duplicate);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    // Different pairs still pool.
+    let dir = temp_dir("dupes-distinct");
+    for (name, bytes) in [
+        ("a-images-idx3-ubyte", images),
+        ("a-labels-idx1-ubyte", labels.clone()),
+        ("c-images-idx3-ubyte", other),
+        ("c-labels-idx1-ubyte", labels),
+    ] {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    assert_eq!(Dataset::load_idx_dir(&dir).unwrap().rows(), 4);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

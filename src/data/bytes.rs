@@ -130,9 +130,62 @@ fn inflate_cap() -> usize {
     total.unwrap_or(16 << 30) / 2
 }
 
+/// How an [`inflate_into`] call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InflateEnd {
+    /// The deflate stream ended; this many input bytes were its data.
+    Done(usize),
+    /// The output reached the limit before the stream ended.
+    Limit,
+    /// The input ended in the middle of the stream.
+    Truncated,
+    /// The data is not valid deflate.
+    Corrupt,
+}
+
+/// Inflates one raw deflate stream from the start of `compressed`,
+/// appending at most `limit` bytes to `out` (whatever ends it, `out` holds
+/// exactly what was produced). Reports where the stream ended, so that data
+/// after it (a gzip trailer and the next member) can be found.
+pub fn inflate_into(compressed: &[u8], out: &mut Vec<u8>, limit: usize) -> InflateEnd {
+    use miniz_oxide::inflate::TINFLStatus;
+    use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
+    // The whole input is at hand and the output is one growing buffer, so
+    // back-references are resolved in place (no wrapping window).
+    let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+    let mut state = Box::<DecompressorOxide>::default();
+    let start = out.len();
+    let mut size = compressed.len().saturating_mul(4).clamp(64, 1 << 20).min(limit);
+    out.resize(start + size, 0);
+    let (mut in_pos, mut out_pos) = (0usize, 0usize);
+    loop {
+        let input = compressed.get(in_pos..).unwrap_or(&[]);
+        let (status, used_in, used_out) = decompress(&mut state, input, &mut out[start..], out_pos, flags);
+        in_pos += used_in;
+        out_pos += used_out;
+        let end = match status {
+            TINFLStatus::Done => InflateEnd::Done(in_pos),
+            TINFLStatus::HasMoreOutput if size < limit => {
+                size = size.saturating_mul(2).min(limit);
+                out.resize(start + size, 0);
+                continue;
+            }
+            TINFLStatus::HasMoreOutput => InflateEnd::Limit,
+            TINFLStatus::FailedCannotMakeProgress | TINFLStatus::NeedsMoreInput => InflateEnd::Truncated,
+            _ => InflateEnd::Corrupt,
+        };
+        out.truncate(start + out_pos);
+        return end;
+    }
+}
+
+/// The most one decompression may produce on this machine (see `inflate_cap`).
+pub fn inflate_memory_cap() -> usize {
+    inflate_cap()
+}
+
 /// Inflates raw deflate data, refusing to produce more than `limit` bytes.
 pub fn inflate_limited(compressed: &[u8], limit: usize, what: &str) -> Result<Vec<u8>> {
-    use miniz_oxide::inflate::{TINFLStatus, decompress_to_vec_with_limit};
     let limit = limit.min(max_inflated_len(compressed.len()));
     if limit > inflate_cap() {
         return Err(Error::new(
@@ -141,18 +194,40 @@ pub fn inflate_limited(compressed: &[u8], limit: usize, what: &str) -> Result<Ve
         )
         .fix("the file is too large for this machine, or hostile"));
     }
-    decompress_to_vec_with_limit(compressed, limit).map_err(|e| match e.status {
-        TINFLStatus::HasMoreOutput => {
+    let mut out = Vec::new();
+    match inflate_into(compressed, &mut out, limit) {
+        InflateEnd::Done(_) => Ok(out),
+        end => Err(inflate_error(end, what, limit)),
+    }
+}
+
+/// The error for a stream that did not end well.
+pub fn inflate_error(end: InflateEnd, what: &str, limit: usize) -> Error {
+    match end {
+        InflateEnd::Limit => {
             Error::new(ErrorKind::DecompressionBomb, format!("{what} decompresses past its declared {limit} bytes"))
                 .fix("the file is corrupt or hostile; do not use it")
         }
-        TINFLStatus::FailedCannotMakeProgress => {
+        InflateEnd::Truncated => {
             Error::new(ErrorKind::Truncated, format!("{what} ends in the middle of its compressed data"))
                 .fix("the file is incomplete; download or copy it again")
         }
-        _ => Error::new(ErrorKind::BadCompression, format!("{what} does not decompress ({e})"))
-            .fix("the file is corrupt; write or download it again"),
-    })
+        InflateEnd::Done(_) | InflateEnd::Corrupt => {
+            Error::new(ErrorKind::BadCompression, format!("{what} does not decompress (invalid deflate data)"))
+                .fix("the file is corrupt; write or download it again")
+        }
+    }
+}
+
+/// The first bytes (at most `max`) that raw deflate data decompresses to,
+/// for reading a header without inflating the rest. Truncated or corrupt
+/// data after the prefix is not noticed here; loading notices it.
+pub fn inflate_prefix(compressed: &[u8], max: usize, what: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    match inflate_into(compressed, &mut out, max) {
+        InflateEnd::Corrupt if out.is_empty() => Err(inflate_error(InflateEnd::Corrupt, what, max)),
+        _ => Ok(out),
+    }
 }
 
 /// Inflates raw deflate data that must produce exactly `expected` bytes.

@@ -6,8 +6,8 @@
 //! where a 32-bit field is `0xFFFFFFFF`), never from the local headers,
 //! which numpy fills with `0xFFFFFFFF`.
 
-use crate::data::bytes::{ByteReader, crc32, inflate_exact};
-use crate::data::npy::{self, Elements, NpyArray};
+use crate::data::bytes::{ByteReader, crc32, inflate_exact, inflate_prefix, max_inflated_len};
+use crate::data::npy::{self, Elements, NpyArray, NpyHeader};
 use crate::error::{Error, ErrorKind, Result};
 
 const LOCAL_SIG: u32 = 0x0403_4b50;
@@ -100,8 +100,9 @@ impl<'a> Archive<'a> {
         self.entries.iter().map(|e| e.name.as_str())
     }
 
-    /// The raw bytes of a member, decompressed and CRC-checked.
-    pub fn read(&self, name: &str) -> Result<Vec<u8>> {
+    /// A member's directory entry and its compressed bytes, checked for
+    /// what can be checked without decompressing.
+    fn locate(&self, name: &str) -> Result<(&Entry, &'a [u8], usize)> {
         let entry = self.entries.iter().find(|e| e.name == name).ok_or_else(|| {
             Error::new(ErrorKind::MissingMember, format!("archive has no member '{name}'")).fix(format!(
                 "save the archive with that array, e.g. np.savez(path, {}=...)",
@@ -124,21 +125,24 @@ impl<'a> Archive<'a> {
         let compressed_len = usize::try_from(entry.compressed).map_err(|_| bad_archive("member size out of range"))?;
         let expected = usize::try_from(entry.uncompressed).map_err(|_| bad_archive("member size out of range"))?;
         let data = r.take(compressed_len)?;
+        match entry.method {
+            0 if compressed_len != expected => {
+                Err(bad_archive(format!("stored member '{name}' has sizes {compressed_len} and {expected}")))
+            }
+            0 | 8 => Ok((entry, data, expected)),
+            m => Err(Error::new(
+                ErrorKind::BadCompression,
+                format!("member '{name}' uses zip method {m}; only stored (0) and deflate (8) load"),
+            )
+            .fix("save the archive with np.savez or np.savez_compressed")),
+        }
+    }
+
+    /// The raw bytes of a member, decompressed and CRC-checked.
+    pub fn read(&self, name: &str) -> Result<Vec<u8>> {
+        let (entry, data, expected) = self.locate(name)?;
         let what = format!("member '{name}'");
-        let out = match entry.method {
-            0 if compressed_len == expected => data.to_vec(),
-            0 => {
-                return Err(bad_archive(format!("stored {what} has sizes {compressed_len} and {expected}")));
-            }
-            8 => inflate_exact(data, expected, &what)?,
-            m => {
-                return Err(Error::new(
-                    ErrorKind::BadCompression,
-                    format!("{what} uses zip method {m}; only stored (0) and deflate (8) load"),
-                )
-                .fix("save the archive with np.savez or np.savez_compressed"));
-            }
-        };
+        let out = if entry.method == 0 { data.to_vec() } else { inflate_exact(data, expected, &what)? };
         let crc = crc32(&out);
         if crc != entry.crc {
             return Err(Error::new(
@@ -148,6 +152,43 @@ impl<'a> Archive<'a> {
             .fix("the file is corrupt; copy or write it again"));
         }
         Ok(out)
+    }
+
+    /// The `.npy` header of a member (`name` without the `.npy` suffix),
+    /// read without decompressing more than the header, and the member's
+    /// decompressed size. The header must account for exactly that size, as
+    /// loading will require.
+    pub fn array_header(&self, name: &str) -> Result<(NpyHeader, usize)> {
+        let member = format!("{name}.npy");
+        let (entry, data, expected) = self.locate(&member)?;
+        let what = format!("member '{member}'");
+        let header = if entry.method == 0 {
+            npy::parse_header(data)
+        } else {
+            if expected > max_inflated_len(data.len()) {
+                return Err(bad_archive(format!(
+                    "{what} declares {expected} bytes, more than {} compressed bytes can hold",
+                    data.len()
+                )));
+            }
+            // Magic, version, length and the longest header numpy writes.
+            let prefix = inflate_prefix(data, 12 + npy::MAX_HEADER_LEN, &what)?;
+            npy::parse_header(&prefix)
+        }
+        .map_err(|e| e.context(&what))?;
+        if header.file_len() != expected {
+            let kind = if header.file_len() > expected { ErrorKind::Truncated } else { ErrorKind::BadShape };
+            return Err(Error::new(
+                kind,
+                format!(
+                    "{what}: shape {:?} needs {} bytes but the member holds {expected}",
+                    header.shape,
+                    header.file_len()
+                ),
+            )
+            .fix("the file is incomplete or corrupt; write it again"));
+        }
+        Ok((header, expected))
     }
 
     /// A member parsed as an array; `name` without the `.npy` suffix.

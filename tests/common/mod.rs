@@ -102,3 +102,72 @@ pub fn mkfifo(path: &std::path::Path) {
     let status = std::process::Command::new("mkfifo").arg(path).status().expect("run mkfifo");
     assert!(status.success(), "mkfifo {} failed", path.display());
 }
+
+/// Raw deflate (one fixed-Huffman block) of `prefix` followed by `zeros`
+/// zero bytes, built by hand: runs of zeros become back-references of
+/// length 258 at distance 1 (13 bits each), so a gigabyte of zeros takes
+/// about 6 MB and milliseconds to make, without an encoder.
+pub fn deflate_then_zeros(prefix: &[u8], zeros: usize) -> Vec<u8> {
+    let mut w = BitWriter::default();
+    w.bits(1, 1); // final block
+    w.bits(1, 2); // fixed Huffman codes
+    let literal = |w: &mut BitWriter, v: u8| {
+        if v < 144 { w.code(0x30 + u32::from(v), 8) } else { w.code(0x190 + u32::from(v) - 144, 9) }
+    };
+    prefix.iter().for_each(|&b| literal(&mut w, b));
+    let mut left = zeros;
+    if left > 0 {
+        literal(&mut w, 0);
+        left -= 1;
+    }
+    while left >= 258 {
+        w.code(0xC5, 8); // length code 285: 258 bytes
+        w.code(0, 5); // distance code 0: distance 1
+        left -= 258;
+    }
+    (0..left).for_each(|_| literal(&mut w, 0));
+    w.code(0, 7); // end of block
+    w.finish()
+}
+
+/// Writes bits least significant first, as deflate packs them.
+#[derive(Default)]
+struct BitWriter {
+    out: Vec<u8>,
+    acc: u64,
+    n: u32,
+}
+
+impl BitWriter {
+    fn bits(&mut self, value: u32, count: u32) {
+        self.acc |= u64::from(value) << self.n;
+        self.n += count;
+        while self.n >= 8 {
+            self.out.push(self.acc as u8);
+            self.acc >>= 8;
+            self.n -= 8;
+        }
+    }
+
+    /// A Huffman code, which deflate stores most significant bit first.
+    fn code(&mut self, code: u32, len: u32) {
+        let reversed = code.reverse_bits() >> (32 - len);
+        self.bits(reversed, len);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.n > 0 {
+            self.out.push(self.acc as u8);
+        }
+        self.out
+    }
+}
+
+/// A gzip member of the given raw deflate data, with the CRC and length given.
+pub fn gzip_member(deflated: &[u8], crc: u32, len: u32) -> Vec<u8> {
+    let mut out = vec![0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 255];
+    out.extend_from_slice(deflated);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(&len.to_le_bytes());
+    out
+}
