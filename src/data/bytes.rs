@@ -14,10 +14,12 @@ pub struct ByteReader<'a> {
 }
 
 impl<'a> ByteReader<'a> {
+    /// A reader at the start of `bytes`; `what` names them in messages.
     pub fn new(bytes: &'a [u8], what: &'static str) -> Self {
         ByteReader { bytes, pos: 0, what }
     }
 
+    /// A reader at offset `pos` of `bytes` (an error if past the end).
     pub fn at(bytes: &'a [u8], pos: usize, what: &'static str) -> Result<Self> {
         if pos > bytes.len() {
             return Err(truncated(what, pos, bytes.len()));
@@ -25,10 +27,12 @@ impl<'a> ByteReader<'a> {
         Ok(ByteReader { bytes, pos, what })
     }
 
+    /// The offset of the next read.
     pub fn position(&self) -> usize {
         self.pos
     }
 
+    /// Bytes left after the offset.
     pub fn remaining(&self) -> usize {
         self.bytes.len() - self.pos
     }
@@ -49,22 +53,27 @@ impl<'a> ByteReader<'a> {
         Ok(out)
     }
 
+    /// A byte.
     pub fn u8(&mut self) -> Result<u8> {
         Ok(self.array::<1>()?[0])
     }
 
+    /// A little-endian u16.
     pub fn u16_le(&mut self) -> Result<u16> {
         Ok(u16::from_le_bytes(self.array()?))
     }
 
+    /// A little-endian u32.
     pub fn u32_le(&mut self) -> Result<u32> {
         Ok(u32::from_le_bytes(self.array()?))
     }
 
+    /// A little-endian u64.
     pub fn u64_le(&mut self) -> Result<u64> {
         Ok(u64::from_le_bytes(self.array()?))
     }
 
+    /// A big-endian u32.
     pub fn u32_be(&mut self) -> Result<u32> {
         Ok(u32::from_be_bytes(self.array()?))
     }

@@ -15,7 +15,9 @@ use crate::error::{Error, ErrorKind, Result};
 /// An IDX array: its dimensions and values.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IdxArray {
+    /// The dimensions, first one the rows.
     pub dims: Vec<usize>,
+    /// The values in C order.
     pub elements: Elements,
 }
 

@@ -2,8 +2,11 @@
 //! MNIST-family IDX files or from the built-in synthetic glyphs, checking
 //! them, and splitting them as the course does.
 //!
-//! A [`Split`] keeps all rows in one matrix in the order train, valid, test,
-//! so one forward GEMM covers every row of an epoch.
+//! Every file is read through [`file::read_regular_file`] (only regular
+//! files, bounded reads); every error names the file that is wrong (label
+//! errors the label file). A [`Split`] keeps all rows in one matrix in the
+//! order train, valid, test, so one forward GEMM covers every row of an
+//! epoch; [`Dataset::into_split`] makes it without a second copy.
 
 pub mod bytes;
 pub mod file;
@@ -40,6 +43,7 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// Images (and labels).
     pub fn rows(&self) -> usize {
         self.labels.len()
     }
@@ -322,15 +326,22 @@ pub(crate) fn idx_pairs(dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
 pub struct Split {
     /// (train + valid + test, D) row-major.
     pub images: Vec<f32>,
+    /// (train + valid + test), each below [`CLASSES`].
     pub labels: Vec<u8>,
+    /// D: values per image.
     pub features: usize,
+    /// Training rows (the first ones).
     pub train: usize,
+    /// Validation rows (after the training rows).
     pub valid: usize,
+    /// Test rows (the rest).
     pub test: usize,
+    /// Where the rows came from.
     pub source: String,
 }
 
 impl Split {
+    /// All rows: train, valid and test.
     pub fn rows(&self) -> usize {
         self.labels.len()
     }
