@@ -841,3 +841,84 @@ fn an_idx_folder_holding_the_same_data_twice_is_refused() {
     assert_eq!(Dataset::load_idx_dir(&dir).unwrap().rows(), 4);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Writes a stored (uncompressed) `.npz` whose members are an `.npy` header
+/// followed by `zeros` zero bytes left as a hole in a sparse file: gigabytes
+/// of valid archive that take no disk space and no time to make.
+fn sparse_npz(path: &Path, members: &[(&str, Vec<u8>, u64)]) {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut file = std::fs::File::create(path).unwrap();
+    let mut central = Vec::new();
+    let mut offset = 0u64;
+    for (name, header, zeros) in members {
+        let size = u32::try_from(header.len() as u64 + zeros).unwrap();
+        let fields = |v: &mut Vec<u8>| {
+            v.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0x21, 0]); // flags, stored, time, date
+            v.extend_from_slice(&0u32.to_le_bytes()); // CRC (a probe does not check it)
+            v.extend_from_slice(&size.to_le_bytes());
+            v.extend_from_slice(&size.to_le_bytes());
+            v.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            v.extend_from_slice(&0u16.to_le_bytes());
+        };
+        let mut local = 0x0403_4b50u32.to_le_bytes().to_vec();
+        local.extend_from_slice(&[20, 0]);
+        fields(&mut local);
+        local.extend_from_slice(name.as_bytes());
+        local.extend_from_slice(header);
+        file.seek(SeekFrom::Start(offset)).unwrap();
+        file.write_all(&local).unwrap();
+        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        central.extend_from_slice(&[20, 0, 20, 0]);
+        fields(&mut central);
+        central.extend_from_slice(&[0; 10]); // comment length, disk, attributes
+        central.extend_from_slice(&u32::try_from(offset).unwrap().to_le_bytes());
+        central.extend_from_slice(name.as_bytes());
+        offset += local.len() as u64 + zeros;
+    }
+    let mut end = 0x0605_4b50u32.to_le_bytes().to_vec();
+    end.extend_from_slice(&[0, 0, 0, 0]);
+    end.extend_from_slice(&(members.len() as u16).to_le_bytes());
+    end.extend_from_slice(&(members.len() as u16).to_le_bytes());
+    end.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    end.extend_from_slice(&u32::try_from(offset).unwrap().to_le_bytes());
+    end.extend_from_slice(&[0, 0]);
+    file.seek(SeekFrom::Start(offset)).unwrap();
+    file.write_all(&central).unwrap();
+    file.write_all(&end).unwrap();
+}
+
+#[test]
+fn probe_of_a_stored_npz_reads_its_directory_and_headers_not_its_data() {
+    // 5,000,000 images of 784 bytes: a 3.9 GB stored archive (sparse on disk).
+    let dir = temp_dir("probe-sparse");
+    let rows = 5_000_000u64;
+    let path = dir.join("big.npz");
+    sparse_npz(
+        &path,
+        &[
+            ("images.npy", npy_header_bytes("|u1", false, &format!("({rows}, 784)")), rows * 784),
+            ("labels.npy", npy_header_bytes("<i8", false, &format!("({rows},)")), rows * 8),
+        ],
+    );
+    let source = DataSource::Npz(path.clone());
+    let shape = within("sparse probe", 10, move || source.probe()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((shape.rows as u64, shape.features), (rows, 784));
+    // File, u8 images, f32 images, i64 labels (twice: raw and decoded), u8 labels.
+    assert!(shape.load_bytes >= rows * (784 + 784 + 784 * 4 + 8 + 8 + 1), "{}", shape.load_bytes);
+    // A model file is probed the same way.
+    let model_path = dir.join("model.npz");
+    let f4 = |shape: &str| npy_header_bytes("<f4", false, shape);
+    let hidden = 1_000_000u64;
+    sparse_npz(
+        &model_path,
+        &[
+            ("W_h.npy", f4(&format!("(784, {hidden})")), 784 * hidden * 4),
+            ("b_h.npy", f4(&format!("({hidden},)")), hidden * 4),
+            ("W_o.npy", f4(&format!("({hidden}, 10)")), hidden * 40),
+            ("b_o.npy", f4("(10,)"), 40),
+        ],
+    );
+    let layout = within("sparse model probe", 10, move || model::probe(&model_path)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(layout.hidden, hidden as usize);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -79,7 +79,8 @@ impl<'a> ByteReader<'a> {
     }
 }
 
-fn truncated(what: &str, needed: usize, len: usize) -> Error {
+/// The error for a read of `needed` bytes from a file of `len` bytes.
+pub fn truncated(what: &str, needed: usize, len: usize) -> Error {
     Error::new(
         ErrorKind::Truncated,
         format!("file is truncated: the {what} needs {needed} bytes but the file has {len}"),

@@ -34,14 +34,11 @@ pub fn read_regular_prefix(path: &Path, max: usize) -> Result<(Vec<u8>, u64)> {
     Ok((bytes, len))
 }
 
-/// The length of a regular file, after the same checks as [`read_regular_file`].
-pub fn regular_file_len(path: &Path) -> Result<u64> {
-    open_regular(path).map(|(_, len)| len)
-}
-
-/// Opens `path` after checking that it is a regular file, and checks the
-/// opened file again (the path may have been swapped between the two).
-fn open_regular(path: &Path) -> Result<(File, u64)> {
+/// Opens `path` after checking that it is a regular file (without blocking
+/// on a FIFO), and checks the opened file again (the path may have been
+/// swapped between the two); returns it with its length, for readers that
+/// read only parts of it.
+pub fn open_regular(path: &Path) -> Result<(File, u64)> {
     // `metadata` follows symlinks; a loop is an I/O error (ELOOP).
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, "look at the file", &e))?;
     check_regular(path, &meta)?;

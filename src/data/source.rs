@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::data::file::{read_regular_file, read_regular_prefix};
+use crate::data::file::{open_regular, read_regular_prefix};
 use crate::data::idx::{self, IdxHeader};
 use crate::data::{Dataset, IDX_HEADER_MAX, check_shapes, idx_pairs, npz, synth};
 use crate::error::{Error, ErrorKind, Result};
@@ -87,9 +87,10 @@ impl DataSource {
     /// Reads only headers to learn the data set's size, and checks that
     /// images and labels fit together, so that a caller can refuse a data
     /// set that would not fit in memory before anything large is decoded:
-    /// an `.npz` is read (its size checked first) but only its directory
-    /// and the two members' `.npy` headers are decompressed; of an IDX file
-    /// only the header is read (of a `.gz`, only the first bytes inflated).
+    /// of an `.npz` only the end records, the directory
+    /// and the two members' `.npy` headers are read (of a deflated member,
+    /// only a header-sized prefix is inflated); of an IDX file only the
+    /// header is read (of a `.gz`, only the first bytes inflated).
     pub fn probe(&self) -> Result<DataShape> {
         match self {
             DataSource::Synthetic { rows, .. } => {
@@ -174,19 +175,19 @@ fn pair_shape(image: IdxProbe, label: IdxProbe, images: &Path, labels: &Path) ->
     Ok(DataShape { load_bytes, ..shape })
 }
 
-/// An `.npz` data set's size from its directory and its members' headers.
+/// An `.npz` data set's size from its directory and its members' headers,
+/// reading only those parts of the file.
 fn probe_npz(path: &Path) -> Result<DataShape> {
-    let bytes = read_regular_file(path)?;
-    let archive = npz::Archive::open(&bytes).map_err(|e| e.at(path))?;
+    let (file, file_len) = open_regular(path)?;
+    let archive = npz::Archive::open_file(&file, file_len).map_err(|e| e.at(path))?;
     let (images, image_len) = archive.array_header("images").map_err(|e| e.at(path))?;
     let (labels, label_len) = archive.array_header("labels").map_err(|e| e.at(path))?;
     let (rows, features) = check_shapes(&images.shape, &labels.shape, path, path)?;
     let shape = DataShape { rows, features, load_bytes: 0 };
     // The file, each member's decompressed bytes and decoded values, the f32 images.
-    let load_bytes =
-        [bytes.len() as u64, image_len as u64, images.decoded_bytes(), label_len as u64, labels.decoded_bytes()]
-            .iter()
-            .fold(shape.dataset_bytes(), |sum, &b| sum.saturating_add(b));
+    let load_bytes = [file_len, image_len as u64, images.decoded_bytes(), label_len as u64, labels.decoded_bytes()]
+        .iter()
+        .fold(shape.dataset_bytes(), |sum, &b| sum.saturating_add(b));
     Ok(DataShape { load_bytes, ..shape })
 }
 

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::data::file::open_regular;
 use crate::data::npy::Elements;
 use crate::data::{npz, read_file};
 use crate::engine::Network;
@@ -33,12 +34,17 @@ pub fn to_npz(network: &Network) -> Vec<u8> {
 /// caller can check memory before [`load`]. Refuses the same files as
 /// `load` for their shapes and element types.
 pub fn probe(path: &Path) -> Result<Layout> {
-    probe_npz(&read_file(path)?, path)
+    // Only the archive's directory and the four headers are read.
+    let (file, len) = open_regular(path)?;
+    layout_of_archive(&npz::Archive::open_file(&file, len).map_err(|e| e.at(path))?, path)
 }
 
 /// [`probe`] of model bytes; `path` is only used in messages.
 pub fn probe_npz(bytes: &[u8], path: &Path) -> Result<Layout> {
-    let archive = npz::Archive::open(bytes).map_err(|e| e.at(path))?;
+    layout_of_archive(&npz::Archive::open(bytes).map_err(|e| e.at(path))?, path)
+}
+
+fn layout_of_archive(archive: &npz::Archive<'_>, path: &Path) -> Result<Layout> {
     let mut shapes = Vec::with_capacity(Tensor::ALL.len());
     for tensor in Tensor::ALL {
         let (header, _) = archive.array_header(tensor.name()).map_err(|e| e.at(path))?;
