@@ -166,7 +166,7 @@ pub fn inflate_into(compressed: &[u8], out: &mut Vec<u8>, limit: usize) -> Infla
     let mut state = Box::<DecompressorOxide>::default();
     let start = out.len();
     let mut size = compressed.len().saturating_mul(4).clamp(64, 1 << 20).min(limit);
-    out.resize(start + size, 0);
+    grow(out, start + size);
     let (mut in_pos, mut out_pos) = (0usize, 0usize);
     loop {
         let input = compressed.get(in_pos..).unwrap_or(&[]);
@@ -177,7 +177,7 @@ pub fn inflate_into(compressed: &[u8], out: &mut Vec<u8>, limit: usize) -> Infla
             TINFLStatus::Done => InflateEnd::Done(in_pos),
             TINFLStatus::HasMoreOutput if size < limit => {
                 size = size.saturating_mul(2).min(limit);
-                out.resize(start + size, 0);
+                grow(out, start + size);
                 continue;
             }
             TINFLStatus::HasMoreOutput => InflateEnd::Limit,
@@ -187,6 +187,13 @@ pub fn inflate_into(compressed: &[u8], out: &mut Vec<u8>, limit: usize) -> Infla
         out.truncate(start + out_pos);
         return end;
     }
+}
+
+/// Resizes `out` to `len` with exactly that capacity: `Vec`'s own growth
+/// could double past the limit the caller set.
+fn grow(out: &mut Vec<u8>, len: usize) {
+    out.reserve_exact(len.saturating_sub(out.len()));
+    out.resize(len, 0);
 }
 
 /// The most one decompression may produce on this machine (see `inflate_cap`).
