@@ -244,7 +244,11 @@ fn into_split_permutes_in_place_exactly_as_split_gathers() {
         let train = (n / 2).max(1);
         let valid = (n - train) / 2;
         let perm = numpy_permutation(n, seed);
-        let split = ds.clone().into_split(train, valid, seed).unwrap();
+        let mine = ds.clone();
+        let buffer = mine.images.as_ptr();
+        let split = mine.into_split(train, valid, seed).unwrap();
+        // The rows were permuted in the data set's own buffer, not copied out.
+        assert_eq!(split.images.as_ptr(), buffer, "n {n}: into_split made a second copy of the images");
         assert_eq!((split.train, split.valid, split.test), (train, valid, n - train - valid));
         for (row, &src) in perm.iter().enumerate() {
             assert_eq!(split.labels[row], ds.labels[src], "n {n} row {row}");
