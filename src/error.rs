@@ -12,6 +12,13 @@ use std::path::{Path, PathBuf};
 pub enum ErrorKind {
     /// The file could not be opened, read or written.
     Io,
+    /// The path names something that is not a regular file: a directory,
+    /// a FIFO, a device, a socket, or a virtual file whose size is unknown.
+    NotRegularFile,
+    /// A file or a declared size larger than this machine can hold.
+    TooLarge,
+    /// The same data given twice (e.g. a file and its gzipped copy).
+    Duplicate,
     /// The file ends before the data it declares.
     Truncated,
     /// The first bytes are not this format's signature.
@@ -56,8 +63,6 @@ pub enum ErrorKind {
     Output,
     /// The fast engine disagrees with the reference (a broken build).
     SelfCheck,
-    /// Data or a network that would not fit in this machine's memory.
-    TooLarge,
 }
 
 /// An error with the file it concerns and a suggested fix.
@@ -70,6 +75,7 @@ pub struct Error {
 }
 
 impl Error {
+    /// An error of `kind` with `message`, naming no file and no fix yet.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error { kind, path: None, message: message.into(), fix: None }
     }
@@ -95,21 +101,44 @@ impl Error {
         self
     }
 
-    /// An I/O failure on `path`.
+    /// An I/O failure on `path`, with a fix chosen by the kind of failure,
+    /// so that every error a reader returns tells the user what to do.
     pub fn io(path: &Path, action: &str, err: &std::io::Error) -> Self {
-        Error::new(ErrorKind::Io, format!("cannot {action}: {err}")).at(path)
+        use std::io::ErrorKind as Io;
+        let fix = match err.kind() {
+            Io::NotFound => "check the path: no file or folder exists there",
+            Io::PermissionDenied => "check the permissions of the file and of the folders above it",
+            Io::IsADirectory => "pass a file, not a folder",
+            Io::NotADirectory => "check the path: a part of it that should be a folder is a file",
+            Io::OutOfMemory => "the file is too large for this machine's memory",
+            Io::Interrupted | Io::WouldBlock | Io::TimedOut => "try again",
+            _ if cfg!(target_os = "linux") && err.raw_os_error() == Some(40) => {
+                // ELOOP: std has no stable kind for it yet.
+                "the path is a loop of symbolic links; point it at a real file"
+            }
+            _ => "check that the path names a readable regular file on a working disk",
+        };
+        Error::new(ErrorKind::Io, format!("cannot {action}: {err}")).at(path).fix(fix)
     }
 
+    /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
 
+    /// The file the error concerns, if one is named.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
 
+    /// What went wrong, without the file name and the fix.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// What would fix it, if known.
+    pub fn fix_text(&self) -> Option<&str> {
+        self.fix.as_deref()
     }
 }
 
@@ -128,4 +157,5 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -42,7 +42,7 @@ fn expected_values() -> Vec<Fixture> {
         let values = values.split_whitespace().map(|v| v.parse().unwrap()).collect();
         out.push((name, shape, values));
     }
-    assert!(out.len() >= 6, "{} lists only {} .npy fixtures", path.display(), out.len());
+    assert!(out.len() >= 6, "{} lists only {} fixtures", path.display(), out.len());
     out
 }
 
@@ -153,7 +153,10 @@ fn idx_files_plain_and_gzipped_load_as_a_pool() {
     let labels = [0u8, 1, 2, 3, 9];
     std::fs::write(dir.join("a-images-idx3-ubyte"), idx::write_u8(&[5, 28, 28], &images)).unwrap();
     std::fs::write(dir.join("a-labels-idx1-ubyte"), idx::write_u8(&[5], &labels)).unwrap();
-    std::fs::write(dir.join("b-images-idx3-ubyte.gz"), gzip(&idx::write_u8(&[5, 28, 28], &images))).unwrap();
+    // The second pair differs from the first: equal files are refused as duplicates.
+    let mut other = images.clone();
+    other[0] = 77;
+    std::fs::write(dir.join("b-images-idx3-ubyte.gz"), gzip(&idx::write_u8(&[5, 28, 28], &other))).unwrap();
     std::fs::write(dir.join("b-labels-idx1-ubyte.gz"), gzip(&idx::write_u8(&[5], &labels))).unwrap();
     let pool = Dataset::load_idx_dir(&dir).unwrap();
     assert_eq!((pool.rows(), pool.features), (10, 784));
@@ -227,4 +230,34 @@ fn split_orders_rows_by_the_permutation() {
         assert_eq!(split.images[row * 2], (src * 2) as f32);
     }
     assert_eq!((split.train, split.valid, split.test), (6, 3, 1));
+}
+
+#[test]
+fn into_split_permutes_in_place_exactly_as_split_gathers() {
+    for (n, d, seed) in [(1usize, 3usize, 521u32), (2, 1, 0), (10, 2, 521), (997, 5, 7), (4096, 3, 12345)] {
+        let ds = Dataset {
+            images: (0..n * d).map(|i| i as f32).collect(),
+            labels: (0..n).map(|i| (i % 10) as u8).collect(),
+            features: d,
+            source: "t".into(),
+        };
+        let train = (n / 2).max(1);
+        let valid = (n - train) / 2;
+        let perm = numpy_permutation(n, seed);
+        let mine = ds.clone();
+        let buffer = mine.images.as_ptr();
+        let split = mine.into_split(train, valid, seed).unwrap();
+        // The rows were permuted in the data set's own buffer, not copied out.
+        assert_eq!(split.images.as_ptr(), buffer, "n {n}: into_split made a second copy of the images");
+        assert_eq!((split.train, split.valid, split.test), (train, valid, n - train - valid));
+        for (row, &src) in perm.iter().enumerate() {
+            assert_eq!(split.labels[row], ds.labels[src], "n {n} row {row}");
+            assert_eq!(split.images[row * d..(row + 1) * d], ds.images[src * d..(src + 1) * d], "n {n} row {row}");
+        }
+        let copy = ds.split(train, valid, seed).unwrap();
+        assert_eq!((copy.images, copy.labels), (split.images, split.labels));
+    }
+    let ds = Dataset { images: vec![0.0; 4], labels: vec![0; 2], features: 2, source: "t".into() };
+    assert_eq!(ds.clone().into_split(0, 1, 1).unwrap_err().kind(), ErrorKind::BadSplit);
+    assert_eq!(ds.into_split(2, 1, 1).unwrap_err().kind(), ErrorKind::BadSplit);
 }

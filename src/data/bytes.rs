@@ -14,10 +14,12 @@ pub struct ByteReader<'a> {
 }
 
 impl<'a> ByteReader<'a> {
+    /// A reader at the start of `bytes`; `what` names them in messages.
     pub fn new(bytes: &'a [u8], what: &'static str) -> Self {
         ByteReader { bytes, pos: 0, what }
     }
 
+    /// A reader at offset `pos` of `bytes` (an error if past the end).
     pub fn at(bytes: &'a [u8], pos: usize, what: &'static str) -> Result<Self> {
         if pos > bytes.len() {
             return Err(truncated(what, pos, bytes.len()));
@@ -25,10 +27,12 @@ impl<'a> ByteReader<'a> {
         Ok(ByteReader { bytes, pos, what })
     }
 
+    /// The offset of the next read.
     pub fn position(&self) -> usize {
         self.pos
     }
 
+    /// Bytes left after the offset.
     pub fn remaining(&self) -> usize {
         self.bytes.len() - self.pos
     }
@@ -49,28 +53,34 @@ impl<'a> ByteReader<'a> {
         Ok(out)
     }
 
+    /// A byte.
     pub fn u8(&mut self) -> Result<u8> {
         Ok(self.array::<1>()?[0])
     }
 
+    /// A little-endian u16.
     pub fn u16_le(&mut self) -> Result<u16> {
         Ok(u16::from_le_bytes(self.array()?))
     }
 
+    /// A little-endian u32.
     pub fn u32_le(&mut self) -> Result<u32> {
         Ok(u32::from_le_bytes(self.array()?))
     }
 
+    /// A little-endian u64.
     pub fn u64_le(&mut self) -> Result<u64> {
         Ok(u64::from_le_bytes(self.array()?))
     }
 
+    /// A big-endian u32.
     pub fn u32_be(&mut self) -> Result<u32> {
         Ok(u32::from_be_bytes(self.array()?))
     }
 }
 
-fn truncated(what: &str, needed: usize, len: usize) -> Error {
+/// The error for a read of `needed` bytes from a file of `len` bytes.
+pub fn truncated(what: &str, needed: usize, len: usize) -> Error {
     Error::new(
         ErrorKind::Truncated,
         format!("file is truncated: the {what} needs {needed} bytes but the file has {len}"),
@@ -130,9 +140,69 @@ fn inflate_cap() -> usize {
     total.unwrap_or(16 << 30) / 2
 }
 
+/// How an [`inflate_into`] call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InflateEnd {
+    /// The deflate stream ended; this many input bytes were its data.
+    Done(usize),
+    /// The output reached the limit before the stream ended.
+    Limit,
+    /// The input ended in the middle of the stream.
+    Truncated,
+    /// The data is not valid deflate.
+    Corrupt,
+}
+
+/// Inflates one raw deflate stream from the start of `compressed`,
+/// appending at most `limit` bytes to `out` (whatever ends it, `out` holds
+/// exactly what was produced). Reports where the stream ended, so that data
+/// after it (a gzip trailer and the next member) can be found.
+pub fn inflate_into(compressed: &[u8], out: &mut Vec<u8>, limit: usize) -> InflateEnd {
+    use miniz_oxide::inflate::TINFLStatus;
+    use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
+    // The whole input is at hand and the output is one growing buffer, so
+    // back-references are resolved in place (no wrapping window).
+    let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+    let mut state = Box::<DecompressorOxide>::default();
+    let start = out.len();
+    let mut size = compressed.len().saturating_mul(4).clamp(64, 1 << 20).min(limit);
+    grow(out, start + size);
+    let (mut in_pos, mut out_pos) = (0usize, 0usize);
+    loop {
+        let input = compressed.get(in_pos..).unwrap_or(&[]);
+        let (status, used_in, used_out) = decompress(&mut state, input, &mut out[start..], out_pos, flags);
+        in_pos += used_in;
+        out_pos += used_out;
+        let end = match status {
+            TINFLStatus::Done => InflateEnd::Done(in_pos),
+            TINFLStatus::HasMoreOutput if size < limit => {
+                size = size.saturating_mul(2).min(limit);
+                grow(out, start + size);
+                continue;
+            }
+            TINFLStatus::HasMoreOutput => InflateEnd::Limit,
+            TINFLStatus::FailedCannotMakeProgress | TINFLStatus::NeedsMoreInput => InflateEnd::Truncated,
+            _ => InflateEnd::Corrupt,
+        };
+        out.truncate(start + out_pos);
+        return end;
+    }
+}
+
+/// Resizes `out` to `len` with exactly that capacity: `Vec`'s own growth
+/// could double past the limit the caller set.
+fn grow(out: &mut Vec<u8>, len: usize) {
+    out.reserve_exact(len.saturating_sub(out.len()));
+    out.resize(len, 0);
+}
+
+/// The most one decompression may produce on this machine (see `inflate_cap`).
+pub fn inflate_memory_cap() -> usize {
+    inflate_cap()
+}
+
 /// Inflates raw deflate data, refusing to produce more than `limit` bytes.
 pub fn inflate_limited(compressed: &[u8], limit: usize, what: &str) -> Result<Vec<u8>> {
-    use miniz_oxide::inflate::{TINFLStatus, decompress_to_vec_with_limit};
     let limit = limit.min(max_inflated_len(compressed.len()));
     if limit > inflate_cap() {
         return Err(Error::new(
@@ -141,18 +211,40 @@ pub fn inflate_limited(compressed: &[u8], limit: usize, what: &str) -> Result<Ve
         )
         .fix("the file is too large for this machine, or hostile"));
     }
-    decompress_to_vec_with_limit(compressed, limit).map_err(|e| match e.status {
-        TINFLStatus::HasMoreOutput => {
+    let mut out = Vec::new();
+    match inflate_into(compressed, &mut out, limit) {
+        InflateEnd::Done(_) => Ok(out),
+        end => Err(inflate_error(end, what, limit)),
+    }
+}
+
+/// The error for a stream that did not end well.
+pub fn inflate_error(end: InflateEnd, what: &str, limit: usize) -> Error {
+    match end {
+        InflateEnd::Limit => {
             Error::new(ErrorKind::DecompressionBomb, format!("{what} decompresses past its declared {limit} bytes"))
                 .fix("the file is corrupt or hostile; do not use it")
         }
-        TINFLStatus::FailedCannotMakeProgress => {
+        InflateEnd::Truncated => {
             Error::new(ErrorKind::Truncated, format!("{what} ends in the middle of its compressed data"))
                 .fix("the file is incomplete; download or copy it again")
         }
-        _ => Error::new(ErrorKind::BadCompression, format!("{what} does not decompress ({e})"))
-            .fix("the file is corrupt; write or download it again"),
-    })
+        InflateEnd::Done(_) | InflateEnd::Corrupt => {
+            Error::new(ErrorKind::BadCompression, format!("{what} does not decompress (invalid deflate data)"))
+                .fix("the file is corrupt; write or download it again")
+        }
+    }
+}
+
+/// The first bytes (at most `max`) that raw deflate data decompresses to,
+/// for reading a header without inflating the rest. Truncated or corrupt
+/// data after the prefix is not noticed here; loading notices it.
+pub fn inflate_prefix(compressed: &[u8], max: usize, what: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    match inflate_into(compressed, &mut out, max) {
+        InflateEnd::Corrupt if out.is_empty() => Err(inflate_error(InflateEnd::Corrupt, what, max)),
+        _ => Ok(out),
+    }
 }
 
 /// Inflates raw deflate data that must produce exactly `expected` bytes.

@@ -2,10 +2,14 @@
 //! MNIST-family IDX files or from the built-in synthetic glyphs, checking
 //! them, and splitting them as the course does.
 //!
-//! A [`Split`] keeps all rows in one matrix in the order train, valid, test,
-//! so one forward GEMM covers every row of an epoch.
+//! Every file is read through [`file::read_regular_file`] (only regular
+//! files, bounded reads); every error names the file that is wrong (label
+//! errors the label file). A [`Split`] keeps all rows in one matrix in the
+//! order train, valid, test, so one forward GEMM covers every row of an
+//! epoch; [`Dataset::into_split`] makes it without a second copy.
 
 pub mod bytes;
+pub mod file;
 pub mod idx;
 pub mod npy;
 pub mod npz;
@@ -16,6 +20,8 @@ pub mod synth;
 pub use source::{DataShape, DataSource, default_split, machine_memory_bytes};
 
 use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
 
 use crate::error::{Error, ErrorKind, Result};
 use npy::Elements;
@@ -40,6 +46,7 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// Images (and labels).
     pub fn rows(&self) -> usize {
         self.labels.len()
     }
@@ -68,43 +75,12 @@ impl Dataset {
         let path = image_path;
         let (image_shape, image_values) = images;
         let (label_shape, label_values) = labels;
-        let Some((&rows, rest)) = image_shape.split_first() else {
-            return Err(Error::new(ErrorKind::BadShape, "images are a scalar, not an array of images")
-                .at(path)
-                .fix("store images as (N, 28, 28) or (N, 784)"));
-        };
-        if rest.is_empty() {
-            return Err(Error::new(
-                ErrorKind::BadShape,
-                format!("images have shape {image_shape:?}; each image needs values"),
-            )
-            .at(path)
-            .fix("store images as (N, 28, 28) or (N, 784); a 1-D array looks like labels, so check that images and labels are not swapped"));
-        }
-        let features: usize = rest.iter().product();
-        if label_shape.len() != 1 {
-            return Err(Error::new(ErrorKind::BadShape, format!("labels have shape {label_shape:?}, not (N,)"))
-                .at(label_path)
-                .fix("store one integer label per image, shape (N,)"));
-        }
-        if label_shape[0] != rows {
-            let other = if label_path == image_path { String::new() } else { format!(" in {}", label_path.display()) };
-            return Err(Error::new(
-                ErrorKind::CountMismatch,
-                format!("{rows} images but {} labels{other}", label_shape[0]),
-            )
-            .at(path)
-            .fix("images and labels must come from the same data set, one label per image"));
-        }
-        if rows == 0 || features == 0 {
-            return Err(Error::new(ErrorKind::Empty, "the data set has no images")
-                .at(path)
-                .fix("pass a data set with at least one image"));
-        }
+        let (rows, features) = check_shapes(image_shape, label_shape, image_path, label_path)?;
+        // Converted in parallel: for a large data set this is most of the setup time.
         let images = match image_values {
-            Elements::U8(v) => v.into_iter().map(|b| f32::from(b) / 255.0).collect::<Vec<f32>>(),
+            Elements::U8(v) => v.par_iter().map(|&b| f32::from(b) / 255.0).collect::<Vec<f32>>(),
             Elements::F32(v) => v,
-            Elements::F64(v) => v.into_iter().map(|x| x as f32).collect(),
+            Elements::F64(v) => v.par_iter().map(|&x| x as f32).collect(),
             Elements::Int(_) => {
                 return Err(Error::new(ErrorKind::UnsupportedDtype, "images are a wide integer type")
                     .at(path)
@@ -119,30 +95,8 @@ impl Dataset {
             .at(path)
             .fix("clean the data: every pixel must be a finite number"));
         }
-        let raw_labels: Vec<i64> = match label_values {
-            Elements::U8(v) => v.into_iter().map(i64::from).collect(),
-            Elements::Int(v) => v,
-            other => {
-                return Err(Error::new(
-                    ErrorKind::UnsupportedDtype,
-                    format!("labels are {}, not integers", other.type_name()),
-                )
-                .at(path)
-                .fix("store labels as integers 0-9"));
-            }
-        };
-        let mut labels = Vec::with_capacity(rows);
-        for (i, &y) in raw_labels.iter().enumerate() {
-            if !(0..CLASSES as i64).contains(&y) {
-                return Err(Error::new(
-                    ErrorKind::LabelOutOfRange,
-                    format!("label {i} is {y}, outside 0-{}", CLASSES - 1),
-                )
-                .at(path)
-                .fix("labels must be the classes 0-9 (letters A-J)"));
-            }
-            labels.push(y as u8);
-        }
+        let labels = check_labels(label_values, label_path)?;
+        debug_assert_eq!((images.len(), labels.len()), (rows * features, rows));
         Ok(Dataset { images, labels, features, source })
     }
 
@@ -186,57 +140,52 @@ impl Dataset {
     }
 
     /// Every IDX image/label pair in a folder (`*images*` beside the same
-    /// name with `labels`), in name order, as one pool.
+    /// name with `labels`), in name order, as one pool. The same data given
+    /// twice (a file beside its gzipped copy, or two image files of equal
+    /// content) is refused: pooled, its test rows would repeat training rows.
     pub fn load_idx_dir(dir: &Path) -> Result<Dataset> {
-        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "read the folder", &e))?;
-        let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        names.sort();
-        let mut pairs = Vec::new();
-        for image_path in &names {
-            let Some(name) = image_path.file_name().and_then(|n| n.to_str()) else {
-                continue;
-            };
-            if !name.contains("images") {
-                continue;
-            }
-            let label_name = name.replace("images", "labels").replace("idx3", "idx1");
-            let label_path = dir.join(&label_name);
-            if !label_path.exists() {
-                return Err(Error::new(
-                    ErrorKind::MissingMember,
-                    format!("{name} has no label file {label_name} beside it"),
-                )
-                .at(dir)
-                .fix("put each *images* file next to its *labels* file"));
-            }
-            pairs.push((image_path.clone(), label_path));
-        }
-        if pairs.is_empty() {
-            return Err(Error::new(ErrorKind::Empty, "no IDX image files (names containing 'images') in this folder")
-                .at(dir)
-                .fix("pass a folder with files such as train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz"));
-        }
+        let pairs = idx_pairs(dir)?;
         let mut pool: Option<Dataset> = None;
+        // (rows range, fingerprint) of each pair already pooled.
+        let mut seen: Vec<(std::ops::Range<usize>, u64, &Path)> = Vec::new();
         for (images, labels) in &pairs {
             let part = Dataset::load_idx_pair(images, labels)?;
-            pool = Some(match pool {
-                None => part,
-                Some(mut all) => {
-                    if all.features != part.features {
-                        return Err(Error::new(
-                            ErrorKind::BadShape,
-                            format!("images have {} values each, earlier files {}", part.features, all.features),
-                        )
-                        .at(images)
-                        .fix("put only files of one image size in the folder"));
-                    }
-                    all.images.extend_from_slice(&part.images);
-                    all.labels.extend_from_slice(&part.labels);
-                    all
+            let mut all = match pool {
+                None => {
+                    Dataset { images: Vec::new(), labels: Vec::new(), features: part.features, source: String::new() }
                 }
+                Some(all) => all,
+            };
+            if all.features != part.features {
+                return Err(Error::new(
+                    ErrorKind::BadShape,
+                    format!("images have {} values each, earlier files {}", part.features, all.features),
+                )
+                .at(images)
+                .fix("put only files of one image size in the folder"));
+            }
+            let print = fingerprint(&part.images);
+            let d = part.features;
+            let twin = seen.iter().find(|(rows, p, _)| {
+                *p == print && rows.len() == part.rows() && all.images[rows.start * d..rows.end * d] == part.images[..]
             });
+            if let Some((_, _, first)) = twin {
+                return Err(Error::new(
+                    ErrorKind::Duplicate,
+                    format!(
+                        "holds the same images as {}; pooled, test rows would repeat training rows",
+                        first.display()
+                    ),
+                )
+                .at(images)
+                .fix("keep one copy of each data set in the folder"));
+            }
+            seen.push((all.rows()..all.rows() + part.rows(), print, images));
+            all.images.extend_from_slice(&part.images);
+            all.labels.extend_from_slice(&part.labels);
+            pool = Some(all);
         }
-        let mut pool = pool.expect("at least one pair");
+        let mut pool = pool.ok_or_else(|| Error::new(ErrorKind::Empty, "no IDX pairs").at(dir))?;
         pool.source = format!(
             "{} ({} IDX pair{}, {} rows)",
             dir.display(),
@@ -248,30 +197,131 @@ impl Dataset {
     }
 
     /// Shuffles the rows as `np.random.seed(seed); np.random.shuffle(idx)`
-    /// and splits them into `train`, `valid` and the rest as test.
+    /// and splits them into `train`, `valid` and the rest as test. Keeps
+    /// `self`, so it holds two copies of the images at once; see
+    /// [`Dataset::into_split`] for one.
     pub fn split(&self, train: usize, valid: usize, seed: u32) -> Result<Split> {
-        let n = self.rows();
-        if train == 0 {
-            return Err(Error::new(ErrorKind::BadSplit, "the split has no training rows")
-                .fix("use --split TRAIN,VALID with TRAIN > 0"));
-        }
-        if train.checked_add(valid).is_none_or(|s| s > n) {
-            return Err(Error::new(
-                ErrorKind::BadSplit,
-                format!("split {train},{valid} needs {} rows but the data has {n}", train.saturating_add(valid)),
-            )
-            .fix(format!("use a smaller --split, e.g. --split {},{}", n * 6 / 10, n * 2 / 10)));
-        }
-        let order = shuffle::numpy_permutation(n, seed);
-        let d = self.features;
-        let mut images = Vec::with_capacity(n * d);
-        let mut labels = Vec::with_capacity(n);
-        for &row in &order {
-            images.extend_from_slice(&self.images[row * d..(row + 1) * d]);
-            labels.push(self.labels[row]);
-        }
-        Ok(Split { images, labels, features: d, train, valid, test: n - train - valid, source: self.source.clone() })
+        check_split(self.rows(), train, valid)?;
+        self.clone().into_split(train, valid, seed)
     }
+
+    /// [`Dataset::split`], consuming the data set: the rows are permuted in
+    /// place (following the permutation's cycles with one spare row), so
+    /// the images are held once, not twice.
+    pub fn into_split(mut self, train: usize, valid: usize, seed: u32) -> Result<Split> {
+        let n = self.rows();
+        check_split(n, train, valid)?;
+        let order = shuffle::numpy_permutation(n, seed);
+        permute_rows(&mut self.images, &mut self.labels, self.features, &order);
+        let Dataset { images, labels, features, source } = self;
+        Ok(Split { images, labels, features, train, valid, test: n - train - valid, source })
+    }
+}
+
+/// Refuses a split that does not fit `n` rows (or that numpy's shuffle
+/// cannot draw: more than 2^32 rows).
+fn check_split(n: usize, train: usize, valid: usize) -> Result<()> {
+    if train == 0 {
+        return Err(Error::new(ErrorKind::BadSplit, "the split has no training rows")
+            .fix("use --split TRAIN,VALID with TRAIN > 0"));
+    }
+    if train.checked_add(valid).is_none_or(|s| s > n) {
+        return Err(Error::new(
+            ErrorKind::BadSplit,
+            format!("split {train},{valid} needs {} rows but the data has {n}", train.saturating_add(valid)),
+        )
+        .fix(format!("use a smaller --split, e.g. --split {},{}", n * 6 / 10, n * 2 / 10)));
+    }
+    if n > u32::MAX as usize {
+        return Err(Error::new(ErrorKind::TooLarge, format!("{n} rows are more than the shuffle can order (2^32)"))
+            .fix("use a smaller data set"));
+    }
+    Ok(())
+}
+
+/// Reorders rows in place so that row `r` becomes old row `order[r]`:
+/// each cycle of the permutation is followed with one spare row, so no
+/// second copy of the images is made.
+fn permute_rows(images: &mut [f32], labels: &mut [u8], d: usize, order: &[usize]) {
+    let mut done = vec![false; order.len()];
+    let mut spare = vec![0f32; d];
+    for start in 0..order.len() {
+        if done[start] {
+            continue;
+        }
+        spare.copy_from_slice(&images[start * d..(start + 1) * d]);
+        let spare_label = labels[start];
+        let mut j = start;
+        loop {
+            done[j] = true;
+            let k = order[j];
+            if k == start {
+                images[j * d..(j + 1) * d].copy_from_slice(&spare);
+                labels[j] = spare_label;
+                break;
+            }
+            // Row k is read before its own turn to be overwritten.
+            images.copy_within(k * d..(k + 1) * d, j * d);
+            labels[j] = labels[k];
+            j = k;
+        }
+    }
+}
+
+/// A hash of image values, to find equal files cheaply before comparing them.
+fn fingerprint(values: &[f32]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    values.len().hash(&mut h);
+    values.iter().for_each(|v| v.to_bits().hash(&mut h));
+    h.finish()
+}
+
+/// The image/label file pairs of an IDX folder, in name order. Refuses a
+/// folder holding one data set in two forms (`X` beside `X.gz`), or none.
+pub(crate) fn idx_pairs(dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "read the folder", &e))?;
+    let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    names.sort();
+    let mut pairs: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for image_path in &names {
+        let Some(name) = image_path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if !name.contains("images") {
+            continue;
+        }
+        let stem = name.strip_suffix(".gz").unwrap_or(name);
+        let twin = pairs.iter().find(|(p, _)| {
+            let other = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            other.strip_suffix(".gz").unwrap_or(other) == stem
+        });
+        if let Some((other, _)) = twin {
+            return Err(Error::new(
+                ErrorKind::Duplicate,
+                format!("the folder holds {stem} twice, as {} and as {name}", other.display()),
+            )
+            .at(dir)
+            .fix("keep only one of the two files (the .gz or the unzipped one) in the folder"));
+        }
+        let label_name = name.replace("images", "labels").replace("idx3", "idx1");
+        let label_path = dir.join(&label_name);
+        if !label_path.exists() {
+            return Err(Error::new(
+                ErrorKind::MissingMember,
+                format!("{name} has no label file {label_name} beside it"),
+            )
+            .at(dir)
+            .fix("put each *images* file next to its *labels* file"));
+        }
+        pairs.push((image_path.clone(), label_path));
+    }
+    if pairs.is_empty() {
+        return Err(Error::new(ErrorKind::Empty, "no IDX image files (names containing 'images') in this folder")
+            .at(dir)
+            .fix("pass a folder with files such as train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz"));
+    }
+    Ok(pairs)
 }
 
 /// A shuffled data set: rows `0..train` train, then `valid`, then `test`.
@@ -279,15 +329,22 @@ impl Dataset {
 pub struct Split {
     /// (train + valid + test, D) row-major.
     pub images: Vec<f32>,
+    /// (train + valid + test), each below [`CLASSES`].
     pub labels: Vec<u8>,
+    /// D: values per image.
     pub features: usize,
+    /// Training rows (the first ones).
     pub train: usize,
+    /// Validation rows (after the training rows).
     pub valid: usize,
+    /// Test rows (the rest).
     pub test: usize,
+    /// Where the rows came from.
     pub source: String,
 }
 
 impl Split {
+    /// All rows: train, valid and test.
     pub fn rows(&self) -> usize {
         self.labels.len()
     }
@@ -299,15 +356,88 @@ impl Split {
     }
 }
 
-/// Reads a whole file, naming it in the error.
-pub fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| {
-        let mut err = Error::io(path, "read the file", &e);
-        if e.kind() == std::io::ErrorKind::NotFound {
-            err = err.fix("check the path");
+/// Checks that images of `image_shape` and labels of `label_shape` form a
+/// data set; returns its rows and values per image. Used on headers alone
+/// (to probe) and on decoded arrays (to load), so both refuse the same files.
+pub(crate) fn check_shapes(
+    image_shape: &[usize],
+    label_shape: &[usize],
+    image_path: &Path,
+    label_path: &Path,
+) -> Result<(usize, usize)> {
+    let path = image_path;
+    let Some((&rows, rest)) = image_shape.split_first() else {
+        return Err(Error::new(ErrorKind::BadShape, "images are a scalar, not an array of images")
+            .at(path)
+            .fix("store images as (N, 28, 28) or (N, 784)"));
+    };
+    if rest.is_empty() {
+        return Err(Error::new(
+            ErrorKind::BadShape,
+            format!("images have shape {image_shape:?}; each image needs values"),
+        )
+        .at(path)
+        .fix("store images as (N, 28, 28) or (N, 784); a 1-D array looks like labels, so check that images and labels are not swapped"));
+    }
+    // Cannot overflow: the header's element count was checked.
+    let features: usize = rest.iter().product();
+    if label_shape.len() != 1 {
+        return Err(Error::new(ErrorKind::BadShape, format!("labels have shape {label_shape:?}, not (N,)"))
+            .at(label_path)
+            .fix("store one integer label per image, shape (N,)"));
+    }
+    if label_shape[0] != rows {
+        let other = if label_path == image_path { String::new() } else { format!(" in {}", label_path.display()) };
+        return Err(Error::new(
+            ErrorKind::CountMismatch,
+            format!("{rows} images but {} labels{other}", label_shape[0]),
+        )
+        .at(path)
+        .fix("images and labels must come from the same data set, one label per image"));
+    }
+    if rows == 0 || features == 0 {
+        return Err(Error::new(ErrorKind::Empty, "the data set has no images")
+            .at(path)
+            .fix("pass a data set with at least one image"));
+    }
+    Ok((rows, features))
+}
+
+/// Checks labels and narrows them to `u8`. Every error names `label_path`,
+/// the file that holds the labels, not the images beside them.
+fn check_labels(values: Elements, label_path: &Path) -> Result<Vec<u8>> {
+    let raw: Vec<i64> = match values {
+        Elements::U8(v) => return check_label_range(v.iter().map(|&y| i64::from(y)), v.len(), label_path),
+        Elements::Int(v) => v,
+        other => {
+            return Err(Error::new(
+                ErrorKind::UnsupportedDtype,
+                format!("labels are {}, not integers", other.type_name()),
+            )
+            .at(label_path)
+            .fix("store labels as integers 0-9"));
         }
-        err
-    })
+    };
+    check_label_range(raw.iter().copied(), raw.len(), label_path)
+}
+
+fn check_label_range(values: impl Iterator<Item = i64>, len: usize, label_path: &Path) -> Result<Vec<u8>> {
+    let mut labels = Vec::with_capacity(len);
+    for (i, y) in values.enumerate() {
+        if !(0..CLASSES as i64).contains(&y) {
+            return Err(Error::new(ErrorKind::LabelOutOfRange, format!("label {i} is {y}, outside 0-{}", CLASSES - 1))
+                .at(label_path)
+                .fix("labels must be the classes 0-9 (letters A-J)"));
+        }
+        labels.push(y as u8);
+    }
+    Ok(labels)
+}
+
+/// Reads a whole regular file, naming it in any error (see
+/// [`file::read_regular_file`]: directories, FIFOs and devices are refused).
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    file::read_regular_file(path)
 }
 
 /// Reads an IDX file, gunzipping it when it is gzip data.
@@ -315,7 +445,17 @@ pub fn read_idx(path: &Path) -> Result<idx::IdxArray> {
     decode_idx(&read_file(path)?).map_err(|e| e.at(path))
 }
 
-/// Parses IDX bytes, gunzipping them first when they are gzip data.
+/// How much of a gzip file to inflate to read an IDX header: 4 bytes, then
+/// at most 255 dimensions of 4 bytes.
+pub(crate) const IDX_HEADER_MAX: usize = 4 + 4 * 255;
+
+/// Parses IDX bytes, gunzipping them first when they are gzip data. The
+/// header is read first, so the data is never inflated past the size it
+/// declares.
 fn decode_idx(raw: &[u8]) -> Result<idx::IdxArray> {
-    if idx::is_gzip(raw) { idx::parse(&idx::gunzip(raw)?) } else { idx::parse(raw) }
+    if !idx::is_gzip(raw) {
+        return idx::parse(raw);
+    }
+    let header = idx::parse_header(&idx::gunzip_prefix(raw, IDX_HEADER_MAX)?)?;
+    idx::parse(&idx::gunzip_limited(raw, header.file_len())?)
 }

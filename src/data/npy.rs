@@ -16,15 +16,19 @@ pub const MAX_HEADER_LEN: usize = 10_000;
 /// Element values, widened to one of four storage types.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Elements {
-    /// `u1` and `b1` (booleans as 0/1).
+    /// `u1`. (Booleans, `b1`, are refused: they are neither pixel
+    /// intensities nor class labels.)
     U8(Vec<u8>),
     /// Every other integer type.
     Int(Vec<i64>),
+    /// `f4`.
     F32(Vec<f32>),
+    /// `f8`.
     F64(Vec<f64>),
 }
 
 impl Elements {
+    /// How many values.
     pub fn len(&self) -> usize {
         match self {
             Elements::U8(v) => v.len(),
@@ -34,6 +38,7 @@ impl Elements {
         }
     }
 
+    /// Whether there are no values.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -52,19 +57,20 @@ impl Elements {
 /// An array in C (row-major) order, whatever order the file used.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NpyArray {
+    /// The array's shape.
     pub shape: Vec<usize>,
+    /// Its values in C order.
     pub elements: Elements,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
-    Bool,
     Unsigned,
     Signed,
     Float,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Dtype {
     kind: Kind,
     size: usize,
@@ -99,7 +105,15 @@ fn parse_descr(descr: &str) -> Result<Dtype> {
     // `get`, not slicing: a hostile descr may put a multi-byte character here.
     let size: usize = descr.get(2..).and_then(|s| s.parse().ok()).ok_or_else(unsupported)?;
     let kind = match (bytes[1], size) {
-        (b'b', 1) => Kind::Bool,
+        (b'b', 1) => {
+            // 0/1 values would pass as pixels of 1/255 or as the labels A/B:
+            // a silent misreading, so booleans are refused.
+            return Err(Error::new(
+                ErrorKind::UnsupportedDtype,
+                format!("dtype '{descr}' is boolean; booleans are neither pixel values nor class labels"),
+            )
+            .fix("store images as uint8 (e.g. (a * 255).astype(np.uint8)) and labels as integers 0-9"));
+        }
         (b'u', 1 | 2 | 4 | 8) => Kind::Unsigned,
         (b'i', 1 | 2 | 4 | 8) => Kind::Signed,
         (b'f', 4 | 8) => Kind::Float,
@@ -217,7 +231,50 @@ struct Header {
     shape: Vec<usize>,
 }
 
-fn parse_header(text: &[u8]) -> Result<Header> {
+/// What an `.npy` header declares, read without touching the data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NpyHeader {
+    /// The array's shape.
+    pub shape: Vec<usize>,
+    /// Bytes per stored element.
+    pub item_size: usize,
+    /// Whether the data is in Fortran (column-major) order.
+    pub fortran_order: bool,
+    /// Where the data starts.
+    pub data_offset: usize,
+    /// Bytes of data the shape declares.
+    pub data_len: usize,
+    /// Bytes of each decoded element in [`Elements`] (1, 4 or 8).
+    decoded_width: usize,
+    /// Whether the elements are floating point.
+    float: bool,
+}
+
+impl NpyHeader {
+    /// Elements the shape declares.
+    pub fn elements(&self) -> usize {
+        self.data_len / self.item_size
+    }
+
+    /// Whether the elements are floating point (`f4` or `f8`).
+    pub fn is_float(&self) -> bool {
+        self.float
+    }
+
+    /// Bytes of the decoded [`Elements`], counting the reordered copy that a
+    /// Fortran-order array needs while it is reordered.
+    pub fn decoded_bytes(&self) -> u64 {
+        let once = (self.elements() as u64).saturating_mul(self.decoded_width as u64);
+        if self.fortran_order { once.saturating_mul(2) } else { once }
+    }
+
+    /// Bytes of the whole `.npy`: header and data.
+    pub fn file_len(&self) -> usize {
+        self.data_offset + self.data_len
+    }
+}
+
+fn parse_dict(text: &[u8]) -> Result<Header> {
     let mut p = Literal { s: text, pos: 0 };
     p.expect(b'{')?;
     let (mut descr, mut fortran, mut shape) = (None, None, None);
@@ -248,8 +305,29 @@ fn parse_header(text: &[u8]) -> Result<Header> {
     }
 }
 
-/// Parses a whole `.npy` file held in memory.
-pub fn parse(bytes: &[u8]) -> Result<NpyArray> {
+/// Parses the header at the start of `.npy` bytes (the data may be absent
+/// or cut short: only the magic, version and header dict must be there).
+pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader> {
+    let (header, data_offset) = read_header(bytes)?;
+    let data_len = data_len(&header)?;
+    let decoded_width = match (header.dtype.kind, header.dtype.size) {
+        (Kind::Unsigned, 1) => 1,
+        (Kind::Float, 4) => 4,
+        _ => 8,
+    };
+    Ok(NpyHeader {
+        shape: header.shape,
+        item_size: header.dtype.size,
+        fortran_order: header.fortran_order,
+        data_offset,
+        data_len,
+        decoded_width,
+        float: header.dtype.kind == Kind::Float,
+    })
+}
+
+/// The magic, version and header dict; returns the header and where the data starts.
+fn read_header(bytes: &[u8]) -> Result<(Header, usize)> {
     let mut r = ByteReader::new(bytes, "npy header");
     if bytes.len() < MAGIC.len() && MAGIC.starts_with(bytes) {
         return Err(Error::new(
@@ -282,27 +360,33 @@ pub fn parse(bytes: &[u8]) -> Result<NpyArray> {
         )
         .fix("the file is corrupt or hostile; write it again with np.save"));
     }
-    let header = parse_header(r.take(header_len)?)?;
-    let count = header
-        .shape
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .and_then(|n| n.checked_mul(header.dtype.size).map(|b| (n, b)));
-    let Some((count, data_len)) = count else {
-        return Err(Error::new(
-            ErrorKind::BadShape,
-            format!("shape {:?} has more elements than can exist", header.shape),
-        )
-        .fix("the file is corrupt; write it again"));
-    };
+    let header = parse_dict(r.take(header_len)?)?;
+    Ok((header, r.position()))
+}
+
+/// Bytes of data the shape declares, overflow-checked.
+fn data_len(header: &Header) -> Result<usize> {
+    let count = header.shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    // The data must also fit after the header in an addressable file.
+    let len =
+        count.and_then(|n| n.checked_mul(header.dtype.size)).filter(|b| b.checked_add(MAX_HEADER_LEN + 12).is_some());
+    len.ok_or_else(|| {
+        Error::new(ErrorKind::BadShape, format!("shape {:?} has more elements than can exist", header.shape))
+            .fix("the file is corrupt; write it again")
+    })
+}
+
+/// Parses a whole `.npy` file held in memory.
+pub fn parse(bytes: &[u8]) -> Result<NpyArray> {
+    let (header, data_offset) = read_header(bytes)?;
+    let data_len = data_len(&header)?;
     // Allocation is bounded by what the file holds.
-    check_data_len(data_len, r.remaining(), &header.shape)?;
-    let raw = r.take(data_len)?;
+    check_data_len(data_len, bytes.len() - data_offset, &header.shape)?;
+    let raw = &bytes[data_offset..];
     let mut elements = decode(raw, header.dtype)?;
     if header.fortran_order && header.shape.len() > 1 {
         elements = fortran_to_c(elements, &header.shape);
     }
-    debug_assert_eq!(elements.len(), count);
     Ok(NpyArray { shape: header.shape, elements })
 }
 
@@ -319,7 +403,6 @@ fn decode(raw: &[u8], dtype: Dtype) -> Result<Elements> {
         }
     };
     Ok(match (dtype.kind, dtype.size) {
-        (Kind::Bool, _) => Elements::U8(raw.iter().map(|&b| u8::from(b != 0)).collect()),
         (Kind::Unsigned, 1) => Elements::U8(raw.to_vec()),
         (Kind::Unsigned, 8) => {
             let mut out = Vec::with_capacity(raw.len() / 8);
@@ -342,37 +425,58 @@ fn decode(raw: &[u8], dtype: Dtype) -> Result<Elements> {
     })
 }
 
-/// Reorders column-major data of `shape` into row-major order.
+/// Reorders column-major data of `shape` into row-major order in time
+/// linear in the elements, however many dimensions the header lists: unit
+/// dimensions are dropped (they move nothing), and the source offset is
+/// updated incrementally as the row-major index advances.
 fn fortran_to_c(elements: Elements, shape: &[usize]) -> Elements {
-    fn permute<T: Copy>(src: &[T], shape: &[usize]) -> Vec<T> {
-        let n = src.len();
-        let mut out = Vec::with_capacity(n);
-        let mut index = vec![0usize; shape.len()];
-        // Column-major strides: the first axis is contiguous.
-        let mut strides = vec![1usize; shape.len()];
-        for a in 1..shape.len() {
-            strides[a] = strides[a - 1] * shape[a - 1];
-        }
-        for _ in 0..n {
-            let offset: usize = index.iter().zip(&strides).map(|(i, s)| i * s).sum();
-            out.push(src[offset]);
-            // Advance the row-major index (last axis fastest).
-            for a in (0..shape.len()).rev() {
-                index[a] += 1;
-                if index[a] < shape[a] {
-                    break;
-                }
-                index[a] = 0;
-            }
-        }
-        out
+    let dims: Vec<usize> = shape.iter().copied().filter(|&d| d != 1).collect();
+    if dims.len() <= 1 {
+        // A vector (or nothing) reads the same in both orders.
+        return elements;
     }
     match elements {
-        Elements::U8(v) => Elements::U8(permute(&v, shape)),
-        Elements::Int(v) => Elements::Int(permute(&v, shape)),
-        Elements::F32(v) => Elements::F32(permute(&v, shape)),
-        Elements::F64(v) => Elements::F64(permute(&v, shape)),
+        Elements::U8(v) => Elements::U8(permute(&v, &dims).0),
+        Elements::Int(v) => Elements::Int(permute(&v, &dims).0),
+        Elements::F32(v) => Elements::F32(permute(&v, &dims).0),
+        Elements::F64(v) => Elements::F64(permute(&v, &dims).0),
     }
+}
+
+/// Gathers `src` (column-major, `dims` all above 1) in row-major order;
+/// also returns the steps the index took, at most twice the elements
+/// because every carry passes a dimension of at least 2.
+fn permute<T: Copy>(src: &[T], dims: &[usize]) -> (Vec<T>, usize) {
+    let n = src.len();
+    let mut out = Vec::with_capacity(n);
+    let Some(last) = dims.len().checked_sub(1).filter(|_| n > 0) else {
+        return (out, 0);
+    };
+    // Column-major strides: the first axis is contiguous. The product of
+    // all dims is `n`, so none of these overflow.
+    let mut strides = vec![1usize; dims.len()];
+    for a in 1..dims.len() {
+        strides[a] = strides[a - 1] * dims[a - 1];
+    }
+    let (mut index, mut offset, mut steps) = (vec![0usize; dims.len()], 0usize, 0usize);
+    for _ in 0..n {
+        out.push(src[offset]);
+        // Advance the row-major index (last axis fastest), keeping
+        // offset = sum(index[a] * strides[a]).
+        let mut a = last;
+        loop {
+            steps += 1;
+            index[a] += 1;
+            offset += strides[a];
+            if index[a] < dims[a] || a == 0 {
+                break;
+            }
+            offset -= strides[a] * dims[a];
+            index[a] = 0;
+            a -= 1;
+        }
+    }
+    (out, steps)
 }
 
 /// Serialises an array as a version 1.0 `.npy` in C order, little-endian.
@@ -427,6 +531,28 @@ mod tests {
             let header_end = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
             assert_eq!(header_end % 64, 0, "data of {shape:?} does not start on a 64-byte boundary");
         }
+    }
+
+    #[test]
+    fn fortran_reorder_work_is_linear_in_the_elements() {
+        // 1,000 elements under 4,000 unit dimensions: the unit dimensions
+        // must cost nothing, the index at most two steps per element.
+        let mut shape = vec![1usize; 4000];
+        shape[1000] = 10;
+        shape[3000] = 100;
+        let data: Vec<i64> = (0..1000).collect();
+        let dims: Vec<usize> = shape.iter().copied().filter(|&d| d != 1).collect();
+        let (out, steps) = permute(&data, &dims);
+        assert!(steps <= 2 * data.len(), "{steps} index steps for {} elements", data.len());
+        // Column-major (10, 100): element (i, j) is at i + 10 j.
+        assert_eq!(out[1], 10);
+        assert_eq!(out[100], 1);
+        assert_eq!(fortran_to_c(Elements::Int(data.clone()), &shape), Elements::Int(out));
+        // Many dimensions above 1 (every carry passes a dimension of 2).
+        let dims = [2usize; 12];
+        let (out, steps) = permute(&(0..4096).collect::<Vec<i64>>(), &dims);
+        assert!(steps <= 2 * 4096, "{steps} steps");
+        assert_eq!(out[1], 2048, "the last row-major axis is the slowest column-major one");
     }
 
     #[test]

@@ -2,12 +2,20 @@
 //! (stored) and `np.savez_compressed` (raw deflate) write it, zip64 fields
 //! included; and a writer of stored archives that `np.load` opens.
 //!
+//! An archive is read from memory ([`Archive::open`]) or from a file of
+//! which only the parts asked for are read ([`Archive::open_file`]: a probe
+//! reads the directory and the members' headers, never their data).
+//!
 //! Sizes are taken from the central directory (and its zip64 extra field
 //! where a 32-bit field is `0xFFFFFFFF`), never from the local headers,
 //! which numpy fills with `0xFFFFFFFF`.
 
-use crate::data::bytes::{ByteReader, crc32, inflate_exact};
-use crate::data::npy::{self, Elements, NpyArray};
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+
+use crate::data::bytes::{ByteReader, crc32, inflate_exact, inflate_prefix, max_inflated_len, truncated};
+use crate::data::npy::{self, Elements, NpyArray, NpyHeader};
 use crate::error::{Error, ErrorKind, Result};
 
 const LOCAL_SIG: u32 = 0x0403_4b50;
@@ -15,6 +23,9 @@ const CENTRAL_SIG: u32 = 0x0201_4b50;
 const END_SIG: u32 = 0x0605_4b50;
 const ZIP64_END_SIG: u32 = 0x0606_4b50;
 const ZIP64_LOCATOR_SIG: u32 = 0x0706_4b50;
+/// Compressed bytes read to find a member's `.npy` header: ample for the
+/// 10,000-byte header limit in any ordinary deflate stream.
+const HEADER_PREFIX: usize = 1 << 16;
 
 fn bad_archive(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::BadArchive, msg).fix("the archive is corrupt or truncated; write it again with np.savez")
@@ -32,67 +43,110 @@ struct Entry {
     local_offset: u64,
 }
 
+/// Where an archive's bytes are: all in memory, or in a file read only
+/// where asked (so that a probe reads the directory and headers, not the data).
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Memory(&'a [u8]),
+    File(&'a File, u64),
+}
+
+impl<'a> Source<'a> {
+    fn len(&self) -> u64 {
+        match self {
+            Source::Memory(bytes) => bytes.len() as u64,
+            Source::File(_, len) => *len,
+        }
+    }
+
+    /// `n` bytes at `offset`, or a `Truncated` error if the file is shorter.
+    fn fetch(&self, offset: u64, n: usize, what: &'static str) -> Result<Cow<'a, [u8]>> {
+        let in_file = offset.checked_add(n as u64).is_some_and(|end| end <= self.len());
+        let pos = usize::try_from(offset).ok().filter(|_| in_file);
+        let Some(pos) = pos else {
+            let needed = usize::try_from(offset.saturating_add(n as u64)).unwrap_or(usize::MAX);
+            return Err(truncated(what, needed, usize::try_from(self.len()).unwrap_or(usize::MAX)));
+        };
+        match *self {
+            Source::Memory(bytes) => Ok(Cow::Borrowed(&bytes[pos..pos + n])),
+            Source::File(mut file, _) => {
+                let mut out = vec![0u8; n];
+                file.seek(SeekFrom::Start(offset)).and_then(|_| file.read_exact(&mut out)).map_err(|e| {
+                    Error::new(ErrorKind::Io, format!("cannot read the {what}: {e}"))
+                        .fix("check that the file is not being changed while it is read")
+                })?;
+                Ok(Cow::Owned(out))
+            }
+        }
+    }
+}
+
 /// The members of an archive, read lazily.
 pub struct Archive<'a> {
-    bytes: &'a [u8],
+    source: Source<'a>,
     entries: Vec<Entry>,
 }
 
 impl<'a> Archive<'a> {
     /// Reads the central directory of a zip archive held in memory.
     pub fn open(bytes: &'a [u8]) -> Result<Self> {
+        Archive::read_directory(Source::Memory(bytes))
+    }
+
+    /// Reads the central directory of a zip archive in `file` (of `len`
+    /// bytes), reading only the end records and the directory; members are
+    /// read when asked for.
+    pub fn open_file(file: &'a File, len: u64) -> Result<Self> {
+        Archive::read_directory(Source::File(file, len))
+    }
+
+    fn read_directory(source: Source<'a>) -> Result<Self> {
+        let len = source.len();
+        let head = source.fetch(0, len.min(4) as usize, "zip header")?;
         let signature = LOCAL_SIG.to_le_bytes();
-        if bytes.len() < 4 && signature.starts_with(bytes) {
+        if head.len() < 4 && signature.starts_with(&head) {
             return Err(Error::new(
                 ErrorKind::Truncated,
-                format!("file is truncated: {} bytes, not even a zip header", bytes.len()),
+                format!("file is truncated: {} bytes, not even a zip header", head.len()),
             )
             .fix("the file is incomplete; write or copy it again"));
         }
-        if bytes.len() < 4 || bytes[..4] != signature {
+        if head.len() < 4 || head[..4] != signature {
             return Err(Error::new(ErrorKind::BadMagic, "not a .npz file (it does not start with a zip header)")
                 .fix("pass a file written by np.savez or np.savez_compressed"));
         }
-        let end = find_end_record(bytes)?;
-        let mut r = ByteReader::at(bytes, end + 4, "zip end record")?;
+        // The end record lies in the last 22 + 65,535 bytes (it may be followed by a comment).
+        let tail_len = len.min(22 + 0xFFFF);
+        let tail_start = len - tail_len;
+        let tail = source.fetch(tail_start, tail_len as usize, "zip end record")?;
+        let end_in_tail = find_end_record(&tail)?;
+        let end = tail_start + end_in_tail as u64;
+        let mut r = ByteReader::at(&tail, end_in_tail + 4, "zip end record")?;
         let (_disk, _cd_disk) = (r.u16_le()?, r.u16_le()?);
         let (_entries_here, entries16) = (r.u16_le()?, r.u16_le()?);
         let (cd_size32, cd_offset32) = (r.u32_le()?, r.u32_le()?);
         let (mut count, mut cd_size, mut cd_offset) =
             (u64::from(entries16), u64::from(cd_size32), u64::from(cd_offset32));
         if entries16 == 0xFFFF || cd_size32 == 0xFFFF_FFFF || cd_offset32 == 0xFFFF_FFFF {
-            // zip64: the locator sits just before the end record.
-            let locator = end.checked_sub(20).ok_or_else(|| bad_archive("zip64 locator missing"))?;
-            let mut l = ByteReader::at(bytes, locator, "zip64 locator")?;
-            if l.u32_le()? != ZIP64_LOCATOR_SIG {
-                return Err(bad_archive("zip64 locator missing"));
-            }
-            let _disk = l.u32_le()?;
-            let record = usize::try_from(l.u64_le()?).map_err(|_| bad_archive("zip64 record offset out of range"))?;
-            let mut z = ByteReader::at(bytes, record, "zip64 end record")?;
-            if z.u32_le()? != ZIP64_END_SIG {
-                return Err(bad_archive("zip64 end record missing"));
-            }
-            z.take(8 + 2 + 2 + 4 + 4 + 8)?; // size, versions, disk numbers, entries on this disk
-            count = z.u64_le()?;
-            cd_size = z.u64_le()?;
-            cd_offset = z.u64_le()?;
+            (count, cd_size, cd_offset) = read_zip64_end(&source, end)?;
         }
-        let cd_start = usize::try_from(cd_offset).map_err(|_| bad_archive("directory offset out of range"))?;
-        let cd_len = usize::try_from(cd_size).map_err(|_| bad_archive("directory size out of range"))?;
-        if cd_start.checked_add(cd_len).is_none_or(|e| e > end) {
-            return Err(bad_archive(format!("central directory ({cd_len} bytes at {cd_start}) lies outside the file")));
+        if cd_offset.checked_add(cd_size).is_none_or(|e| e > end) {
+            return Err(bad_archive(format!(
+                "central directory ({cd_size} bytes at {cd_offset}) lies outside the file"
+            )));
         }
         // Each entry takes at least 46 bytes: bound the count by the directory size.
-        if count > (cd_len / 46) as u64 {
-            return Err(bad_archive(format!("{count} entries cannot fit in a {cd_len}-byte directory")));
+        if count > cd_size / 46 {
+            return Err(bad_archive(format!("{count} entries cannot fit in a {cd_size}-byte directory")));
         }
-        let mut r = ByteReader::at(&bytes[..cd_start + cd_len], cd_start, "zip central directory")?;
+        let cd_len = usize::try_from(cd_size).map_err(|_| bad_archive("directory size out of range"))?;
+        let directory = source.fetch(cd_offset, cd_len, "zip central directory")?;
+        let mut r = ByteReader::new(&directory, "zip central directory");
         let mut entries = Vec::with_capacity(count as usize);
         for _ in 0..count {
             entries.push(read_entry(&mut r)?);
         }
-        Ok(Archive { bytes, entries })
+        Ok(Archive { source, entries })
     }
 
     /// Member names, e.g. `images.npy`.
@@ -100,8 +154,10 @@ impl<'a> Archive<'a> {
         self.entries.iter().map(|e| e.name.as_str())
     }
 
-    /// The raw bytes of a member, decompressed and CRC-checked.
-    pub fn read(&self, name: &str) -> Result<Vec<u8>> {
+    /// A member's directory entry, its compressed size and at most the
+    /// first `max_data` of its compressed bytes, checked for what can be
+    /// checked without decompressing.
+    fn locate(&self, name: &str, max_data: usize) -> Result<(&Entry, Cow<'a, [u8]>, usize)> {
         let entry = self.entries.iter().find(|e| e.name == name).ok_or_else(|| {
             Error::new(ErrorKind::MissingMember, format!("archive has no member '{name}'")).fix(format!(
                 "save the archive with that array, e.g. np.savez(path, {}=...)",
@@ -112,33 +168,40 @@ impl<'a> Archive<'a> {
             return Err(Error::new(ErrorKind::BadArchive, format!("member '{name}' is encrypted"))
                 .fix("save the archive without encryption"));
         }
-        let offset = usize::try_from(entry.local_offset).map_err(|_| bad_archive("member offset out of range"))?;
-        let mut r = ByteReader::at(self.bytes, offset, "zip local header")?;
+        let offset = entry.local_offset;
+        let local = self.source.fetch(offset, 30, "zip local header")?;
+        let mut r = ByteReader::new(&local, "zip local header");
         if r.u32_le()? != LOCAL_SIG {
             return Err(bad_archive(format!("member '{name}' has no local header at offset {offset}")));
         }
         r.take(22)?; // version, flags, method, time, date, crc, sizes (taken from the directory)
-        let name_len = r.u16_le()? as usize;
-        let extra_len = r.u16_le()? as usize;
-        r.take(name_len + extra_len)?;
+        let name_len = u64::from(r.u16_le()?);
+        let extra_len = u64::from(r.u16_le()?);
+        let data_start = offset.saturating_add(30 + name_len + extra_len);
         let compressed_len = usize::try_from(entry.compressed).map_err(|_| bad_archive("member size out of range"))?;
         let expected = usize::try_from(entry.uncompressed).map_err(|_| bad_archive("member size out of range"))?;
-        let data = r.take(compressed_len)?;
+        // The whole member must be in the file, even when only its start is read.
+        self.source.fetch(data_start.saturating_add(entry.compressed), 0, "zip member")?;
+        let data = self.source.fetch(data_start, compressed_len.min(max_data), "zip member")?;
+        match entry.method {
+            0 if compressed_len != expected => {
+                Err(bad_archive(format!("stored member '{name}' has sizes {compressed_len} and {expected}")))
+            }
+            0 | 8 => Ok((entry, data, compressed_len)),
+            m => Err(Error::new(
+                ErrorKind::BadCompression,
+                format!("member '{name}' uses zip method {m}; only stored (0) and deflate (8) load"),
+            )
+            .fix("save the archive with np.savez or np.savez_compressed")),
+        }
+    }
+
+    /// The raw bytes of a member, decompressed and CRC-checked.
+    pub fn read(&self, name: &str) -> Result<Vec<u8>> {
+        let (entry, data, _) = self.locate(name, usize::MAX)?;
         let what = format!("member '{name}'");
-        let out = match entry.method {
-            0 if compressed_len == expected => data.to_vec(),
-            0 => {
-                return Err(bad_archive(format!("stored {what} has sizes {compressed_len} and {expected}")));
-            }
-            8 => inflate_exact(data, expected, &what)?,
-            m => {
-                return Err(Error::new(
-                    ErrorKind::BadCompression,
-                    format!("{what} uses zip method {m}; only stored (0) and deflate (8) load"),
-                )
-                .fix("save the archive with np.savez or np.savez_compressed"));
-            }
-        };
+        let expected = usize::try_from(entry.uncompressed).map_err(|_| bad_archive("member size out of range"))?;
+        let out = if entry.method == 0 { data.into_owned() } else { inflate_exact(&data, expected, &what)? };
         let crc = crc32(&out);
         if crc != entry.crc {
             return Err(Error::new(
@@ -150,11 +213,77 @@ impl<'a> Archive<'a> {
         Ok(out)
     }
 
+    /// The `.npy` header of a member (`name` without the `.npy` suffix),
+    /// read without decompressing more than the header, and the member's
+    /// decompressed size. The header must account for exactly that size, as
+    /// loading will require.
+    pub fn array_header(&self, name: &str) -> Result<(NpyHeader, usize)> {
+        let member = format!("{name}.npy");
+        let what = format!("member '{member}'");
+        let header = self.member_header(&member, &what, HEADER_PREFIX).or_else(|e| {
+            // A header may take more compressed bytes than the usual prefix
+            // (many tiny deflate blocks); then the whole member is read.
+            if e.kind() == ErrorKind::Truncated { self.member_header(&member, &what, usize::MAX) } else { Err(e) }
+        });
+        let (header, expected) = header.map_err(|e| e.context(&what))?;
+        if header.file_len() != expected {
+            let kind = if header.file_len() > expected { ErrorKind::Truncated } else { ErrorKind::BadShape };
+            return Err(Error::new(
+                kind,
+                format!(
+                    "{what}: shape {:?} needs {} bytes but the member holds {expected}",
+                    header.shape,
+                    header.file_len()
+                ),
+            )
+            .fix("the file is incomplete or corrupt; write it again"));
+        }
+        Ok((header, expected))
+    }
+
+    /// The `.npy` header of `member` from at most `max_data` compressed
+    /// bytes, and the member's decompressed size.
+    fn member_header(&self, member: &str, what: &str, max_data: usize) -> Result<(NpyHeader, usize)> {
+        let (entry, data, compressed_len) = self.locate(member, max_data)?;
+        let expected = usize::try_from(entry.uncompressed).map_err(|_| bad_archive("member size out of range"))?;
+        if entry.method == 0 {
+            return Ok((npy::parse_header(&data)?, expected));
+        }
+        if expected > max_inflated_len(compressed_len) {
+            return Err(bad_archive(format!(
+                "{what} declares {expected} bytes, more than {compressed_len} compressed bytes can hold"
+            )));
+        }
+        // Magic, version, length and the longest header numpy writes.
+        let prefix = inflate_prefix(&data, 12 + npy::MAX_HEADER_LEN, what)?;
+        Ok((npy::parse_header(&prefix)?, expected))
+    }
+
     /// A member parsed as an array; `name` without the `.npy` suffix.
     pub fn array(&self, name: &str) -> Result<NpyArray> {
         let bytes = self.read(&format!("{name}.npy"))?;
         npy::parse(&bytes).map_err(|e| e.context(&format!("member '{name}.npy'")))
     }
+}
+
+/// The entry count, directory size and directory offset of a zip64
+/// archive, whose locator sits just before the end record at `end`.
+fn read_zip64_end(source: &Source<'_>, end: u64) -> Result<(u64, u64, u64)> {
+    let locator = end.checked_sub(20).ok_or_else(|| bad_archive("zip64 locator missing"))?;
+    let bytes = source.fetch(locator, 20, "zip64 locator")?;
+    let mut l = ByteReader::new(&bytes, "zip64 locator");
+    if l.u32_le()? != ZIP64_LOCATOR_SIG {
+        return Err(bad_archive("zip64 locator missing"));
+    }
+    let _disk = l.u32_le()?;
+    let record = l.u64_le()?;
+    let bytes = source.fetch(record, 56, "zip64 end record")?;
+    let mut z = ByteReader::new(&bytes, "zip64 end record");
+    if z.u32_le()? != ZIP64_END_SIG {
+        return Err(bad_archive("zip64 end record missing"));
+    }
+    z.take(8 + 2 + 2 + 4 + 4 + 8)?; // size, versions, disk numbers, entries on this disk
+    Ok((z.u64_le()?, z.u64_le()?, z.u64_le()?))
 }
 
 /// Offset of the end-of-central-directory record, searched from the end

@@ -74,3 +74,100 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
     out
 }
+
+/// Runs `f` on its own thread and fails the test if it has not returned
+/// within `seconds`: a reader that blocks (on a FIFO, say) fails the test
+/// instead of hanging the suite.
+pub fn within<T: Send + 'static>(what: &str, seconds: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(seconds)) {
+        Ok(v) => v,
+        Err(_) => panic!("{what}: no answer within {seconds} s (blocked or far too slow)"),
+    }
+}
+
+/// A fresh, empty temporary folder for one test.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mlp-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Makes a FIFO at `path` with the system's `mkfifo`.
+pub fn mkfifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo").arg(path).status().expect("run mkfifo");
+    assert!(status.success(), "mkfifo {} failed", path.display());
+}
+
+/// Raw deflate (one fixed-Huffman block) of `prefix` followed by `zeros`
+/// zero bytes, built by hand: runs of zeros become back-references of
+/// length 258 at distance 1 (13 bits each), so a gigabyte of zeros takes
+/// about 6 MB and milliseconds to make, without an encoder.
+pub fn deflate_then_zeros(prefix: &[u8], zeros: usize) -> Vec<u8> {
+    let mut w = BitWriter::default();
+    w.bits(1, 1); // final block
+    w.bits(1, 2); // fixed Huffman codes
+    let literal = |w: &mut BitWriter, v: u8| {
+        if v < 144 { w.code(0x30 + u32::from(v), 8) } else { w.code(0x190 + u32::from(v) - 144, 9) }
+    };
+    prefix.iter().for_each(|&b| literal(&mut w, b));
+    let mut left = zeros;
+    if left > 0 {
+        literal(&mut w, 0);
+        left -= 1;
+    }
+    while left >= 258 {
+        w.code(0xC5, 8); // length code 285: 258 bytes
+        w.code(0, 5); // distance code 0: distance 1
+        left -= 258;
+    }
+    (0..left).for_each(|_| literal(&mut w, 0));
+    w.code(0, 7); // end of block
+    w.finish()
+}
+
+/// Writes bits least significant first, as deflate packs them.
+#[derive(Default)]
+struct BitWriter {
+    out: Vec<u8>,
+    acc: u64,
+    n: u32,
+}
+
+impl BitWriter {
+    fn bits(&mut self, value: u32, count: u32) {
+        self.acc |= u64::from(value) << self.n;
+        self.n += count;
+        while self.n >= 8 {
+            self.out.push(self.acc as u8);
+            self.acc >>= 8;
+            self.n -= 8;
+        }
+    }
+
+    /// A Huffman code, which deflate stores most significant bit first.
+    fn code(&mut self, code: u32, len: u32) {
+        let reversed = code.reverse_bits() >> (32 - len);
+        self.bits(reversed, len);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.n > 0 {
+            self.out.push(self.acc as u8);
+        }
+        self.out
+    }
+}
+
+/// A gzip member of the given raw deflate data, with the CRC and length given.
+pub fn gzip_member(deflated: &[u8], crc: u32, len: u32) -> Vec<u8> {
+    let mut out = vec![0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 255];
+    out.extend_from_slice(deflated);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(&len.to_le_bytes());
+    out
+}

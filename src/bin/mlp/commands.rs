@@ -67,7 +67,7 @@ fn check_bench_fits(b: &BenchCommand) -> CliResult<()> {
 fn training_split(args: &TrainArgs) -> CliResult<Split> {
     let sizes = args.hidden_sizes.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(",");
     let flags = format!("--hidden {sizes}");
-    plan::load_split(&args.data, &flags, |shape, train| {
+    plan::load_split(&args.data, &flags, Blame::Flags, |shape, train| {
         let run = |&hidden: &usize| {
             let config = TrainConfig { hidden, ..args.config.clone() };
             run_bytes(shape.features, shape.rows, train, &config)

@@ -18,13 +18,17 @@ pub fn eval(args: EvalArgs) -> CliResult<()> {
     if args.json {
         console::strict_stdout();
     }
-    let network = model::load(&args.model)?;
-    let layout = network.layout();
-    let eval_bytes = |rows: usize| Workspace::bytes_for(layout.hidden, layout.classes, rows.min(EVAL_CHUNK_ROWS), 0);
-    let split = plan::load_split(&args.data, &format!("evaluating {}", args.model.display()), |shape, _| {
+    // The model's size from its headers, checked before anything is inflated.
+    let layout = model::probe(&args.model)?;
+    let (h, c) = (layout.hidden, layout.classes);
+    let model_bytes = Network::bytes_for(layout.inputs, h, c);
+    let eval_bytes = |rows: usize| model_bytes.saturating_add(Workspace::bytes_for(h, c, rows.min(EVAL_CHUNK_ROWS), 0));
+    let model_name = args.model.display().to_string();
+    plan::check_fits(eval_bytes(1), &format!("the model {model_name}"), Blame::File)?;
+    let split = plan::load_split(&args.data, &format!("evaluating {model_name}"), Blame::File, |shape, _| {
         eval_bytes(shape.rows).saturating_add(shape.rows as u64)
     })?;
-    plan::check_fits(eval_bytes(split.rows()), &format!("the model {}", args.model.display()), Blame::File)?;
+    let network = model::load(&args.model)?;
     check_model_fits_data(&network, &split, &args)?;
     let (metrics, predictions) = with_threads(args.threads, || measure(&network, &split))?;
     if args.json {

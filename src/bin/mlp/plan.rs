@@ -56,8 +56,14 @@ pub fn data_source(args: &DataArgs) -> CliResult<DataSource> {
 /// Loads and splits the data the flags name, after checking from its
 /// headers that the split fits it and that the data plus `run_bytes(shape,
 /// train rows)` (what the command allocates besides the data) fit in memory.
-/// `run_flags` names the flags behind `run_bytes`.
-pub fn load_split(args: &DataArgs, run_flags: &str, run_bytes: impl Fn(&DataShape, usize) -> u64) -> CliResult<Split> {
+/// `run_what` names what asks for `run_bytes` (the flags, or a model file:
+/// `run_blame` says which).
+pub fn load_split(
+    args: &DataArgs,
+    run_what: &str,
+    run_blame: Blame,
+    run_bytes: impl Fn(&DataShape, usize) -> u64,
+) -> CliResult<Split> {
     let source = data_source(args)?;
     let shape = source.probe()?;
     let (train, valid) = args.split.unwrap_or_else(|| default_split(shape.rows));
@@ -72,12 +78,11 @@ pub fn load_split(args: &DataArgs, run_flags: &str, run_bytes: impl Fn(&DataShap
     let source_blame = if matches!(source, DataSource::Synthetic { .. }) { Blame::Flags } else { Blame::File };
     check_fits(shape.load_bytes, &format!("loading {}", describe(&source)), source_blame)?;
     let total = shape.dataset_bytes().saturating_add(run_bytes(&shape, train));
-    check_fits(total, &format!("{run_flags} on {} rows of {} values", shape.rows, shape.features), Blame::Flags)?;
+    check_fits(total, &format!("{run_what} on {} rows of {} values", shape.rows, shape.features), run_blame)?;
     let data = source.load()?;
-    match data.split(train, valid, args.shuffle_seed) {
-        Ok(split) => Ok(split),
-        Err(e) => Err(e.context(&data.source).into()),
-    }
+    let name = data.source.clone();
+    // Split in place: the images are held once, not twice.
+    data.into_split(train, valid, args.shuffle_seed).map_err(|e| e.context(&name).into())
 }
 
 /// The data as the user named it, for messages.

@@ -360,7 +360,7 @@ fn data_args_from(summary: &Json) -> Option<DataArgs> {
 
 /// Loads and splits the data that `args` name, as `mlp train` does.
 fn load_split(args: &DataArgs) -> std::result::Result<Split, String> {
-    crate::plan::load_split(args, "mlp report", |_, _| 0).map_err(|e| match e {
+    crate::plan::load_split(args, "mlp report", crate::plan::Blame::File, |_, _| 0).map_err(|e| match e {
         crate::cli::CliError::Usage(message) => message,
         crate::cli::CliError::Run(error) => error.to_string(),
         crate::cli::CliError::Interrupted { message, .. } => message,
