@@ -348,33 +348,59 @@ fn read_entry(r: &mut ByteReader<'_>) -> Result<Entry> {
     Ok(Entry { name, method, flags, crc, compressed, uncompressed, local_offset })
 }
 
-/// Builds a stored (uncompressed) `.npz` of named arrays, as `np.savez` would.
+/// A stored (uncompressed) archive of `arrays`, as `np.savez` writes it.
+///
+/// # Panics
+/// If a member exceeds 4 GiB (this writer makes no zip64 fields).
 pub fn write(arrays: &[(&str, &[usize], &Elements)]) -> Vec<u8> {
+    write_members(&npy_members(arrays), false)
+}
+
+/// A deflated archive of `arrays`, as `np.savez_compressed` writes it.
+///
+/// # Panics
+/// As [`write`].
+pub fn write_compressed(arrays: &[(&str, &[usize], &Elements)]) -> Vec<u8> {
+    write_members(&npy_members(arrays), true)
+}
+
+fn npy_members(arrays: &[(&str, &[usize], &Elements)]) -> Vec<(String, Vec<u8>)> {
+    arrays.iter().map(|&(name, shape, elements)| (format!("{name}.npy"), npy::write(shape, elements))).collect()
+}
+
+/// A zip archive of raw members `(file name, bytes)`, each stored or
+/// deflated; what [`write`] and [`write_compressed`] make of `.npy` members.
+///
+/// # Panics
+/// As [`write`].
+pub fn write_members(members: &[(String, Vec<u8>)], deflate: bool) -> Vec<u8> {
     let mut out = Vec::new();
     let mut central = Vec::new();
-    for &(name, shape, elements) in arrays {
-        let data = npy::write(shape, elements);
-        let file_name = format!("{name}.npy");
-        let crc = crc32(&data);
-        let offset = out.len() as u32;
+    for (file_name, data) in members {
+        let packed = if deflate { miniz_oxide::deflate::compress_to_vec(data, 6) } else { data.clone() };
+        let method: u8 = if deflate { 8 } else { 0 };
+        let crc = crc32(data);
+        let offset = u32::try_from(out.len()).expect("archive over 4 GiB needs zip64, which this writer does not make");
         let size = u32::try_from(data.len()).expect("member over 4 GiB needs zip64, which this writer does not make");
-        // Local header: version 2.0, no flags, stored, time/date of 1980-01-01.
+        let packed_size = packed.len() as u32;
+        // Version 2.0, no flags, the method, time/date of 1980-01-01, CRC, sizes.
+        let fields = |v: &mut Vec<u8>| {
+            v.extend_from_slice(&[0, 0, method, 0, 0, 0, 0x21, 0]);
+            v.extend_from_slice(&crc.to_le_bytes());
+            v.extend_from_slice(&packed_size.to_le_bytes());
+            v.extend_from_slice(&size.to_le_bytes());
+            v.extend_from_slice(&(file_name.len() as u16).to_le_bytes());
+        };
         out.extend_from_slice(&LOCAL_SIG.to_le_bytes());
-        out.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0x21, 0]);
-        out.extend_from_slice(&crc.to_le_bytes());
-        out.extend_from_slice(&size.to_le_bytes());
-        out.extend_from_slice(&size.to_le_bytes());
-        out.extend_from_slice(&(file_name.len() as u16).to_le_bytes());
-        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(&[20, 0]);
+        fields(&mut out);
+        out.extend_from_slice(&0u16.to_le_bytes()); // extra field length
         out.extend_from_slice(file_name.as_bytes());
-        out.extend_from_slice(&data);
+        out.extend_from_slice(&packed);
 
         central.extend_from_slice(&CENTRAL_SIG.to_le_bytes());
-        central.extend_from_slice(&[20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0x21, 0]);
-        central.extend_from_slice(&crc.to_le_bytes());
-        central.extend_from_slice(&size.to_le_bytes());
-        central.extend_from_slice(&size.to_le_bytes());
-        central.extend_from_slice(&(file_name.len() as u16).to_le_bytes());
+        central.extend_from_slice(&[20, 0, 20, 0]);
+        fields(&mut central);
         central.extend_from_slice(&[0; 8]); // extra, comment, disk, internal attributes
         central.extend_from_slice(&0o100644u32.wrapping_shl(16).to_le_bytes()); // external attributes
         central.extend_from_slice(&offset.to_le_bytes());
@@ -384,8 +410,8 @@ pub fn write(arrays: &[(&str, &[usize], &Elements)]) -> Vec<u8> {
     out.extend_from_slice(&central);
     out.extend_from_slice(&END_SIG.to_le_bytes());
     out.extend_from_slice(&[0, 0, 0, 0]);
-    out.extend_from_slice(&(arrays.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(arrays.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(members.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(members.len() as u16).to_le_bytes());
     out.extend_from_slice(&(central.len() as u32).to_le_bytes());
     out.extend_from_slice(&cd_offset.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
@@ -406,5 +432,15 @@ mod tests {
         assert_eq!(archive.array("W").unwrap(), NpyArray { shape: vec![3, 2], elements: w });
         assert_eq!(archive.array("b").unwrap().elements, b);
         assert_eq!(archive.array("missing").unwrap_err().kind(), ErrorKind::MissingMember);
+    }
+
+    #[test]
+    fn compressed_archive_reads_back_and_is_smaller() {
+        let w = Elements::F32(vec![0.5; 4000]);
+        let stored = write(&[("W", &[40, 100], &w)]);
+        let deflated = write_compressed(&[("W", &[40, 100], &w)]);
+        assert!(deflated.len() * 10 < stored.len(), "{} vs {} bytes", deflated.len(), stored.len());
+        let archive = Archive::open(&deflated).unwrap();
+        assert_eq!(archive.array("W").unwrap(), NpyArray { shape: vec![40, 100], elements: w });
     }
 }

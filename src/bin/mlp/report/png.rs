@@ -2,17 +2,8 @@
 //! with `miniz_oxide` (already a dependency), embedded as `data:` URIs so
 //! the page needs no other file and makes no request.
 
-/// CRC-32 (IEEE, as PNG chunks use) of `bytes`.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
-}
+/// CRC-32 (IEEE) is the one zip and gzip use, which PNG chunks use too.
+use mlp_engine::data::bytes::crc32;
 
 fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     out.extend_from_slice(&(data.len() as u32).to_be_bytes());
