@@ -2,7 +2,7 @@
 //! with `miniz_oxide` (already a dependency), embedded as `data:` URIs so
 //! the page needs no other file and makes no request.
 
-/// CRC-32 (IEEE) is the one zip and gzip use, which PNG chunks use too.
+// CRC-32 (IEEE) is the one zip and gzip use, which PNG chunks use too.
 use mlp_engine::data::bytes::crc32;
 
 fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
