@@ -197,6 +197,28 @@ fn forward_and_gradients_match_on_small_and_odd_shapes() {
 }
 
 #[test]
+fn fused_output_layer_matches_on_odd_widths_class_counts_and_row_counts() {
+    // The output layer runs inside the row passes: in blocks of 4 rows, 16
+    // classes per forward group, 256-row sum chunks and a build of its own
+    // for 10 classes. Shapes off every one of those edges, with held-out
+    // rows, batch 1 and more than 16 classes.
+    let shapes = [
+        // (D, H, C, N, T)
+        (7, 1, 10, 5, 5),
+        (9, 7, 10, 1, 1),
+        (5, 17, 10, 33, 29),
+        (3, 33, 17, 70, 65),
+        (4, 1000, 10, 9, 3),
+        (6, 23, 33, 300, 259),
+        (2, 5, 10, 520, 517),
+        (11, 8, 16, 19, 18),
+    ];
+    for (i, &(d, h, c, n, t)) in shapes.iter().enumerate() {
+        check_shape(d, h, c, n, t, 300 + i as u64);
+    }
+}
+
+#[test]
 fn forward_and_gradients_match_at_course_width_batch_256() {
     check_shape(784, 1000, 10, 256, 256, 7);
 }

@@ -13,9 +13,9 @@
 
 use crate::engine::layout::{Layout, Tensor};
 use crate::engine::matrix::{MatMut, MatRef, gemm_par};
-use crate::engine::passes;
 use crate::engine::rng::Rng;
 use crate::engine::simd::SimdPath;
+use crate::engine::{fused, passes};
 
 /// Learning rate α and momentum γ of `v ← γ·v + α·∇L; W ← W − v`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -152,26 +152,25 @@ impl Network {
         let path = ws.simd;
         ws.rows = n;
 
-        // Z = X·W_h  (N, H), then A = relu(Z + b_h) in place.
+        // Z = X·W_h  (N, H), the one GEMM of the forward pass.
         let hidden = &mut ws.hidden[..n * l.hidden];
         timed(clock, Phase::HiddenGemm, || {
             let z = MatMut::from_slice(hidden, n, l.hidden);
             gemm_par(1.0, x, self.tensor(Tensor::HiddenWeights), 0.0, z);
         });
-        let b_h = &self.params[l.range(Tensor::HiddenBias)];
-        timed(clock, Phase::BiasRelu, || passes::bias_relu(path, hidden, b_h));
 
-        // logits = A·W_o  (N, C), then + b_o, softmax, loss, δ.
-        let logits = &mut ws.logits[..n * l.classes];
-        timed(clock, Phase::OutputGemm, || {
-            let a = MatRef::from_slice(hidden, n, l.hidden);
-            gemm_par(1.0, a, self.tensor(Tensor::OutputWeights), 0.0, MatMut::from_slice(logits, n, l.classes));
-        });
+        // A = relu(Z + b_h), logits = A·W_o + b_o, softmax, loss, δ: one
+        // sweep over the rows (see engine::fused).
         let inv_n = if train_rows == 0 { 0.0 } else { 1.0 / train_rows as f32 };
+        let b_h = &self.params[l.range(Tensor::HiddenBias)];
         let b_o = &self.params[l.range(Tensor::OutputBias)];
+        let grouped = &mut ws.w_o_grouped;
+        let logits = &mut ws.logits[..n * l.classes];
         let (row_loss, row_correct) = (&mut ws.row_loss[..n], &mut ws.row_correct[..n]);
-        timed(clock, Phase::SoftmaxLoss, || {
-            passes::softmax_cross_entropy(path, logits, b_o, labels, row_loss, row_correct, train_rows, inv_n)
+        timed(clock, Phase::OutputForward, || {
+            fused::group_output_weights(&self.params[l.range(Tensor::OutputWeights)], l.classes, grouped);
+            #[rustfmt::skip]
+            fused::forward_output(path, hidden, b_h, grouped, b_o, labels, logits, row_loss, row_correct, train_rows, inv_n);
         });
     }
 
@@ -188,26 +187,22 @@ impl Network {
         let t = x.rows();
         assert!(t <= ws.rows && t <= ws.max_train_rows, "backward over rows the forward pass did not make");
         let path = ws.simd;
-        let w_o = self.layout.view(&self.params, Tensor::OutputWeights);
         let [g_w_h, g_b_h, g_w_o, g_b_o] = l.split_mut(&mut self.grads);
         let hidden = &ws.hidden[..t * l.hidden];
         let delta = &ws.logits[..t * l.classes];
-        let a = MatRef::from_slice(hidden, t, l.hidden);
-        let delta_view = MatRef::from_slice(delta, t, l.classes);
-        let partials = &mut ws.partials;
+        let d_hidden = &mut ws.d_hidden[..t * l.hidden];
+        let (w_o_t, partials, sums) = (&mut ws.w_o_t, &mut ws.partials, &mut ws.backward_sums);
 
-        // ∂L/∂W_o = Aᵀ·δ  (H, C);  ∂L/∂b_o = Σ_rows δ  (C).
-        timed(clock, Phase::OutputWeightGrad, || {
-            gemm_par(1.0, a.t(), delta_view, 0.0, MatMut::from_slice(g_w_o, l.hidden, l.classes))
-        });
+        // ∂L/∂b_o = Σ_rows δ  (C).
         timed(clock, Phase::OutputBiasGrad, || passes::column_sums(path, delta, g_b_o, partials));
 
-        // dA = δ·W_oᵀ  (T, H);  dZ = dA ⊙ 1[A > 0];  ∂L/∂b_h = Σ_rows dZ  (H).
-        let d_hidden = &mut ws.d_hidden[..t * l.hidden];
-        timed(clock, Phase::HiddenErrorGemm, || {
-            gemm_par(1.0, delta_view, w_o.t(), 0.0, MatMut::from_slice(d_hidden, t, l.hidden))
+        // dZ = (δ·W_oᵀ) ⊙ 1[A > 0]  (T, H);  ∂L/∂b_h = Σ_rows dZ  (H);
+        // ∂L/∂W_o = Aᵀ·δ  (H, C): one sweep over the rows (see engine::fused).
+        timed(clock, Phase::HiddenBackward, || {
+            fused::transpose_output_weights(&self.params[l.range(Tensor::OutputWeights)], l.classes, w_o_t);
+            #[rustfmt::skip]
+            fused::backward_hidden(path, d_hidden, hidden, delta, w_o_t, g_b_h, g_w_o, sums);
         });
-        timed(clock, Phase::ReluBackward, || passes::relu_backward(path, d_hidden, hidden, g_b_h, partials));
 
         // ∂L/∂W_h = Xᵀ·dZ  (D, H).
         let dz = MatRef::from_slice(d_hidden, t, l.hidden);
@@ -248,26 +243,21 @@ impl Network {
         timed(clock, Phase::Update, || self.update(ws.simd, hyper));
     }
 
-    /// Benchmark aid: the five GEMMs of [`step`](Self::step) alone, with the
-    /// same shapes, strides and buffers, and none of the passes or the
-    /// update. Overwrites the workspace and the gradients.
+    /// Benchmark aid: the two GEMMs of [`step`](Self::step) alone (Z = X·W_h
+    /// and ∂W_h = Xᵀ·dZ), with the same shapes, strides and buffers, and
+    /// none of the fused passes or the update. Overwrites the workspace and
+    /// the gradients.
     pub fn step_gemms_only(&mut self, ws: &mut Workspace, x: MatRef<'_>, train_rows: usize) {
         let l = self.layout;
         let (n, t) = (x.rows(), train_rows);
         assert!(n <= ws.max_rows && t <= n.min(ws.max_train_rows), "batch does not fit the workspace");
-        let w_o = self.layout.view(&self.params, Tensor::OutputWeights);
-        let [g_w_h, _, g_w_o, _] = l.split_mut(&mut self.grads);
+        let [g_w_h, ..] = l.split_mut(&mut self.grads);
         let hidden = &mut ws.hidden[..n * l.hidden];
-        let logits = &mut ws.logits[..n * l.classes];
         let w_h = self.layout.view(&self.params, Tensor::HiddenWeights);
         gemm_par(1.0, x, w_h, 0.0, MatMut::from_slice(hidden, n, l.hidden));
-        gemm_par(1.0, MatRef::from_slice(hidden, n, l.hidden), w_o, 0.0, MatMut::from_slice(logits, n, l.classes));
-        let a = MatRef::from_slice(&hidden[..t * l.hidden], t, l.hidden);
-        let delta = MatRef::from_slice(&logits[..t * l.classes], t, l.classes);
-        gemm_par(1.0, a.t(), delta, 0.0, MatMut::from_slice(g_w_o, l.hidden, l.classes));
-        let d_hidden = &mut ws.d_hidden[..t * l.hidden];
-        gemm_par(1.0, delta, w_o.t(), 0.0, MatMut::from_slice(d_hidden, t, l.hidden));
-        let dz = MatRef::from_slice(d_hidden, t, l.hidden);
+        // Z stands in for dZ: same shape and stride, and GEMM speed does not
+        // depend on the values.
+        let dz = MatRef::from_slice(&hidden[..t * l.hidden], t, l.hidden);
         gemm_par(1.0, x.row_range(0, t).t(), dz, 0.0, MatMut::from_slice(g_w_h, l.inputs, l.hidden));
     }
 
@@ -311,20 +301,12 @@ impl Network {
 pub enum Phase {
     /// Z = X·W_h.
     HiddenGemm,
-    /// A = relu(Z + b_h).
-    BiasRelu,
-    /// logits = A·W_o.
-    OutputGemm,
-    /// + b_o, softmax, loss, accuracy, δ.
-    SoftmaxLoss,
-    /// ∂L/∂W_o = Aᵀ·δ.
-    OutputWeightGrad,
+    /// A = relu(Z + b_h), logits = A·W_o + b_o, softmax, loss, accuracy, δ.
+    OutputForward,
     /// ∂L/∂b_o = Σδ.
     OutputBiasGrad,
-    /// dA = δ·W_oᵀ.
-    HiddenErrorGemm,
-    /// dZ = dA ⊙ 1[A > 0] and ∂L/∂b_h = ΣdZ.
-    ReluBackward,
+    /// dZ = (δ·W_oᵀ) ⊙ 1[A > 0], ∂L/∂b_h = ΣdZ and ∂L/∂W_o = Aᵀ·δ.
+    HiddenBackward,
     /// ∂L/∂W_h = Xᵀ·dZ.
     HiddenWeightGrad,
     /// The momentum update.
@@ -332,15 +314,11 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 10] = [
+    pub const ALL: [Phase; 6] = [
         Phase::HiddenGemm,
-        Phase::BiasRelu,
-        Phase::OutputGemm,
-        Phase::SoftmaxLoss,
-        Phase::OutputWeightGrad,
+        Phase::OutputForward,
         Phase::OutputBiasGrad,
-        Phase::HiddenErrorGemm,
-        Phase::ReluBackward,
+        Phase::HiddenBackward,
         Phase::HiddenWeightGrad,
         Phase::Update,
     ];
@@ -349,13 +327,9 @@ impl Phase {
     pub fn name(self) -> &'static str {
         match self {
             Phase::HiddenGemm => "forward GEMM  Z = X·W_h",
-            Phase::BiasRelu => "bias + ReLU",
-            Phase::OutputGemm => "output GEMM  A·W_o",
-            Phase::SoftmaxLoss => "softmax / CE / δ",
-            Phase::OutputWeightGrad => "GEMM  ∂W_o = Aᵀ·δ",
+            Phase::OutputForward => "bias + ReLU + A·W_o + softmax/CE/δ",
             Phase::OutputBiasGrad => "bias sum  ∂b_o",
-            Phase::HiddenErrorGemm => "GEMM  dA = δ·W_oᵀ",
-            Phase::ReluBackward => "ReLU mask + ∂b_h sums",
+            Phase::HiddenBackward => "δ·W_oᵀ + ReLU mask + ∂b_h + ∂W_o",
             Phase::HiddenWeightGrad => "GEMM  ∂W_h = Xᵀ·dZ",
             Phase::Update => "momentum update",
         }
@@ -363,14 +337,7 @@ impl Phase {
 
     /// Whether the phase is a GEMM.
     pub fn is_gemm(self) -> bool {
-        matches!(
-            self,
-            Phase::HiddenGemm
-                | Phase::OutputGemm
-                | Phase::OutputWeightGrad
-                | Phase::HiddenErrorGemm
-                | Phase::HiddenWeightGrad
-        )
+        matches!(self, Phase::HiddenGemm | Phase::HiddenWeightGrad)
     }
 }
 
@@ -391,7 +358,7 @@ impl PhaseClock for () {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct PhaseTimes {
     /// Indexed like [`Phase::ALL`].
-    pub seconds: [f64; 10],
+    pub seconds: [f64; Phase::ALL.len()],
 }
 
 impl PhaseClock for PhaseTimes {
@@ -442,8 +409,15 @@ pub struct Workspace {
     row_loss: Vec<f32>,
     /// 1 where argmax = label.  (max_rows)
     row_correct: Vec<u8>,
-    /// Column-sum chunk results.  (⌈max_train_rows / 256⌉, max(H, C))
+    /// ∂b_o column-sum chunk results.  (⌈max_train_rows / 256⌉, C)
     partials: Vec<f64>,
+    /// ∂b_h and ∂W_oᵀ chunk sums.  (⌈max_train_rows / 256⌉, 1 + C, H)
+    backward_sums: Vec<f32>,
+    /// W_oᵀ, copied from the parameters by the backward pass.  (C, H)
+    w_o_t: Vec<f32>,
+    /// W_o in zero-padded blocks of 16 columns, copied from the parameters
+    /// by the forward pass.  (⌈C / 16⌉, H, 16)
+    w_o_grouped: Vec<f32>,
 }
 
 impl Workspace {
@@ -456,7 +430,6 @@ impl Workspace {
     /// As [`new`](Self::new), with the given SIMD build.
     pub fn with_simd(layout: Layout, max_rows: usize, max_train_rows: usize, simd: SimdPath) -> Self {
         assert!(max_rows > 0 && max_train_rows <= max_rows, "workspace sizes");
-        let widest = layout.hidden.max(layout.classes);
         // Every buffer is written here, so its pages are mapped now and not
         // as page faults inside the first steps (a zeroed allocation would
         // only be mapped on first write). NaN also poisons them: a pass that
@@ -473,7 +446,10 @@ impl Workspace {
             logits: touched(max_rows * layout.classes),
             row_loss: vec![0.0; max_rows],
             row_correct: vec![0; max_rows],
-            partials: vec![0.0; passes::partials_len(max_train_rows.max(1), widest)],
+            partials: vec![0.0; passes::partials_len(max_train_rows.max(1), layout.classes)],
+            backward_sums: vec![0.0; fused::partials_len(max_train_rows.max(1), layout.hidden, layout.classes)],
+            w_o_t: vec![0.0; layout.hidden * layout.classes],
+            w_o_grouped: vec![0.0; fused::grouped_weights_len(layout.hidden, layout.classes)],
         }
     }
 
@@ -490,6 +466,7 @@ impl Workspace {
         (self.hidden.len() + self.d_hidden.len() + self.logits.len() + self.row_loss.len()) * 4
             + self.row_correct.len()
             + self.partials.len() * 8
+            + (self.backward_sums.len() + self.w_o_t.len() + self.w_o_grouped.len()) * 4
     }
 
     /// Mean loss and accuracy of `rows` of the last forward pass.

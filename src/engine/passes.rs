@@ -52,7 +52,7 @@ pub fn bias_relu(path: SimdPath, hidden: &mut [f32], bias: &[f32]) {
 
 multiversion! {
     #[allow(clippy::too_many_arguments)]
-    fn softmax_rows(
+    pub(crate) fn softmax_rows(
         logits: &mut [f32],
         bias: &[f32],
         labels: &[u8],
