@@ -1,5 +1,6 @@
 //! Facts about the machine this process runs on: total memory, peak
-//! resident memory, and the CPU features that pick the kernels.
+//! resident memory, the CPU model and count, and the CPU features that pick
+//! the kernels.
 
 /// Total memory of this machine in bytes (Linux `MemTotal`), if readable.
 pub fn memory_bytes() -> Option<u64> {
@@ -38,4 +39,21 @@ pub fn cpu_features() -> Vec<&'static str> {
 /// `"release"` or `"debug"`.
 pub fn build_profile() -> &'static str {
     if cfg!(debug_assertions) { "debug" } else { "release" }
+}
+
+/// The CPU's model name (Linux `/proc/cpuinfo`), if readable.
+pub fn cpu_model() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("model name"))?;
+    Some(line.split_once(':')?.1.trim().to_string())
+}
+
+/// Logical CPUs this process may run on.
+pub fn cpu_count() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `"AMD EPYC, 2 cores"`: the CPU line that every timing report prints.
+pub fn cpu_line() -> String {
+    format!("{}, {} cores", cpu_model().unwrap_or_else(|| "unknown CPU".into()), cpu_count())
 }
