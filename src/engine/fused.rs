@@ -204,7 +204,10 @@ fn hidden_error_row<const C: usize>(dz: &mut [f32], a: &[f32], d: &[f32], w_o_t:
         let w: [&[f32]; C] = std::array::from_fn(|j| &w_o_t[j * h..(j + 1) * h]);
         let d: [f32; C] = d[..C].try_into().unwrap();
         for k in 0..h {
-            let g = if a[k] > 0.0 { pairwise_sum(std::array::from_fn::<f32, C, _>(|j| d[j] * w[j][k])) } else { 0.0 };
+            // The sum first, the select after: computed for every unit, so
+            // the loads are plain vector loads, not masked ones.
+            let sum = pairwise_sum(std::array::from_fn::<f32, C, _>(|j| d[j] * w[j][k]));
+            let g = if a[k] > 0.0 { sum } else { 0.0 };
             dz[k] = g;
             bias[k] += g;
         }
