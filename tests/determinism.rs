@@ -84,6 +84,21 @@ fn odd_widths_and_class_counts_are_bit_identical_too() {
 }
 
 #[test]
+fn small_batches_with_the_momentum_fold_are_bit_identical_too() {
+    // Up to 64 training rows the ∂W_h GEMM writes the velocity (α = lr,
+    // β = γ): a GEMM split that must not depend on the thread count either.
+    for (shape, rows) in [((100, 200, 10), (40, 32)), ((37, 201, 17), (64, 64)), ((784, 300, 10), (1, 1))] {
+        let reference = train_shape(1, SimdPath::portable(), 4, shape, rows);
+        for path in SimdPath::available() {
+            for threads in [1, 2, 3] {
+                let got = train_shape(threads, path, 4, shape, rows);
+                assert!(same_bits(&reference, &got), "{shape:?}: {} on {threads} threads differs", path.name());
+            }
+        }
+    }
+}
+
+#[test]
 fn same_seed_same_network_other_seed_other_network() {
     let layout = Layout::new(784, 50, 10);
     let a = Network::new(layout, 5, 1e-5);

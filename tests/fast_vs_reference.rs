@@ -243,3 +243,26 @@ fn held_out_rows_change_no_gradient() {
     alone.backward(&mut ws, xv.row_range(0, t));
     assert_eq!(with_rest.grads(), alone.grads());
 }
+
+#[test]
+fn steps_match_the_reference_step_with_and_without_the_momentum_fold() {
+    // Up to 64 training rows a step folds W_h's momentum into its gradient
+    // GEMM and never writes that gradient: compare parameters and velocity
+    // after three steps with the f64 reference's own steps instead.
+    let layout = Layout::new(33, 47, 10);
+    for (n, t) in [(1, 1), (40, 32), (64, 64), (90, 65), (300, 256)] {
+        let mut rng = Rng::new(21 + t as u64);
+        let x = pixels(&mut rng, n, 33);
+        let y = labels(&mut rng, n, 10);
+        let mut fast = Network::new(layout, 9, 1e-3);
+        let mut reference = RefNetwork::from_f32(layout, fast.params(), 1e-3);
+        let x_train = RefMat::from_f32(t, 33, &x[..t * 33]);
+        let mut ws = Workspace::new(layout, n, t);
+        for _ in 0..3 {
+            fast.step(&mut ws, MatRef::from_slice(&x, n, 33), &y, t, mlp_engine::Hyper::default());
+            reference.step(&x_train, &y[..t], 0.1, 0.9);
+        }
+        assert_close(&format!("N={n}, T={t}: parameters"), fast.params(), &reference.params, TOL);
+        assert_close(&format!("N={n}, T={t}: velocity"), fast.velocity(), &reference.velocity, TOL);
+    }
+}

@@ -31,6 +31,13 @@ impl Default for Hyper {
     }
 }
 
+/// Steps of at most this many training rows fold the momentum of W_h into
+/// the ∂W_h GEMM (`v ← γ·v + α·Xᵀ·dZ` as one sgemm with β = γ), which saves
+/// a write and a read of the gradient. Measured at batch 32: +6–15%
+/// samples/s. At batch 128 it cost 40%: a GEMM with α ≠ 1 is split into a
+/// fixed 8 blocks (for thread-count independence), each packing all of Xᵀ.
+const FOLD_MAX_ROWS: usize = 64;
+
 /// The assignment's initial velocity for every parameter.
 pub const DEFAULT_VELOCITY_INIT: f32 = 1e-5;
 
@@ -112,7 +119,10 @@ impl Network {
         &mut self.params
     }
 
-    /// The gradients of the last step (before its update was applied).
+    /// The gradients of the last [`backward`](Self::backward), or of the
+    /// last step (before its update was applied) — except the W_h part after
+    /// a step of at most 64 training rows, which folds that gradient
+    /// straight into the velocity (compare velocity and parameters there).
     pub fn grads(&self) -> &[f32] {
         &self.grads
     }
@@ -183,6 +193,19 @@ impl Network {
 
     /// [`backward`](Self::backward), reporting each phase's time to `clock`.
     pub fn backward_timed<C: PhaseClock>(&mut self, ws: &mut Workspace, x: MatRef<'_>, clock: &mut C) {
+        self.backward_folded(ws, x, clock, None);
+    }
+
+    /// [`backward_timed`](Self::backward_timed); with `fold`, the ∂W_h GEMM
+    /// writes `v_W_h ← γ·v_W_h + α·Xᵀ·dZ` straight into the velocity instead
+    /// of the gradient (the gradient buffer's W_h part is then not written).
+    fn backward_folded<C: PhaseClock>(
+        &mut self,
+        ws: &mut Workspace,
+        x: MatRef<'_>,
+        clock: &mut C,
+        fold: Option<Hyper>,
+    ) {
         let l = self.layout;
         let t = x.rows();
         assert!(t <= ws.rows && t <= ws.max_train_rows, "backward over rows the forward pass did not make");
@@ -204,10 +227,12 @@ impl Network {
             fused::backward_hidden(path, d_hidden, hidden, delta, w_o_t, g_b_h, g_w_o, sums);
         });
 
-        // ∂L/∂W_h = Xᵀ·dZ  (D, H).
+        // ∂L/∂W_h = Xᵀ·dZ  (D, H), or folded into the velocity.
         let dz = MatRef::from_slice(d_hidden, t, l.hidden);
-        timed(clock, Phase::HiddenWeightGrad, || {
-            gemm_par(1.0, x.t(), dz, 0.0, MatMut::from_slice(g_w_h, l.inputs, l.hidden))
+        let v_w_h = &mut self.velocity[l.range(Tensor::HiddenWeights)];
+        timed(clock, Phase::HiddenWeightGrad, || match fold {
+            None => gemm_par(1.0, x.t(), dz, 0.0, MatMut::from_slice(g_w_h, l.inputs, l.hidden)),
+            Some(h) => gemm_par(h.learning_rate, x.t(), dz, h.momentum, MatMut::from_slice(v_w_h, l.inputs, l.hidden)),
         });
     }
 
@@ -219,7 +244,9 @@ impl Network {
 
     /// One full training step on the first `train_rows` rows of `x`: forward
     /// over all rows of `x` (the rest are measured, e.g. validation and
-    /// test), backward over the training rows, momentum update.
+    /// test), backward over the training rows, momentum update. Up to 64
+    /// training rows, W_h's momentum is folded into its gradient GEMM (see
+    /// [`grads`](Self::grads)).
     ///
     /// The metrics of every row, taken with the parameters before the
     /// update, are then in `ws` (see [`Workspace::metrics`]).
@@ -239,8 +266,23 @@ impl Network {
     ) {
         assert!(train_rows > 0, "a step needs at least one training row");
         self.forward_timed(ws, x, labels, train_rows, clock);
-        self.backward_timed(ws, x.row_range(0, train_rows), clock);
-        timed(clock, Phase::Update, || self.update(ws.simd, hyper));
+        let fold = (train_rows <= FOLD_MAX_ROWS).then_some(hyper);
+        self.backward_folded(ws, x.row_range(0, train_rows), clock, fold);
+        timed(clock, Phase::Update, || match fold {
+            Some(_) => self.update_after_fold(ws.simd, hyper),
+            None => self.update(ws.simd, hyper),
+        });
+    }
+
+    /// The update after a backward pass that folded W_h's momentum into its
+    /// GEMM: `W_h ← W_h − v_W_h`, and the usual update of the other tensors.
+    fn update_after_fold(&mut self, path: SimdPath, hyper: Hyper) {
+        let split = self.layout.range(Tensor::HiddenWeights).end;
+        let (w_h, rest) = self.params.split_at_mut(split);
+        let (v_w_h, v_rest) = self.velocity.split_at_mut(split);
+        passes::apply_velocity(path, w_h, v_w_h);
+        let (lr, momentum) = (hyper.learning_rate, hyper.momentum);
+        passes::momentum_update(path, rest, v_rest, &self.grads[split..], lr, momentum);
     }
 
     /// Benchmark aid: the two GEMMs of [`step`](Self::step) alone (Z = X·W_h

@@ -239,3 +239,21 @@ pub fn momentum_update(
         .zip(grads.par_chunks(UPDATE_CHUNK))
         .for_each(|((w, v), g)| momentum_chunk(path, w, v, g, learning_rate, momentum));
 }
+
+multiversion! {
+    fn apply_velocity_chunk(params: &mut [f32], velocity: &[f32]) {
+        for (w, &v) in params.iter_mut().zip(velocity) {
+            *w -= v;
+        }
+    }
+}
+
+/// `w ← w − v` elementwise: the second half of a momentum update whose
+/// velocity was already updated (by the ∂W_h GEMM).
+pub fn apply_velocity(path: SimdPath, params: &mut [f32], velocity: &[f32]) {
+    assert_eq!(params.len(), velocity.len(), "parameter and velocity buffers differ in length");
+    params
+        .par_chunks_mut(UPDATE_CHUNK)
+        .zip(velocity.par_chunks(UPDATE_CHUNK))
+        .for_each(|(w, v)| apply_velocity_chunk(path, w, v));
+}
