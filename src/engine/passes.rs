@@ -7,7 +7,14 @@
 //! - [`relu_backward`]: `dZ ← dA ⊙ 1[A > 0]` in place, fused with the column
 //!   sums that make ∂L/∂b_h;
 //! - [`column_sums`]: ∂L/∂b_o = Σ δ over rows;
-//! - [`momentum_update`]: `v ← γ·v + α·g; w ← w − v` over one flat slice.
+//! - [`momentum_update`]: `v ← γ·v + α·g; w ← w − v` over one flat slice;
+//! - [`apply_velocity`]: `w ← w − v`, after a GEMM updated the velocity.
+//!
+//! The training step uses `column_sums`, the two updates, and the per-row
+//! body of `softmax_cross_entropy` inside `engine::fused`, which also does
+//! the work of `bias_relu` and `relu_backward` together with the output
+//! layer; those two stay as standalone passes for the tests and benchmarks
+//! that compare them with naive loops.
 //!
 //! Determinism: rows are split into fixed-size tasks, and every reduction
 //! (column sums) first sums fixed row chunks, then adds the chunk results in
