@@ -1,11 +1,19 @@
 #!/usr/bin/env python3
-"""Speed ratios of `mlp` against the NumPy and PyTorch peers, measured in one sitting.
+"""Speed ratios of `mlp` against NumPy and PyTorch, measured in one sitting.
 
-Runs `mlp bench` (release build) and the peer programs in ../shared/bench/
-one after another on this machine and prints a table of ratios. The peers
-need numpy and torch:
+Runs `mlp bench` (release build) and the project's own peer programs in
+this folder one after another on this machine, on the same workload
+(784-1000-10, f32, 10,000 training rows, 8,724 evaluated per epoch, random
+pixels), and prints the CPU, a table of medians and the ratios:
 
-    python3 -m venv /tmp/peers && /tmp/peers/bin/pip install numpy torch
+- peer_numpy.py: NumPy float32 at its best (see below);
+- peer_torch.py: PyTorch float32, 2 threads;
+- peer_assignment.py: the course assignment's NumPy code in float64, a
+  separate row (not an f32 comparison).
+
+The peers need numpy (threadpoolctl names the OpenBLAS kernel) and torch:
+
+    python3 -m venv /tmp/peers && /tmp/peers/bin/pip install numpy threadpoolctl torch
     /tmp/peers/bin/python benches/compare.py
 
 A peer whose import fails is skipped with a note. Only the Python standard
@@ -13,7 +21,8 @@ library is used here; this script is not part of CI.
 
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set in the environment (some
 machines set them for old OpenBLAS builds), slow a current numpy, so they are
-removed for the NumPy runs: NumPy is measured at its best.
+removed for the NumPy runs: NumPy is measured at its best (and, if they were
+set, also once as configured, in a row of its own).
 """
 import argparse
 import json
@@ -23,77 +32,98 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
 def run_json(cmd, env=None):
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{out.stderr[-2000:]}")
-    return out.stdout.strip().splitlines()[-1]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def has_module(python, module):
     return subprocess.run([python, "-c", f"import {module}"], capture_output=True).returncode == 0
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--python", default=sys.executable, help="interpreter with numpy/torch (default: this one)")
-    ap.add_argument("--shared", default=str(ROOT.parent / "shared"), help="the shared folder with bench/ and data/")
-    ap.add_argument("--epochs", type=int, default=8, help="peer full-batch epochs (median of all but the first)")
-    ap.add_argument("--no-scaling", action="store_true", help="skip the step-time scaling tables")
-    a = ap.parse_args()
+def cpu_line():
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
 
-    shared = Path(a.shared)
-    data = shared / "data" / "notmnist-t10k"
+
+def load_line():
+    try:
+        return "load average " + " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "load average unknown"
+
+
+def run_ours():
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     mlp = str(ROOT / "target" / "release" / "mlp")
-
-    ours = {}
-    ours["full"] = json.loads(run_json([mlp, "bench", "--json"]))
+    ours = {"full": run_json([mlp, "bench", "--json"])}
     for b in (32, 128):
-        ours[b] = json.loads(run_json([mlp, "bench", "--batch-size", str(b), "--steps", "200", "--json"]))
+        ours[b] = run_json([mlp, "bench", "--batch-size", str(b), "--steps", "300", "--json"])
+    return mlp, ours
 
-    numpy_best = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-    runs = [("NumPy f32", "numpy", "seed32", numpy_best)]
-    if "OPENBLAS_CORETYPE" in os.environ:
-        # Also as this machine is configured, which is what a user here gets.
-        runs.append((f"NumPy f32 (OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']})", "numpy", "seed32", None))
-    runs.append(("PyTorch", "torch", "torch", None))
+
+def run_peers(python, epochs):
+    best = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARS}
+    runs = [("NumPy f32", "numpy", "peer_numpy.py", ["--dtype", "float32"], best)]
+    if any(v in os.environ for v in OPENBLAS_VARS):
+        setting = " ".join(f"{v}={os.environ[v]}" for v in OPENBLAS_VARS if v in os.environ)
+        runs.append((f"NumPy f32 ({setting}, as this machine sets it)", "numpy", "peer_numpy.py",
+                     ["--dtype", "float32"], None))
+    runs.append(("PyTorch f32", "torch", "peer_torch.py", ["--threads", "2"], None))
+    runs.append(("assignment's NumPy code, float64 (not f32)", "numpy", "peer_assignment.py", [], best))
     peers = {}
-    for name, module, impl, env in runs:
-        if not has_module(a.python, module):
-            print(f"skipped {name}: `import {module}` fails for {a.python} (pip install {module})")
+    for name, module, script, extra, env in runs:
+        if not has_module(python, module):
+            print(f"skipped {name}: `import {module}` fails for {python} (pip install {module})")
             continue
-        full = json.loads(run_json([
-            a.python, str(shared / "bench" / "peer_fullbatch.py"), "--impl", impl,
-            "--images", str(data / "t10k-images-idx3-ubyte.gz"), "--labels", str(data / "t10k-labels-idx1-ubyte.gz"),
-            "--tile", "2", "--limit", "18724", "--split", "10000,6000", "--epochs", str(a.epochs)], env))
-        mini = {}
-        for b in (32, 128):
-            line = run_json([a.python, str(shared / "bench" / "peer_minibatch.py"), module, str(b), "1000"], env)
-            mini[b] = float(line.split("samples_per_s=")[1])
-        peers[name] = (full, mini)
+        peers[name] = run_json([python, str(HERE / script), "--epochs", str(epochs)] + extra, env)
+    return peers
 
+
+def print_tables(ours, peers):
     o = ours["full"]
-    print(f"\nmlp: {o['profile']} build, {o['threads']} threads, CPU features {' '.join(o['cpu_features'])}, passes {o['passes']}")
-    print(f"784-1000-10, 10,000 training rows, 8,724 evaluated; medians\n")
-    rows = [("mlp", o["step_seconds"]["median"], o["epoch_seconds"]["median"],
+    print(f"\nCPU: {cpu_line()}; {load_line()} (after the runs)")
+    print(f"mlp: {o['profile']} build, {o['threads']} threads, passes {o['passes']}, "
+          f"CPU features {' '.join(o['cpu_features'])}")
+    for name, p in peers.items():
+        if p.get("blas"):
+            print(f"{name}: {p['peer']}; BLAS: {', '.join(p['blas'])}")
+    print("784-1000-10, 10,000 training rows, 8,724 evaluated; medians\n")
+    cell = lambda v, fmt: "–" if v is None else fmt.format(v)
+    rows = [("**mlp**", o["step_seconds"]["median"], o["epoch_seconds"]["median"],
              ours[32]["samples_per_second"], ours[128]["samples_per_second"])]
-    for name, (full, mini) in peers.items():
-        rows.append((name, full["step_median_s"], full["epoch_median_s"], mini[32], mini[128]))
-    print(f"| program | full-batch step | epoch incl. valid+test | B=32 samples/s | B=128 samples/s |")
-    print(f"|---|---|---|---|---|")
+    for name, p in peers.items():
+        rows.append((name, p["step_median_s"], p["epoch_median_s"], p.get("b32_samples_per_s"),
+                     p.get("b128_samples_per_s")))
+    print("| program | full-batch step | epoch incl. valid+test | B=32 samples/s | B=128 samples/s |")
+    print("|---|---|---|---|---|")
     for name, step, epoch, s32, s128 in rows:
-        print(f"| {name} | {step:.3f} s | {epoch:.3f} s | {s32:,.0f} | {s128:,.0f} |")
-    print()
+        print(f"| {name} | {step:.3f} s | {epoch:.3f} s | {cell(s32, '{:,.0f}')} | {cell(s128, '{:,.0f}')} |")
+    print("\n| mlp against | step | epoch | B=32 | B=128 |")
+    print("|---|---|---|---|---|")
+    ratio = lambda num, den: "–" if num is None or den is None else f"{num / den:.2f}×"
     for name, step, epoch, s32, s128 in rows[1:]:
-        print(f"mlp vs {name}: epoch {epoch / rows[0][2]:.2f}x faster, step {step / rows[0][1]:.2f}x, "
-              f"B=32 {rows[0][3] / s32:.1f}x, B=128 {rows[0][4] / s128:.1f}x the samples/s")
-    print(f"mlp step efficiency: {100 * o['efficiency']:.1f}% of the same run's GEMM-only rate "
-          f"({o['step_gflops']:.0f} vs {o['gemm_gflops']:.0f} GFLOP/s)")
-    if not a.no_scaling:
-        scaling(mlp)
+        print(f"| {name} | {ratio(step, rows[0][1])} | {ratio(epoch, rows[0][2])} | "
+              f"{ratio(rows[0][3], s32)} | {ratio(rows[0][4], s128)} |")
+    print(f"\nroofline: FMA peak {o['peak_gflops']:.0f} GFLOP/s ({o['peak_level']}, {o['threads']} threads, "
+          f"{o['peak_flops_per_cycle_per_core']:.1f} flops/cycle/core at {o['peak_clock_ghz']:.2f} GHz); "
+          f"step {o['step_gflops']:.0f} GFLOP/s = {100 * o['step_share_of_peak']:.0f}%, "
+          f"epoch {100 * o['epoch_share_of_peak']:.0f}%, big GEMMs alone {o['gemm_gflops']:.0f} GFLOP/s = "
+          f"{100 * o['gemm_share_of_peak']:.0f}% of it")
+    print(f"mlp step: the two big GEMMs alone take {100 * o['efficiency']:.1f}% of its time")
     if o.get("peak_rss_bytes"):
         print(f"mlp bench peak memory: {o['peak_rss_bytes'] / 2**20:.1f} MiB = "
               f"{o['peak_rss_bytes'] / o['needed_bytes']:.2f}x the data, activations and parameters")
@@ -102,8 +132,8 @@ def main():
 def scaling(mlp):
     """Full-batch step time against N (H = 1000) and H (N = 10,000)."""
     def step(rows, hidden):
-        r = json.loads(run_json([mlp, "bench", "--rows", str(rows), "--hidden", str(hidden), "--eval-rows", "0",
-                                 "--steps", "5", "--json"]))
+        r = run_json([mlp, "bench", "--rows", str(rows), "--hidden", str(hidden), "--eval-rows", "0",
+                      "--steps", "5", "--json"])
         return r["step_seconds"]["median"]
     base = step(10_000, 1000)
     for label, cases in (("N (H = 1000)", [(n, 1000) for n in (1000, 2000, 5000, 10_000, 20_000)]),
@@ -114,7 +144,20 @@ def scaling(mlp):
         for n, h in cases:
             t = base if (n, h) == (10_000, 1000) else step(n, h)
             print(f"| {n:,} | {h} | {t * 1e3:.1f} ms | {t / (n * h) / (base / 1e7):.2f} |")
-    print()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--python", default=sys.executable, help="interpreter with numpy/torch (default: this one)")
+    ap.add_argument("--epochs", type=int, default=8, help="peer full-batch epochs timed after one warm-up")
+    ap.add_argument("--scaling", action="store_true", help="also print the step-time scaling tables")
+    a = ap.parse_args()
+    print(f"CPU: {cpu_line()}; {load_line()} (before the runs)")
+    mlp, ours = run_ours()
+    peers = run_peers(a.python, a.epochs)
+    print_tables(ours, peers)
+    if a.scaling:
+        scaling(mlp)
 
 
 if __name__ == "__main__":

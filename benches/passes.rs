@@ -1,7 +1,9 @@
 //! Criterion benchmarks: each fused pass against its naive loop, the GEMM
 //! wrapper on the step's shapes, and the full training step.
 //!
-//! Every benchmark checks its result once before timing. Run with
+//! Every benchmark checks its result once before timing (the passes and the
+//! update against their naive loops, the GEMMs' first rows and the step's
+//! loss at batch ≤ 128 against the f64 reference). Run with
 //! `cargo bench --bench passes`; throughput is in elements or FLOP per second.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -138,6 +140,20 @@ fn momentum(c: &mut Criterion) {
     let n = 795_010; // parameters of 784 → 1000 → 10
     let mut rng = Rng::new(2);
     let (mut w, mut v, g) = (data(&mut rng, n), data(&mut rng, n), data(&mut rng, n));
+    let (mut w_naive, mut v_naive) = (w.clone(), v.clone());
+    for i in 0..n {
+        v_naive[i] = 0.9 * v_naive[i] + 0.1 * g[i];
+        w_naive[i] -= v_naive[i];
+    }
+    for path in SimdPath::available() {
+        let (mut w_fast, mut v_fast) = (w.clone(), v.clone());
+        passes::momentum_update(path, &mut w_fast, &mut v_fast, &g, 0.1, 0.9);
+        assert!(
+            w_fast == w_naive && v_fast == v_naive,
+            "{} momentum update disagrees with the naive loop",
+            path.name()
+        );
+    }
     let mut group = c.benchmark_group("momentum_update");
     group.throughput(Throughput::Elements(n as u64));
     group.bench_function("naive", |b| {
@@ -209,8 +225,18 @@ fn step(c: &mut Criterion) {
             let mut net = Network::new(layout, 0, 1e-5);
             let mut ws = Workspace::new(layout, batch, batch);
             let xv = MatRef::from_slice(&x, batch, 784);
-            net.step(&mut ws, xv, &y, batch, Hyper::default());
-            assert!(ws.metrics(0..batch).loss.is_finite(), "step produced a non-finite loss");
+            if batch <= 128 {
+                // The step's loss against the f64 reference (the naive
+                // reference is too slow for the larger batches).
+                let reference = mlp_engine::engine::reference::RefNetwork::from_f32(layout, net.params(), 0.0);
+                let expected = reference.loss(&mlp_engine::engine::reference::RefMat::from_f32(batch, 784, &x), &y);
+                net.step(&mut ws, xv, &y, batch, Hyper::default());
+                let got = ws.metrics(0..batch).loss;
+                assert!((got - expected).abs() < 1e-4 * expected, "H{h} B{batch}: loss {got} vs reference {expected}");
+            } else {
+                net.step(&mut ws, xv, &y, batch, Hyper::default());
+                assert!(ws.metrics(0..batch).loss.is_finite(), "step produced a non-finite loss");
+            }
             group.throughput(Throughput::Elements(layout.step_flops(batch) as u64));
             group.bench_function(BenchmarkId::new(format!("H{h}"), format!("B{batch}")), |b| {
                 b.iter(|| net.step(&mut ws, xv, &y, batch, Hyper { learning_rate: 0.0, momentum: 0.0 }))

@@ -12,17 +12,28 @@ use mlp_engine::{Hyper, Layout, Network, Workspace};
 /// Parameters after `steps` steps on a shape big enough that every GEMM is
 /// split into several blocks and every pass into several tasks.
 fn train(threads: usize, path: SimdPath, steps: usize) -> Vec<f32> {
+    train_shape(threads, path, steps, (100, 200, 10), (1500, 1200))
+}
+
+/// As [`train`] for a `D → H → C` network on `rows` rows, `train_rows` of
+/// them training rows.
+fn train_shape(
+    threads: usize,
+    path: SimdPath,
+    steps: usize,
+    (d, h, c): (usize, usize, usize),
+    (rows, train_rows): (usize, usize),
+) -> Vec<f32> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     pool.install(|| {
-        let layout = Layout::new(100, 200, 10);
-        let (rows, train_rows) = (1500, 1200);
+        let layout = Layout::new(d, h, c);
         let mut rng = Rng::new(4);
-        let x = pixels(&mut rng, rows, 100);
-        let y = labels(&mut rng, rows, 10);
+        let x = pixels(&mut rng, rows, d);
+        let y = labels(&mut rng, rows, c);
         let mut net = Network::new(layout, 77, 1e-5);
         let mut ws = Workspace::with_simd(layout, rows, train_rows, path);
         for _ in 0..steps {
-            net.step(&mut ws, MatRef::from_slice(&x, rows, 100), &y, train_rows, Hyper::default());
+            net.step(&mut ws, MatRef::from_slice(&x, rows, d), &y, train_rows, Hyper::default());
         }
         net.params().to_vec()
     })
@@ -54,6 +65,36 @@ fn simd_builds_give_identical_training() {
     let portable = train(2, SimdPath::portable(), 3);
     for path in &builds[1..] {
         assert!(same_bits(&portable, &train(2, *path, 3)), "{} differs from portable", path.name());
+    }
+}
+
+#[test]
+fn odd_widths_and_class_counts_are_bit_identical_too() {
+    // Off the fused passes' edges: H not a multiple of the vector width, 17
+    // classes (two forward groups, the generic backward build), row counts
+    // off the 4-row blocks and the 256-row sum chunks.
+    let (shape, rows) = ((37, 201, 17), (700, 613));
+    let reference = train_shape(1, SimdPath::portable(), 3, shape, rows);
+    for path in SimdPath::available() {
+        for threads in [1, 2, 3] {
+            let got = train_shape(threads, path, 3, shape, rows);
+            assert!(same_bits(&reference, &got), "{} on {threads} threads differs", path.name());
+        }
+    }
+}
+
+#[test]
+fn small_batches_with_the_momentum_fold_are_bit_identical_too() {
+    // Up to 64 training rows the ∂W_h GEMM writes the velocity (α = lr,
+    // β = γ): a GEMM split that must not depend on the thread count either.
+    for (shape, rows) in [((100, 200, 10), (40, 32)), ((37, 201, 17), (64, 64)), ((784, 300, 10), (1, 1))] {
+        let reference = train_shape(1, SimdPath::portable(), 4, shape, rows);
+        for path in SimdPath::available() {
+            for threads in [1, 2, 3] {
+                let got = train_shape(threads, path, 4, shape, rows);
+                assert!(same_bits(&reference, &got), "{shape:?}: {} on {threads} threads differs", path.name());
+            }
+        }
     }
 }
 

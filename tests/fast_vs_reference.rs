@@ -197,6 +197,28 @@ fn forward_and_gradients_match_on_small_and_odd_shapes() {
 }
 
 #[test]
+fn fused_output_layer_matches_on_odd_widths_class_counts_and_row_counts() {
+    // The output layer runs inside the row passes: in blocks of 4 rows, 16
+    // classes per forward group, 256-row sum chunks and a build of its own
+    // for 10 classes. Shapes off every one of those edges, with held-out
+    // rows, batch 1 and more than 16 classes.
+    let shapes = [
+        // (D, H, C, N, T)
+        (7, 1, 10, 5, 5),
+        (9, 7, 10, 1, 1),
+        (5, 17, 10, 33, 29),
+        (3, 33, 17, 70, 65),
+        (4, 1000, 10, 9, 3),
+        (6, 23, 33, 300, 259),
+        (2, 5, 10, 520, 517),
+        (11, 8, 16, 19, 18),
+    ];
+    for (i, &(d, h, c, n, t)) in shapes.iter().enumerate() {
+        check_shape(d, h, c, n, t, 300 + i as u64);
+    }
+}
+
+#[test]
 fn forward_and_gradients_match_at_course_width_batch_256() {
     check_shape(784, 1000, 10, 256, 256, 7);
 }
@@ -235,5 +257,28 @@ fn forward_and_gradients_match_on_random_shapes() {
         let n = 1 + rng.below(300) as usize;
         let t = 1 + rng.below(n as u64) as usize;
         check_shape(d, h, c, n, t, 500 + case);
+    }
+}
+
+#[test]
+fn steps_match_the_reference_step_with_and_without_the_momentum_fold() {
+    // Up to 64 training rows a step folds W_h's momentum into its gradient
+    // GEMM and never writes that gradient: compare parameters and velocity
+    // after three steps with the f64 reference's own steps instead.
+    let layout = Layout::new(33, 47, 10);
+    for (n, t) in [(1, 1), (40, 32), (64, 64), (90, 65), (300, 256)] {
+        let mut rng = Rng::new(21 + t as u64);
+        let x = pixels(&mut rng, n, 33);
+        let y = labels(&mut rng, n, 10);
+        let mut fast = Network::new(layout, 9, 1e-3);
+        let mut reference = RefNetwork::from_f32(layout, fast.params(), 1e-3);
+        let x_train = RefMat::from_f32(t, 33, &x[..t * 33]);
+        let mut ws = Workspace::new(layout, n, t);
+        for _ in 0..3 {
+            fast.step(&mut ws, MatRef::from_slice(&x, n, 33), &y, t, mlp_engine::Hyper::default());
+            reference.step(&x_train, &y[..t], 0.1, 0.9);
+        }
+        assert_close(&format!("N={n}, T={t}: parameters"), fast.params(), &reference.params, TOL);
+        assert_close(&format!("N={n}, T={t}: velocity"), fast.velocity(), &reference.velocity, TOL);
     }
 }

@@ -7,7 +7,14 @@
 //! - [`relu_backward`]: `dZ ← dA ⊙ 1[A > 0]` in place, fused with the column
 //!   sums that make ∂L/∂b_h;
 //! - [`column_sums`]: ∂L/∂b_o = Σ δ over rows;
-//! - [`momentum_update`]: `v ← γ·v + α·g; w ← w − v` over one flat slice.
+//! - [`momentum_update`]: `v ← γ·v + α·g; w ← w − v` over one flat slice;
+//! - [`apply_velocity`]: `w ← w − v`, after a GEMM updated the velocity.
+//!
+//! The training step uses `column_sums`, the two updates, and the per-row
+//! body of `softmax_cross_entropy` inside `engine::fused`, which also does
+//! the work of `bias_relu` and `relu_backward` together with the output
+//! layer; those two stay as standalone passes for the tests and benchmarks
+//! that compare them with naive loops.
 //!
 //! Determinism: rows are split into fixed-size tasks, and every reduction
 //! (column sums) first sums fixed row chunks, then adds the chunk results in
@@ -52,7 +59,7 @@ pub fn bias_relu(path: SimdPath, hidden: &mut [f32], bias: &[f32]) {
 
 multiversion! {
     #[allow(clippy::too_many_arguments)]
-    fn softmax_rows(
+    pub(crate) fn softmax_rows(
         logits: &mut [f32],
         bias: &[f32],
         labels: &[u8],
@@ -238,4 +245,22 @@ pub fn momentum_update(
         .zip(velocity.par_chunks_mut(UPDATE_CHUNK))
         .zip(grads.par_chunks(UPDATE_CHUNK))
         .for_each(|((w, v), g)| momentum_chunk(path, w, v, g, learning_rate, momentum));
+}
+
+multiversion! {
+    fn apply_velocity_chunk(params: &mut [f32], velocity: &[f32]) {
+        for (w, &v) in params.iter_mut().zip(velocity) {
+            *w -= v;
+        }
+    }
+}
+
+/// `w ← w − v` elementwise: the second half of a momentum update whose
+/// velocity was already updated (by the ∂W_h GEMM).
+pub fn apply_velocity(path: SimdPath, params: &mut [f32], velocity: &[f32]) {
+    assert_eq!(params.len(), velocity.len(), "parameter and velocity buffers differ in length");
+    params
+        .par_chunks_mut(UPDATE_CHUNK)
+        .zip(velocity.par_chunks(UPDATE_CHUNK))
+        .for_each(|(w, v)| apply_velocity_chunk(path, w, v));
 }

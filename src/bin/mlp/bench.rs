@@ -3,18 +3,20 @@
 //!
 //! `bench` first checks the fast step against the f64 reference on a small
 //! case (a benchmark of a wrong result is worthless), then times steps after
-//! warm-up and reports medians, the same run's raw GEMM rate on the step's
-//! own shapes, the efficiency ratio between the two, epoch time with
-//! evaluation, peak memory and the conditions of the run. `profile` splits
-//! the step's time over its phases.
+//! warm-up and reports medians, the same run's rate of the step's two big
+//! GEMMs alone, the efficiency ratio between the two, epoch time with
+//! evaluation, the machine's measured FMA peak with every rate as a share
+//! of it, peak memory and the conditions of the run (CPU, threads, build).
+//! `profile` splits the step's time over its phases.
 
 use std::time::Instant;
 
 use crate::json::Json;
-use crate::system::{build_profile, cpu_features, peak_rss_bytes};
-use mlp_engine::data::CLASSES;
+use crate::system::{build_profile, cores, cpu_features, cpu_line, cpu_model, peak_rss_bytes};
+use mlp_engine::data::{CLASSES, FEATURES};
 use mlp_engine::engine::layout::{Layout, Tensor};
 use mlp_engine::engine::matrix::MatRef;
+use mlp_engine::engine::peak::{self, Peak};
 use mlp_engine::engine::reference::{RefMat, RefNetwork};
 use mlp_engine::engine::rng::Rng;
 use mlp_engine::engine::simd::SimdPath;
@@ -85,7 +87,7 @@ fn warn_if_debug() {
 /// Checks forward and backward of the fast engine against the reference on
 /// a small case; returns the largest error relative to each tensor's scale.
 pub fn check_against_reference() -> Result<f64> {
-    let (d, h, n) = (784, 48, 96);
+    let (d, h, n) = (FEATURES, 48, 96);
     let layout = Layout::new(d, h, CLASSES);
     let mut rng = Rng::new(99);
     let x: Vec<f32> = (0..n * d).map(|_| rng.uniform() as f32).collect();
@@ -123,11 +125,62 @@ fn bench_data(rows: usize, features: usize) -> (Vec<f32>, Vec<u8>) {
     (x, y)
 }
 
+/// Everything `mlp bench` measured.
+struct Measured {
+    check: f64,
+    batch: usize,
+    step: Timing,
+    gemms: Timing,
+    epoch: Timing,
+    /// Flops of one step, of the two big GEMMs alone, and of one epoch.
+    step_flops: f64,
+    gemm_flops: f64,
+    epoch_flops: f64,
+    peak: Peak,
+    peak_rss: Option<u64>,
+    needed_bytes: u64,
+}
+
+impl Measured {
+    fn rate(flops: f64, t: &Timing) -> f64 {
+        flops / t.median / 1e9
+    }
+    fn step_gflops(&self) -> f64 {
+        Self::rate(self.step_flops, &self.step)
+    }
+    fn gemm_gflops(&self) -> f64 {
+        Self::rate(self.gemm_flops, &self.gemms)
+    }
+    fn epoch_gflops(&self) -> f64 {
+        Self::rate(self.epoch_flops, &self.epoch)
+    }
+    /// Time of the two big GEMMs alone over the step's time: 1 would mean
+    /// everything else in the step is free.
+    fn efficiency(&self) -> f64 {
+        self.gemms.median / self.step.median
+    }
+    fn samples_per_second(&self) -> f64 {
+        self.batch as f64 / self.step.median
+    }
+}
+
 /// Runs `mlp bench` and prints its report.
 pub fn bench(args: &BenchArgs) -> Result<()> {
     warn_if_debug();
     let check = check_against_reference()?;
-    let d = 784;
+    let m = measure(args, check);
+    if args.json {
+        say!("{}", report_json(args, &m).to_compact());
+    } else {
+        report_text(args, &m);
+    }
+    Ok(())
+}
+
+/// Times the step, its two big GEMMs alone and an epoch, then the
+/// machine's FMA peak.
+fn measure(args: &BenchArgs, check: f64) -> Measured {
+    let d = FEATURES;
     let layout = Layout::new(d, args.hidden, CLASSES);
     let batch = args.batch_size.unwrap_or(args.rows).min(args.rows);
     let total_rows = args.rows + args.eval_rows;
@@ -141,14 +194,14 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     // mini-batch, they are evaluated in one pass after the batches.
     let max_rows = if full_batch { total_rows } else { batch.max(args.eval_rows) };
     let mut ws = Workspace::new(layout, max_rows, batch);
-    let need = (x.len() * 4 + y.len()) as u64 + ws.buffer_bytes() + net.buffer_bytes();
+    let needed_bytes = (x.len() * 4 + y.len()) as u64 + ws.buffer_bytes() + net.buffer_bytes();
 
     let step = time(args.steps, || net.step(&mut ws, xv.row_range(0, batch), &y[..batch], batch, hyper));
     let gemms = time(args.steps, || net.step_gemms_only(&mut ws, xv.row_range(0, batch), batch));
+    let per_epoch = args.rows.div_ceil(batch);
     let epoch = if full_batch {
         time(args.steps.min(10), || net.step(&mut ws, xv, &y, args.rows, hyper))
     } else {
-        let per_epoch = args.rows.div_ceil(batch);
         time(args.steps.clamp(1, 3), || {
             for b in 0..per_epoch {
                 let start = (b * batch).min(args.rows - batch);
@@ -157,75 +210,103 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             net.evaluate(&mut ws, xv.row_range(args.rows, args.eval_rows), &y[args.rows..], None);
         })
     };
-    let peak = peak_rss_bytes();
-    let flops = layout.step_flops(batch);
-    let step_gflops = flops / step.median / 1e9;
-    let gemm_gflops = flops / gemms.median / 1e9;
-    let samples_per_second = batch as f64 / step.median;
-    let threads = rayon::current_num_threads();
-    let simd = SimdPath::best();
-    let features = cpu_features();
-    if args.json {
-        let report = Json::obj([
-            ("hidden", Json::num(args.hidden as f64)),
-            ("rows", Json::num(args.rows as f64)),
-            ("eval_rows", Json::num(args.eval_rows as f64)),
-            ("batch_size", Json::num(batch as f64)),
-            ("steps", Json::num(args.steps as f64)),
-            ("reference_check_max_rel_error", Json::num(check)),
-            ("step_seconds", step.json()),
-            ("samples_per_second", Json::num(samples_per_second)),
-            ("step_gflops", Json::num(step_gflops)),
-            ("gemm_only_seconds", gemms.json()),
-            ("gemm_gflops", Json::num(gemm_gflops)),
-            ("efficiency", Json::num(step_gflops / gemm_gflops)),
-            ("epoch_seconds", epoch.json()),
-            ("peak_rss_bytes", peak.map_or(Json::Null, |p| Json::num(p as f64))),
-            ("needed_bytes", Json::num(need as f64)),
-            ("threads", Json::num(threads as f64)),
-            ("cpu_features", Json::Arr(features.iter().map(|f| Json::str(*f)).collect())),
-            ("passes", Json::str(simd.name())),
-            ("profile", Json::str(build_profile())),
-        ]);
-        say!("{}", report.to_compact());
-        return Ok(());
+    let peak_rss = peak_rss_bytes();
+    let (n, h, c) = (batch as f64, args.hidden as f64, CLASSES as f64);
+    let eval_flops = 2.0 * args.eval_rows as f64 * (d as f64 * h + h * c);
+    Measured {
+        check,
+        batch,
+        step,
+        gemms,
+        epoch,
+        step_flops: layout.step_flops(batch),
+        gemm_flops: 4.0 * n * d as f64 * h,
+        epoch_flops: per_epoch as f64 * layout.step_flops(batch) + eval_flops,
+        peak: peak::measure(SimdPath::best()),
+        peak_rss,
+        needed_bytes,
     }
+}
+
+fn report_json(args: &BenchArgs, m: &Measured) -> Json {
+    let share = |gflops: f64| Json::num(gflops / m.peak.gflops);
+    Json::obj([
+        ("hidden", Json::num(args.hidden as f64)),
+        ("rows", Json::num(args.rows as f64)),
+        ("eval_rows", Json::num(args.eval_rows as f64)),
+        ("batch_size", Json::num(m.batch as f64)),
+        ("steps", Json::num(args.steps as f64)),
+        ("reference_check_max_rel_error", Json::num(m.check)),
+        ("step_seconds", m.step.json()),
+        ("samples_per_second", Json::num(m.samples_per_second())),
+        ("step_gflops", Json::num(m.step_gflops())),
+        ("gemm_only_seconds", m.gemms.json()),
+        ("gemm_gflops", Json::num(m.gemm_gflops())),
+        ("efficiency", Json::num(m.efficiency())),
+        ("epoch_seconds", m.epoch.json()),
+        ("epoch_gflops", Json::num(m.epoch_gflops())),
+        ("peak_gflops", Json::num(m.peak.gflops)),
+        ("peak_level", Json::str(m.peak.level)),
+        ("peak_clock_ghz", Json::num(m.peak.clock_ghz)),
+        ("peak_flops_per_cycle_per_core", Json::num(m.peak.flops_per_cycle())),
+        ("step_share_of_peak", share(m.step_gflops())),
+        ("epoch_share_of_peak", share(m.epoch_gflops())),
+        ("gemm_share_of_peak", share(m.gemm_gflops())),
+        ("peak_rss_bytes", m.peak_rss.map_or(Json::Null, |p| Json::num(p as f64))),
+        ("needed_bytes", Json::num(m.needed_bytes as f64)),
+        ("threads", Json::num(rayon::current_num_threads() as f64)),
+        ("cpu_model", cpu_model().map_or(Json::Null, Json::str)),
+        ("cpu_count", Json::num(cores() as f64)),
+        ("cpu_features", Json::Arr(cpu_features().iter().map(|f| Json::str(*f)).collect())),
+        ("passes", Json::str(SimdPath::best().name())),
+        ("profile", Json::str(build_profile())),
+    ])
+}
+
+fn report_text(args: &BenchArgs, m: &Measured) {
     say!(
-        "mlp bench: 784-{}-10, {} training rows in steps of {batch}, {} evaluation rows",
+        "mlp bench: {FEATURES}-{}-{CLASSES}, {} training rows in steps of {}, {} evaluation rows",
         args.hidden,
         args.rows,
+        m.batch,
         args.eval_rows
     );
-    say!(
-        "  build {}, {threads} threads, CPU features [{}], passes {}",
-        build_profile(),
-        features.join(" "),
-        simd.name()
-    );
-    say!("  reference check: max relative error {check:.2e} (passes below 1e-4)");
+    say!("  CPU {}, features [{}]", cpu_line(), cpu_features().join(" "));
+    say!("  build {}, {} threads, passes {}", build_profile(), rayon::current_num_threads(), SimdPath::best().name());
+    say!("  reference check: max relative error {:.2e} (passes below 1e-4)", m.check);
     let ms = |t: &Timing| format!("median {:.2} ms (min {:.2}, max {:.2})", t.median * 1e3, t.min * 1e3, t.max * 1e3);
-    say!("  step ({} timed):      {}", args.steps, ms(&step));
-    say!("  samples/s:             {samples_per_second:.0}");
-    say!("  step rate:             {step_gflops:.1} GFLOP/s ({:.2} GFLOP per step)", flops / 1e9);
-    say!("  GEMMs alone:           {} = {gemm_gflops:.1} GFLOP/s", ms(&gemms));
-    say!("  efficiency:            {:.1}% of the raw GEMM rate", 100.0 * step_gflops / gemm_gflops);
-    let what = if full_batch { "one step over train + eval rows" } else { "all batches + evaluation" };
-    say!("  epoch ({what}): {}", ms(&epoch));
-    if let Some(p) = peak {
+    let of_peak = |gflops: f64| format!("{:.0}% of peak", 100.0 * gflops / m.peak.gflops);
+    say!("  step ({} timed):      {}", args.steps, ms(&m.step));
+    say!("  samples/s:             {:.0}", m.samples_per_second());
+    let (step, gemm, epoch) = (m.step_gflops(), m.gemm_gflops(), m.epoch_gflops());
+    say!("  step rate:             {step:.1} GFLOP/s ({:.2} GFLOP per step), {}", m.step_flops / 1e9, of_peak(step));
+    say!("  two big GEMMs alone:   {} = {gemm:.1} GFLOP/s, {}", ms(&m.gemms), of_peak(gemm));
+    say!("  efficiency:            the big GEMMs alone take {:.1}% of the step's time", 100.0 * m.efficiency());
+    let what = if m.batch == args.rows { "one step over train + eval rows" } else { "all batches + evaluation" };
+    say!("  epoch ({what}): {} = {epoch:.1} GFLOP/s, {}", ms(&m.epoch), of_peak(epoch));
+    let p = &m.peak;
+    say!(
+        "  FMA peak ({}, {} threads): {:.1} GFLOP/s = {:.1} flops/cycle/core at {:.2} GHz measured",
+        p.level,
+        p.threads,
+        p.gflops,
+        p.flops_per_cycle(),
+        p.clock_ghz
+    );
+    if let Some(peak) = m.peak_rss {
         say!(
             "  peak memory:           {:.1} MiB ({:.2}x the {:.1} MiB of data, activations and parameters)",
-            p as f64 / 1048576.0,
-            p as f64 / need as f64,
-            need as f64 / 1048576.0
+            peak as f64 / 1048576.0,
+            peak as f64 / m.needed_bytes as f64,
+            m.needed_bytes as f64 / 1048576.0
         );
     }
-    Ok(())
 }
 
 /// Runs `mlp profile` and prints each phase's time and share.
 pub fn profile(args: &BenchArgs) -> Result<()> {
     warn_if_debug();
-    let d = 784;
+    let d = FEATURES;
     let layout = Layout::new(d, args.hidden, CLASSES);
     let batch = args.batch_size.unwrap_or(args.rows).min(args.rows);
     let (x, y) = bench_data(batch, d);
@@ -251,6 +332,8 @@ pub fn profile(args: &BenchArgs) -> Result<()> {
                 ("step_seconds", Json::num(wall)),
                 ("phases_seconds", Json::obj(phases)),
                 ("threads", Json::num(rayon::current_num_threads() as f64)),
+                ("cpu_model", cpu_model().map_or(Json::Null, Json::str)),
+                ("cpu_count", Json::num(cores() as f64)),
                 ("profile", Json::str(build_profile())),
             ])
             .to_compact()
@@ -258,13 +341,14 @@ pub fn profile(args: &BenchArgs) -> Result<()> {
         return Ok(());
     }
     say!(
-        "mlp profile: 784-{}-10, batch {batch}, {} steps, {} threads, {} build, passes {}",
+        "mlp profile: {FEATURES}-{}-{CLASSES}, batch {batch}, {} steps, {} threads, {} build, passes {}",
         args.hidden,
         args.steps,
         rayon::current_num_threads(),
         build_profile(),
         SimdPath::best().name()
     );
+    say!("  CPU {}", cpu_line());
     say!("  {:<26} {:>10} {:>7}", "phase", "ms/step", "share");
     let mut gemm = 0.0;
     for phase in Phase::ALL {

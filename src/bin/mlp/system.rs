@@ -1,5 +1,6 @@
 //! Facts about the machine this process runs on: cores, total memory, peak
-//! resident memory, and the CPU features that pick the kernels.
+//! resident memory, the CPU model, and the CPU features that pick the
+//! kernels.
 
 /// Cores this process may use (at least 1).
 pub fn cores() -> usize {
@@ -39,4 +40,16 @@ pub fn cpu_features() -> Vec<&'static str> {
 /// `"release"` or `"debug"`.
 pub fn build_profile() -> &'static str {
     if cfg!(debug_assertions) { "debug" } else { "release" }
+}
+
+/// The CPU's model name (Linux `/proc/cpuinfo`), if readable.
+pub fn cpu_model() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("model name"))?;
+    Some(line.split_once(':')?.1.trim().to_string())
+}
+
+/// `"AMD EPYC, 2 cores"`: the CPU line that every timing report prints.
+pub fn cpu_line() -> String {
+    format!("{}, {} cores", cpu_model().unwrap_or_else(|| "unknown CPU".into()), cores())
 }

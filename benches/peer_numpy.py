@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""NumPy peer of `mlp bench`: the same network, update rule and workload.
+
+784 -> H (ReLU) -> 10 (softmax), mean cross-entropy, momentum
+v <- gamma*v + alpha*grad, W <- W - v, on random pixels in [0, 1):
+
+- full batch: one step over the training rows (forward, backward, update);
+  an epoch adds loss and accuracy of the evaluation rows (valid + test);
+- mini-batch: one epoch of steps of B rows, samples per second.
+
+Prints one JSON line of medians. `--dtype float64` runs the same code in
+float64 (for the precision of the course's own NumPy code, see
+peer_assignment.py). Used by compare.py; runs on its own too:
+
+    python3 benches/peer_numpy.py --dtype float32
+"""
+import argparse
+import json
+import time
+
+import numpy as np
+
+D, C = 784, 10
+
+
+def params(hidden, dtype, rng):
+    wh = rng.normal(0, np.sqrt(2 / (D + hidden)), (D, hidden)).astype(dtype)
+    wo = rng.normal(0, np.sqrt(2 / (hidden + C)), (hidden, C)).astype(dtype)
+    ps = [wh, np.zeros(hidden, dtype), wo, np.zeros(C, dtype)]
+    return ps, [np.full_like(p, 1e-5) for p in ps]
+
+
+def forward(ps, x):
+    a = np.maximum(x @ ps[0] + ps[1], 0)
+    z = a @ ps[2] + ps[3]
+    z -= z.max(1, keepdims=True)
+    e = np.exp(z)
+    return a, e / e.sum(1, keepdims=True)
+
+
+def step(ps, vs, x, t, lr, gamma):
+    a, p = forward(ps, x)
+    g = (p - t) / len(x)
+    dz = (g @ ps[2].T) * (a > 0)
+    grads = [x.T @ dz, dz.sum(0), a.T @ g, g.sum(0)]
+    for w, v, gr in zip(ps, vs, grads):
+        v *= gamma
+        v += lr * gr
+        w -= v
+    return p
+
+
+def metrics(p, y):
+    rows = np.arange(len(y))
+    return float(-np.log(p[rows, y] + 1e-30).mean()), float((p.argmax(1) == y).mean())
+
+
+def median(xs):
+    return sorted(xs)[len(xs) // 2]
+
+
+def full_batch(args, dtype, x, y, t):
+    ps, vs = params(args.hidden, dtype, np.random.default_rng(0))
+    xt, tt, xe, ye = x[:args.rows], t[:args.rows], x[args.rows:], y[args.rows:]
+    steps, epochs = [], []
+    for _ in range(args.epochs + 1):
+        t0 = time.perf_counter()
+        p = step(ps, vs, xt, tt, 1e-6, 0.0)
+        t1 = time.perf_counter()
+        metrics(p, y[:args.rows])
+        metrics(forward(ps, xe)[1], ye)
+        t2 = time.perf_counter()
+        steps.append(t1 - t0)
+        epochs.append(t2 - t0)
+    return median(steps[1:]), median(epochs[1:])
+
+
+def mini_batch(args, dtype, x, t, batch):
+    ps, vs = params(args.hidden, dtype, np.random.default_rng(1))
+    times = []
+    for _ in range(4):
+        t0 = time.perf_counter()
+        for s in range(0, args.rows - batch + 1, batch):
+            step(ps, vs, x[s:s + batch], t[s:s + batch], 1e-6, 0.0)
+        times.append(time.perf_counter() - t0)
+    return (args.rows // batch) * batch / median(times[1:])
+
+
+def blas_info():
+    try:
+        from threadpoolctl import threadpool_info
+        return [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
+                f"{i.get('num_threads')} threads" for i in threadpool_info() if i.get("user_api") == "blas"]
+    except ImportError:
+        return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    ap.add_argument("--hidden", type=int, default=1000)
+    ap.add_argument("--rows", type=int, default=10_000)
+    ap.add_argument("--eval-rows", type=int, default=8_724)
+    ap.add_argument("--epochs", type=int, default=8, help="full-batch epochs timed after one warm-up")
+    ap.add_argument("--batches", default="32,128", help="mini-batch sizes ('' for none)")
+    a = ap.parse_args()
+    dtype = np.dtype(a.dtype)
+    rng = np.random.default_rng(2024)
+    x = rng.random((a.rows + a.eval_rows, D), dtype=np.float64).astype(dtype)
+    y = rng.integers(0, C, a.rows + a.eval_rows)
+    t = np.eye(C, dtype=dtype)[y]
+    step_s, epoch_s = full_batch(a, dtype, x, y, t)
+    out = {"peer": f"numpy {np.__version__} {a.dtype}", "step_median_s": step_s, "epoch_median_s": epoch_s,
+           "blas": blas_info()}
+    for b in filter(None, a.batches.split(",")):
+        out[f"b{b}_samples_per_s"] = mini_batch(a, dtype, x, t, int(b))
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
