@@ -53,6 +53,8 @@
 //! # Ok::<(), mlp_engine::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod error;
 
 pub mod data;

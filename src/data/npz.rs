@@ -359,7 +359,7 @@ pub fn write(arrays: &[(&str, &[usize], &Elements)]) -> Vec<u8> {
 /// A deflated archive of `arrays`, as `np.savez_compressed` writes it.
 ///
 /// # Panics
-/// As [`write`].
+/// As [`write()`].
 pub fn write_compressed(arrays: &[(&str, &[usize], &Elements)]) -> Vec<u8> {
     write_members(&npy_members(arrays), true)
 }
@@ -369,10 +369,10 @@ fn npy_members(arrays: &[(&str, &[usize], &Elements)]) -> Vec<(String, Vec<u8>)>
 }
 
 /// A zip archive of raw members `(file name, bytes)`, each stored or
-/// deflated; what [`write`] and [`write_compressed`] make of `.npy` members.
+/// deflated; what [`write()`] and [`write_compressed`] make of `.npy` members.
 ///
 /// # Panics
-/// As [`write`].
+/// As [`write()`].
 pub fn write_members(members: &[(String, Vec<u8>)], deflate: bool) -> Vec<u8> {
     let mut out = Vec::new();
     let mut central = Vec::new();

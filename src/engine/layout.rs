@@ -28,6 +28,7 @@ pub enum Tensor {
 }
 
 impl Tensor {
+    /// The four tensors in buffer order.
     pub const ALL: [Tensor; 4] = [Tensor::HiddenWeights, Tensor::HiddenBias, Tensor::OutputWeights, Tensor::OutputBias];
 
     /// The name used in saved models and messages (`W_h`, `b_h`, `W_o`, `b_o`).

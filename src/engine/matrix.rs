@@ -50,26 +50,32 @@ impl Matrix {
         Matrix { rows, cols, data }
     }
 
+    /// Rows.
     pub fn rows(&self) -> usize {
         self.rows
     }
 
+    /// Columns.
     pub fn cols(&self) -> usize {
         self.cols
     }
 
+    /// The elements, row-major.
     pub fn as_slice(&self) -> &[f32] {
         &self.data
     }
 
+    /// The elements, row-major, for writing.
     pub fn as_mut_slice(&mut self) -> &mut [f32] {
         &mut self.data
     }
 
+    /// The whole matrix as a read view.
     pub fn view(&self) -> MatRef<'_> {
         MatRef::from_slice(&self.data, self.rows, self.cols)
     }
 
+    /// The whole matrix as a write view.
     pub fn view_mut(&mut self) -> MatMut<'_> {
         MatMut::from_slice(&mut self.data, self.rows, self.cols)
     }
@@ -109,10 +115,12 @@ impl<'a> MatRef<'a> {
         MatRef { data, rows, cols, row_stride, col_stride }
     }
 
+    /// Rows.
     pub fn rows(&self) -> usize {
         self.rows
     }
 
+    /// Columns.
     pub fn cols(&self) -> usize {
         self.cols
     }
@@ -187,10 +195,12 @@ impl<'a> MatMut<'a> {
         MatMut { data, rows, cols, row_stride }
     }
 
+    /// Rows.
     pub fn rows(&self) -> usize {
         self.rows
     }
 
+    /// Columns.
     pub fn cols(&self) -> usize {
         self.cols
     }

@@ -20,7 +20,9 @@ use crate::engine::{fused, passes};
 /// Learning rate α and momentum γ of `v ← γ·v + α·∇L; W ← W − v`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Hyper {
+    /// Learning rate α.
     pub learning_rate: f32,
+    /// Momentum γ, in [0, 1).
     pub momentum: f32,
 }
 
@@ -105,6 +107,7 @@ impl Network {
         Network { layout, params, grads: vec![0.0; n], velocity: vec![velocity_init; n] }
     }
 
+    /// The size/offset table of the three buffers.
     pub fn layout(&self) -> Layout {
         self.layout
     }
@@ -127,6 +130,7 @@ impl Network {
         &self.grads
     }
 
+    /// The velocity buffer, in the layout's order.
     pub fn velocity(&self) -> &[f32] {
         &self.velocity
     }
@@ -357,7 +361,7 @@ pub enum Phase {
     OutputForward,
     /// ∂L/∂b_o = Σδ.
     OutputBiasGrad,
-    /// dZ = (δ·W_oᵀ) ⊙ 1[A > 0], ∂L/∂b_h = ΣdZ and ∂L/∂W_o = Aᵀ·δ.
+    /// dZ = (δ·W_oᵀ) ⊙ 1\[A > 0\], ∂L/∂b_h = ΣdZ and ∂L/∂W_o = Aᵀ·δ.
     HiddenBackward,
     /// ∂L/∂W_h = Xᵀ·dZ.
     HiddenWeightGrad,
@@ -366,6 +370,7 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Every phase, in the order a step runs them.
     pub const ALL: [Phase; 6] = [
         Phase::HiddenGemm,
         Phase::OutputForward,
@@ -398,6 +403,7 @@ impl Phase {
 pub trait PhaseClock {
     /// Whether `timed` should read the clock at all.
     const ENABLED: bool;
+    /// Adds `seconds` spent in `phase`.
     fn record(&mut self, phase: Phase, seconds: f64);
 }
 
@@ -505,10 +511,12 @@ impl Workspace {
         }
     }
 
+    /// The most rows one pass may have.
     pub fn max_rows(&self) -> usize {
         self.max_rows
     }
 
+    /// The build of the passes this workspace runs.
     pub fn simd(&self) -> SimdPath {
         self.simd
     }

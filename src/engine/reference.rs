@@ -13,12 +13,16 @@ use crate::engine::layout::{Layout, Tensor};
 /// A dense row-major `rows × cols` matrix of `f64`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RefMat {
+    /// Rows.
     pub rows: usize,
+    /// Columns.
     pub cols: usize,
+    /// The elements, row-major.
     pub data: Vec<f64>,
 }
 
 impl RefMat {
+    /// A `rows × cols` matrix of zeros.
     pub fn zeros(rows: usize, cols: usize) -> Self {
         RefMat { rows, cols, data: vec![0.0; rows * cols] }
     }
@@ -29,6 +33,7 @@ impl RefMat {
         RefMat { rows, cols, data: data.iter().map(|&v| f64::from(v)).collect() }
     }
 
+    /// Element `(i, j)`.
     pub fn at(&self, i: usize, j: usize) -> f64 {
         self.data[i * self.cols + j]
     }
@@ -179,7 +184,9 @@ pub struct Pass {
     pub hidden: RefMat,
     /// z = h·W_o + b_o  (N, C)
     pub logits: RefMat,
+    /// Mean cross-entropy.
     pub loss: f64,
+    /// Fraction of rows whose argmax is the label.
     pub accuracy: f64,
     /// (p − y)/N  (N, C)
     pub delta: RefMat,
@@ -191,8 +198,11 @@ pub struct Pass {
 /// order, as the fast engine keeps them.
 #[derive(Clone, Debug)]
 pub struct RefNetwork {
+    /// The size/offset table, shared with the fast network.
     pub layout: Layout,
+    /// Parameters in the layout's order.
     pub params: Vec<f64>,
+    /// Velocity in the layout's order.
     pub velocity: Vec<f64>,
 }
 

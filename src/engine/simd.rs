@@ -1,7 +1,7 @@
 //! Run-time choice between the AVX2/FMA build of a pass and its portable one.
 //!
 //! Every elementwise pass is written once as a plain Rust body and compiled
-//! twice by [`multiversion!`]: once for the baseline target and once with
+//! twice by the private `multiversion!` macro: once for the baseline target and once with
 //! `avx2,fma` enabled, where LLVM vectorises it 8 lanes wide. A
 //! [`SimdPath`] that names AVX2/FMA can only be made after the CPU was seen
 //! to have both features, which is what makes calling that build sound.
@@ -47,6 +47,7 @@ impl SimdPath {
         std::iter::once(Self::portable()).chain(Self::avx2_fma()).collect()
     }
 
+    /// Whether this is the AVX2/FMA build.
     pub fn is_avx2_fma(self) -> bool {
         self.0 == Kind::Avx2Fma
     }
