@@ -983,3 +983,16 @@ fn mlp_refuses_data_and_models_too_large_before_inflating_them() {
     assert!(stderr.contains("model.npz") && stderr.contains("would need"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_leading_zero_dimension_does_not_hide_an_overflowing_image_size() {
+    // 0 × 2³²−1 × 2³²−1 × 2³²−1: no data, but the per-image size overflows.
+    let mut images = vec![0u8, 0, 8, 4];
+    for d in [0u32, u32::MAX, u32::MAX, u32::MAX] {
+        images.extend_from_slice(&d.to_be_bytes());
+    }
+    let labels = [0u8, 0, 8, 1, 0, 0, 0, 0];
+    let err = Dataset::from_idx_bytes(&images, &labels, "zero-rows".into()).unwrap_err();
+    // Refused for its shape, not passed as "no images" after a wrapped product.
+    assert_eq!(err.kind(), ErrorKind::BadShape, "{err}");
+}

@@ -93,12 +93,92 @@ fn a_signal_stops_after_the_epoch_and_keeps_the_run_folder() {
 
 #[test]
 fn a_second_ctrl_c_exits_at_once_leaving_only_whole_files() {
+    // Epochs long enough (tens of milliseconds at least) that the second
+    // signal, sent as soon as the first is acknowledged, lands mid-epoch.
     let dir = temp_dir("double-int");
-    let out = interrupt(&dir, 2, &["INT", "INT"]);
-    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let args = ["train", "--synthetic", "20000", "--split", "16000,2000", "--hidden", "1000", "--epochs", "1000"];
+    let mut child =
+        mlp().args(args).arg("--out").arg(&dir).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let start = Instant::now();
+    while metric_lines(&dir) < 3 {
+        assert!(start.elapsed() < Duration::from_secs(120), "the run never reached epoch 2");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let kill = |pid: u32| assert!(Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap().success());
+    kill(child.id());
+    // Wait for the acknowledgement on stderr, then send the second signal.
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let acknowledged = lines.by_ref().map_while(Result::ok).any(|line| line.contains("stopping after this epoch"));
+    assert!(acknowledged, "no acknowledgement of the first Ctrl-C");
+    kill(child.id());
+    let out = wait_limited(child, Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(130));
     assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
+    assert!(!dir.join("summary.json").exists(), "the run ended normally: the second signal did not cut it short");
     let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
     assert!(csv.lines().count() >= 3 && csv.ends_with('\n'), "metrics.csv is cut: {csv:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_interrupted_sweep_records_the_size_it_stopped_and_those_not_started() {
+    let dir = temp_dir("sweep-int");
+    let args = ["sweep", "--synthetic", "400", "--split", "300,50", "--hidden", "8,16", "--epochs", "100000"];
+    let child = mlp().args(args).arg("--out").arg(&dir).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let start = Instant::now();
+    while metric_lines(&dir.join("h8")) < 3 {
+        assert!(start.elapsed() < Duration::from_secs(60), "the sweep never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let out = wait_limited(child, Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = std::fs::read_to_string(dir.join("sweep.csv")).unwrap();
+    assert!(csv.lines().any(|l| l.starts_with("8,interrupted,")), "{csv}");
+    assert!(csv.lines().any(|l| l.starts_with("16,not_started,")), "{csv}");
+    assert!(!dir.join("h16").exists(), "the next size started after Ctrl-C");
+    assert!(dir.join("h8").join("summary.json").is_file());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn fifos_in_a_run_folder_never_hang_mlp() {
+    let fifo = |path: &Path| assert!(Command::new("mkfifo").arg(path).status().unwrap().success());
+    // A FIFO planted as the claim marker of an --out folder.
+    let dir = temp_dir("fifo-marker");
+    std::fs::create_dir_all(&dir).unwrap();
+    fifo(&dir.join(".mlp-run"));
+    let child = mlp().args(train_args(&dir, "2")).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let out = wait_limited(child, Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    // A FIFO as the metrics of a folder given to `mlp report`.
+    let run = temp_dir("fifo-metrics");
+    std::fs::create_dir_all(&run).unwrap();
+    fifo(&run.join("metrics.csv"));
+    let child = mlp().arg("report").arg(&run).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let out = wait_limited(child, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("metrics.csv") && stderr.contains("fix:"), "{stderr}");
+    for d in [dir, run] {
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
+
+#[test]
+fn a_report_on_a_model_of_another_shape_leaves_its_figures_out() {
+    let dir = temp_dir("other-model");
+    let run = mlp().args(train_args(&dir, "2")).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    // Three classes instead of ten: predictions past the letters' range
+    // would index outside the confusion matrix.
+    let other = mlp_engine::Network::new(mlp_engine::Layout::new(784, 4, 3), 1, 0.0);
+    std::fs::write(dir.join("model.npz"), mlp_engine::training::model::to_npz(&other)).unwrap();
+    let out = mlp().arg("report").arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(page.contains("784-4-3 network"), "the report does not say why its figures are missing");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

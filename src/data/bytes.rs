@@ -1,7 +1,11 @@
-//! Bounds-checked reading of little- and big-endian fields, and CRC-32.
+//! Bounds-checked reading of little- and big-endian fields, CRC-32, and
+//! bounded raw-deflate decompression.
 //!
 //! Every read checks the remaining length first and reports a truncation as
 //! an error, so the format parsers built on it cannot index out of bounds.
+//! Every decompression stops at a limit its caller sets (a declared size,
+//! deflate's 1032:1 ratio, half of this machine's memory), so no stream
+//! can expand without bound.
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -131,13 +135,8 @@ pub fn max_inflated_len(compressed: usize) -> usize {
 /// memory (Linux `MemTotal`), or 16 GiB where that cannot be read. Stops a
 /// stream whose every byte is honest but whose output would not fit.
 fn inflate_cap() -> usize {
-    let total = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|info| {
-            info.lines().find(|l| l.starts_with("MemTotal:"))?.split_whitespace().nth(1)?.parse::<usize>().ok()
-        })
-        .map(|kb| kb.saturating_mul(1024));
-    total.unwrap_or(16 << 30) / 2
+    let total = crate::data::machine_memory_bytes().map_or(16 << 30, |b| usize::try_from(b).unwrap_or(usize::MAX));
+    total / 2
 }
 
 /// How an [`inflate_into`] call ended.

@@ -1,5 +1,7 @@
 //! Reading input files safely: every reader (data sets, IDX folders, saved
-//! models) goes through [`read_regular_file`] or [`read_regular_prefix`].
+//! models, run folders) goes through [`read_regular_file`],
+//! [`read_regular_prefix`] or, for the probes that read only a file's
+//! headers, [`open_regular`].
 //!
 //! A path may name anything: a FIFO that blocks `open()` forever, a device
 //! such as `/dev/zero` that never ends, a directory, a symlink loop, or a
@@ -53,7 +55,22 @@ pub fn open_regular(path: &Path) -> Result<(File, u64)> {
 fn open_nonblocking(path: &Path) -> std::io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
-    #[cfg(target_os = "linux")]
+    // O_NONBLOCK is 0o4000 on Linux for these architectures (others number
+    // it differently); elsewhere the stat check before opening still
+    // refuses FIFOs, and only a swap between stat and open could block.
+    #[cfg(all(
+        target_os = "linux",
+        any(
+            target_arch = "x86",
+            target_arch = "x86_64",
+            target_arch = "arm",
+            target_arch = "aarch64",
+            target_arch = "riscv64",
+            target_arch = "powerpc64",
+            target_arch = "s390x",
+            target_arch = "loongarch64"
+        )
+    ))]
     {
         use std::os::unix::fs::OpenOptionsExt;
         const O_NONBLOCK: i32 = 0o4000;

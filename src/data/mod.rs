@@ -17,7 +17,7 @@ pub mod shuffle;
 pub mod source;
 pub mod synth;
 
-pub use source::{DataShape, DataSource, default_split, machine_memory_bytes};
+pub use source::{DataShape, DataSource, default_split, machine_memory_bytes, suggested_split};
 
 use std::path::{Path, PathBuf};
 
@@ -230,7 +230,7 @@ fn check_split(n: usize, train: usize, valid: usize) -> Result<()> {
             ErrorKind::BadSplit,
             format!("split {train},{valid} needs {} rows but the data has {n}", train.saturating_add(valid)),
         )
-        .fix(format!("use a smaller --split, e.g. --split {},{}", n * 6 / 10, n * 2 / 10)));
+        .fix(format!("use a smaller --split, e.g. {}", source::suggested_split(n))));
     }
     if n > u32::MAX as usize {
         return Err(Error::new(ErrorKind::TooLarge, format!("{n} rows are more than the shuffle can order (2^32)"))
@@ -379,8 +379,16 @@ pub(crate) fn check_shapes(
         .at(path)
         .fix("store images as (N, 28, 28) or (N, 784); a 1-D array looks like labels, so check that images and labels are not swapped"));
     }
-    // Cannot overflow: the header's element count was checked.
-    let features: usize = rest.iter().product();
+    // Checked: with a leading 0 the header's element count is 0 whatever
+    // the other dimensions, so it does not bound their product.
+    let Some(features) = rest.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)) else {
+        return Err(Error::new(
+            ErrorKind::BadShape,
+            format!("images have shape {image_shape:?}, too many values each"),
+        )
+        .at(path)
+        .fix("store images as (N, 28, 28) or (N, 784)"));
+    };
     if label_shape.len() != 1 {
         return Err(Error::new(ErrorKind::BadShape, format!("labels have shape {label_shape:?}, not (N,)"))
             .at(label_path)

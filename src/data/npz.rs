@@ -1,6 +1,7 @@
 //! The `.npz` format: a zip archive of `.npy` members, as `np.savez`
 //! (stored) and `np.savez_compressed` (raw deflate) write it, zip64 fields
-//! included; and a writer of stored archives that `np.load` opens.
+//! included; and a writer of stored or deflated archives that `np.load`
+//! opens.
 //!
 //! An archive is read from memory ([`Archive::open`]) or from a file of
 //! which only the parts asked for are read ([`Archive::open_file`]: a probe

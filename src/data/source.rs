@@ -217,7 +217,21 @@ fn probe_idx_dir(dir: &Path) -> Result<DataShape> {
 /// course split 10,000 / 6,000 (test the rest) when the data has more than
 /// 16,000 rows, as the course file does; else 60% / 20% (test the rest).
 pub fn default_split(rows: usize) -> (usize, usize) {
-    if rows > 16_000 { (10_000, 6_000) } else { (rows * 6 / 10, rows * 2 / 10) }
+    if rows > 16_000 {
+        (10_000, 6_000)
+    } else {
+        (rows / 10 * 6 + rows % 10 * 6 / 10, rows / 10 * 2 + rows % 10 * 2 / 10)
+    }
+}
+
+/// A `--split TRAIN,VALID` that fits `rows` images, for messages: the
+/// default split, never a part of 0 rows (at least 2 rows are needed).
+pub fn suggested_split(rows: usize) -> String {
+    let (train, valid) = default_split(rows);
+    if rows < 2 {
+        return "more data: a split needs at least one training and one validation row".into();
+    }
+    format!("--split {},{}", train.max(1), valid.max(1).min(rows - train.max(1)))
 }
 
 /// Total memory of this machine in bytes (Linux `MemTotal`), if readable.

@@ -97,8 +97,10 @@ pub struct TrainOutcome {
     /// The parameters to save: the final ones; with early stopping those of
     /// the best validation loss; after divergence the last finite ones.
     pub network: Network,
-    /// The epoch whose parameters `network` holds (measured before that
-    /// epoch's update), or `epochs run + 1` for the parameters after the last update.
+    /// The epoch whose figures describe the parameters `network` holds
+    /// (full batch: those before that epoch's update; mini-batch: those
+    /// after its updates), or `epochs run + 1` for the parameters after the
+    /// last update.
     pub params_epoch: usize,
     /// One record per epoch run.
     pub history: Vec<EpochRecord>,
@@ -288,13 +290,15 @@ impl LoopSizes {
 }
 
 /// Bytes a training run allocates besides its data: the network's three
-/// buffers and two parameter snapshots, the workspace, the mini-batch
-/// buffers and the reserved history. Saturating, so a huge request reads as
+/// buffers, two parameter snapshots and the model file's two copies, the
+/// workspace, the mini-batch buffers and the reserved history. Saturating, so a huge request reads as
 /// huge; for checking memory before anything is allocated.
 pub fn run_bytes(features: usize, rows: usize, train: usize, config: &TrainConfig) -> u64 {
     let sizes = LoopSizes::new(rows, train.min(rows), config.batch_size);
     let network = Network::bytes_for(features, config.hidden, CLASSES);
-    let snapshots = network / 3 * 2;
+    // Two parameter snapshots (best epoch, last finite), and two more copies
+    // while the model file is made at the end (its tensors, then the archive).
+    let snapshots = network / 3 * 4;
     let workspace = Workspace::bytes_for(config.hidden, CLASSES, sizes.ws_rows, sizes.ws_train);
     let batch = if sizes.batch == 0 {
         0

@@ -7,6 +7,7 @@ use std::ops::ControlFlow;
 
 use crate::bench;
 use crate::cli::{BenchCommand, CliError, CliResult, Command, DataArgs, TrainArgs};
+use crate::console;
 use crate::output::summary::{RunFacts, summary_json};
 use crate::output::{self, MetricsLog, RunFolder, write_atomic};
 use crate::plan::{self, Blame};
@@ -17,7 +18,7 @@ use crate::system;
 use mlp_engine::data::FEATURES;
 use mlp_engine::engine::SimdPath;
 use mlp_engine::training::{model, run_bytes};
-use mlp_engine::{CLASSES, Error, ErrorKind, Split, StopReason, TrainConfig, TrainOutcome, train};
+use mlp_engine::{CLASSES, Error, ErrorKind, Network, Split, StopReason, TrainConfig, TrainOutcome, train};
 
 /// Runs a parsed command.
 pub fn run(command: Command) -> CliResult<()> {
@@ -52,8 +53,12 @@ pub fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Sen
     Ok(pool.install(f))
 }
 
-/// Refuses a benchmark that would not fit in memory.
+/// Refuses a benchmark that would not fit in memory (and marks a `--json`
+/// result as one that must arrive whole).
 fn check_bench_fits(b: &BenchCommand) -> CliResult<()> {
+    if b.args.json {
+        console::strict_stdout();
+    }
     let a = &b.args;
     let rows = a.rows.saturating_add(a.eval_rows);
     let config = TrainConfig { hidden: a.hidden, batch_size: a.batch_size, epochs: 1, ..TrainConfig::default() };
@@ -67,19 +72,32 @@ fn check_bench_fits(b: &BenchCommand) -> CliResult<()> {
 fn training_split(args: &TrainArgs) -> CliResult<Split> {
     let sizes = args.hidden_sizes.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(",");
     let flags = format!("--hidden {sizes}");
-    plan::load_split(&args.data, &flags, Blame::Flags, |shape, train| {
+    let split = plan::load_split(&args.data, &flags, Blame::Flags, |shape, train| {
         let run = |&hidden: &usize| {
             let config = TrainConfig { hidden, ..args.config.clone() };
             run_bytes(shape.features, shape.rows, train, &config)
         };
         args.hidden_sizes.iter().map(run).max().unwrap_or(0)
-    })
+    })?;
+    for &hidden in &args.hidden_sizes {
+        // model.npz holds no zip64 fields: every array, and the archive,
+        // stays under 4 GiB. Refused now, not after the last epoch.
+        let model_bytes = Network::bytes_for(split.features, hidden, CLASSES) / 3;
+        if model_bytes >= u64::from(u32::MAX) - (1 << 20) {
+            return Err(CliError::Usage(format!(
+                "--hidden {hidden} makes a model of {model_bytes} bytes, over the 4 GiB that model.npz can hold"
+            )));
+        }
+    }
+    Ok(split)
 }
 
 fn train_command(args: TrainArgs) -> CliResult<()> {
     let split = training_split(&args)?;
-    let folder = RunFolder::claim(args.out.as_deref(), &format!("train-h{}", args.config.hidden))?;
+    // Watching first: a Ctrl-C just after the claim still ends as an
+    // interrupted run with a whole folder, not a folder holding a lone marker.
     signals::watch();
+    let folder = RunFolder::claim(args.out.as_deref(), &format!("train-h{}", args.config.hidden))?;
     let outcome = with_threads(args.threads, || train_into(&split, &args.config, &args.data, &folder))??;
     say!("{}", final_report(&outcome));
     say!("run folder: {}", folder.path().display());
@@ -210,12 +228,13 @@ fn final_report(o: &TrainOutcome) -> String {
 
 fn sweep_command(args: TrainArgs) -> CliResult<()> {
     let split = training_split(&args)?;
-    let folder = RunFolder::claim(args.out.as_deref(), "sweep")?;
     signals::watch();
+    let folder = RunFolder::claim(args.out.as_deref(), "sweep")?;
     let mut rows = Vec::new();
     let mut sizes = args.hidden_sizes.iter().copied();
     let mut failure = None;
-    for hidden in sizes.by_ref() {
+    while signals::received().is_none() {
+        let Some(hidden) = sizes.next() else { break };
         let config = TrainConfig { hidden, ..args.config.clone() };
         let sub = folder.claim_inside(&format!("h{hidden}"))?;
         let outcome = with_threads(args.threads, || train_into(&split, &config, &args.data, &sub))??;
@@ -238,6 +257,11 @@ fn sweep_command(args: TrainArgs) -> CliResult<()> {
         folder.file("sweep_valid_loss.svg").display()
     );
     say!("report:       {}", sweep_report.display());
+    let failure = failure.or_else(|| {
+        // A signal during the last epoch of a size, or while its files were
+        // written, stops the sweep before the next size.
+        signals::received().map(|signal| CliError::Interrupted { signal, message: String::new() })
+    });
     match failure {
         Some(CliError::Interrupted { signal, .. }) => Err(interrupted(
             Some(signal),

@@ -21,7 +21,9 @@ pub fn eval(args: EvalArgs) -> CliResult<()> {
     // The model's size from its headers, checked before anything is inflated.
     let layout = model::probe(&args.model)?;
     let (h, c) = (layout.hidden, layout.classes);
-    let model_bytes = Network::bytes_for(layout.inputs, h, c);
+    // The network's three buffers, plus the file and its decoded arrays
+    // while loading: five copies of the parameters at the peak.
+    let model_bytes = Network::bytes_for(layout.inputs, h, c) / 3 * 5;
     let eval_bytes = |rows: usize| model_bytes.saturating_add(Workspace::bytes_for(h, c, rows.min(EVAL_CHUNK_ROWS), 0));
     let model_name = args.model.display().to_string();
     plan::check_fits(eval_bytes(1), &format!("the model {model_name}"), Blame::File)?;

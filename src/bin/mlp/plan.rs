@@ -7,7 +7,7 @@
 
 use crate::cli::{CliError, CliResult, DataArgs};
 use crate::system;
-use mlp_engine::data::{DataShape, DataSource, default_split};
+use mlp_engine::data::{DataShape, DataSource, default_split, suggested_split};
 use mlp_engine::{Error, ErrorKind, Split};
 
 /// What made a request too large: the flags or an input file.
@@ -69,10 +69,9 @@ pub fn load_split(
     let (train, valid) = args.split.unwrap_or_else(|| default_split(shape.rows));
     if train.checked_add(valid).is_none_or(|rows| rows > shape.rows) {
         return Err(CliError::Usage(format!(
-            "--split {train},{valid} needs more rows than the data has ({}); use e.g. --split {},{}",
+            "--split {train},{valid} needs more rows than the data has ({}); use e.g. {}",
             shape.rows,
-            shape.rows * 6 / 10,
-            shape.rows * 2 / 10
+            suggested_split(shape.rows)
         )));
     }
     let source_blame = if matches!(source, DataSource::Synthetic { .. }) { Blame::Flags } else { Blame::File };

@@ -185,11 +185,6 @@ impl Frame {
 }
 
 impl LinePlot {
-    /// The plot as a standalone SVG document, linear and unmarked.
-    pub fn to_svg(&self) -> String {
-        self.to_svg_with(&Style::default())
-    }
-
     /// The plot as a standalone SVG document (also valid inline in HTML).
     pub fn to_svg_with(&self, style: &Style) -> String {
         let frame = Frame::new(&self.series, style.y_scale == Scale::Log);
@@ -470,7 +465,7 @@ mod tests {
 
     #[test]
     fn svg_has_every_series_and_survives_nan() {
-        let svg = two_series().to_svg();
+        let svg = two_series().to_svg_with(&Style::default());
         assert!(svg.contains(">train<") && svg.contains(">valid<") && svg.contains("t &lt;1&gt;"));
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert_eq!(svg.matches("<circle").count(), 1);

@@ -1,7 +1,8 @@
-//! The run folder and every file a run writes into it: the claim marker,
+//! The run folder and the files a run writes into it: the claim marker,
 //! `metrics.csv` (one row per epoch, appended as the epoch ends),
-//! `loss.svg`, `accuracy.svg`, `summary.json`, `model.npz`, and a sweep's
-//! `sweep.csv` and plots.
+//! `summary.json` ([`summary`]), a sweep's `sweep.csv` ([`sweep`]), and the
+//! atomic writes that `model.npz` and the report's pages and plots
+//! ([`crate::report`]) go through.
 //!
 //! A run claims its folder before its first epoch by creating the marker
 //! `.mlp-run` exclusively (holding the process id and command), so two runs
@@ -111,14 +112,12 @@ fn fresh_dir(base: &Path, name: &str) -> CliResult<PathBuf> {
     }
 }
 
-/// Creates the marker exclusively: of two runs, exactly one succeeds.
+/// Creates the marker exclusively, whole: it is written under a name of
+/// this process's own, then hard-linked to `.mlp-run`, which fails if the
+/// marker exists. Of two runs exactly one succeeds, and the other always
+/// finds the winner's process id and command in it.
 fn claim_marker(dir: &Path) -> CliResult<()> {
     let path = dir.join(MARKER);
-    let mut file = match OpenOptions::new().write(true).create_new(true).open(&path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(claimed_error(dir)),
-        Err(e) => return Err(create_error(dir, &e)),
-    };
     let command: Vec<String> = std::env::args().collect();
     let text = format!(
         "pid {}\ncommand: {}\nstarted: {} UTC\n",
@@ -126,11 +125,30 @@ fn claim_marker(dir: &Path) -> CliResult<()> {
         command.join(" "),
         utc_stamp(SystemTime::now())
     );
-    file.write_all(text.as_bytes()).map_err(|e| create_error(dir, &e))
+    let tmp = dir.join(format!("{MARKER}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, text.as_bytes()).map_err(|e| create_error(dir, &e))?;
+    let linked = std::fs::hard_link(&tmp, &path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(claimed_error(dir)),
+        // A file system without hard links: an exclusive create, then the text.
+        Err(_) => {
+            let mut file = match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(file) => file,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(claimed_error(dir)),
+                Err(e) => return Err(create_error(dir, &e)),
+            };
+            file.write_all(text.as_bytes()).map_err(|e| create_error(dir, &e))
+        }
+    }
 }
 
 fn claimed_error(dir: &Path) -> CliError {
-    let holder = std::fs::read_to_string(dir.join(MARKER)).unwrap_or_default();
+    // Read as the data layer reads inputs: a FIFO planted as the marker
+    // must not hang this message.
+    let marker = mlp_engine::data::file::read_regular_file(&dir.join(MARKER)).unwrap_or_default();
+    let holder = String::from_utf8_lossy(&marker);
     let holder = holder.lines().take(2).collect::<Vec<_>>().join(", ");
     CliError::Run(
         Error::new(ErrorKind::Output, format!("this folder belongs to another run ({holder})"))

@@ -18,20 +18,21 @@ pub fn stop_name(stop: StopReason) -> &'static str {
     }
 }
 
-/// What `model.npz` holds.
-fn params_note(o: &TrainOutcome) -> String {
+/// What `model.npz` holds. Full batch, an epoch's figures describe the
+/// parameters before its update; with mini-batches, those after its updates.
+fn params_note(o: &TrainOutcome, mini_batch: bool) -> String {
+    let when = if mini_batch { "after that epoch's updates" } else { "before that epoch's update" };
     match o.stop {
         StopReason::Completed => "parameters after the last update".to_string(),
         StopReason::Interrupted { epoch } if o.params_epoch > epoch => {
             format!("parameters after the update of epoch {epoch}, the last before the interruption")
         }
         StopReason::EarlyStopped | StopReason::Interrupted { .. } => {
-            format!("parameters of the best validation loss, epoch {} (before its update)", o.params_epoch)
+            format!("parameters of the best validation loss, epoch {} ({when})", o.params_epoch)
         }
-        StopReason::Diverged { epoch } => format!(
-            "last finite parameters (before the update of epoch {}); the loss diverged at epoch {epoch}",
-            o.params_epoch
-        ),
+        StopReason::Diverged { epoch } => {
+            format!("last finite parameters (epoch {}, {when}); the loss diverged at epoch {epoch}", o.params_epoch)
+        }
     }
 }
 
@@ -82,11 +83,11 @@ fn best_json(o: &TrainOutcome, epoch: usize) -> Json {
     Json::obj([("epoch", Json::num(epoch as f64)), ("metrics", split_json(&o.record(epoch)))])
 }
 
-fn model_json(o: &TrainOutcome) -> Json {
+fn model_json(o: &TrainOutcome, mini_batch: bool) -> Json {
     let metrics = ["train", "valid", "test"].iter().zip(&o.model_metrics).map(|(name, m)| (*name, metrics_json(m)));
     Json::obj([
         ("file", Json::str("model.npz")),
-        ("parameters", Json::str(params_note(o))),
+        ("parameters", Json::str(params_note(o, mini_batch))),
         ("finite", Json::Bool(o.network.params().iter().all(|p| p.is_finite()))),
         ("metrics", Json::obj(metrics)),
     ])
@@ -113,7 +114,7 @@ pub fn summary_json(facts: &RunFacts<'_>, o: &TrainOutcome, signal: Option<&str>
         ("final", split_json(&o.last())),
         ("best_valid_loss", best_json(o, o.best_loss_epoch)),
         ("best_valid_accuracy", best_json(o, o.best_accuracy_epoch)),
-        ("model", model_json(o)),
+        ("model", model_json(o, facts.config.batch_size.is_some())),
         ("wall_seconds", Json::num(o.wall_seconds)),
         ("median_epoch_seconds", Json::num(median_epoch_seconds(o))),
         ("train_samples_per_second", Json::num(o.samples_per_second)),

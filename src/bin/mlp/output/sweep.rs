@@ -1,13 +1,12 @@
 //! A sweep's own files: `sweep.csv` (one row per hidden size, with how its
-//! run ended and the sizes never started), the validation curves of every
-//! size on shared axes, and the table printed at the end.
+//! run ended and the sizes never started) and the table printed at the end.
+//! The validation curves of every size are drawn by [`crate::report`].
 
 use std::fmt::Write as _;
 
 use crate::output::summary::stop_name;
 use crate::output::{RunFolder, write_atomic};
-use crate::plot::{LinePlot, Series};
-use mlp_engine::{Metrics, Result, TrainOutcome};
+use mlp_engine::{Result, TrainOutcome};
 
 /// Header of `sweep.csv`, exactly.
 pub const SWEEP_HEADER: &str = "hidden,status,epochs_run,best_valid_loss_epoch,best_valid_loss,best_valid_acc_epoch,best_valid_acc,final_train_loss,final_train_acc,final_valid_loss,final_valid_acc,final_test_loss,final_test_acc,test_acc_at_best_valid_loss,wall_seconds";
@@ -66,7 +65,7 @@ pub fn table(rows: &[(usize, TrainOutcome)], not_started: &[usize]) -> String {
     out
 }
 
-/// Writes `sweep.csv` and the two validation plots.
+/// Writes `sweep.csv`.
 pub fn write(folder: &RunFolder, rows: &[(usize, TrainOutcome)], not_started: &[usize]) -> Result<()> {
     let mut csv = format!("{SWEEP_HEADER}\n");
     for (hidden, o) in rows {
@@ -75,23 +74,7 @@ pub fn write(folder: &RunFolder, rows: &[(usize, TrainOutcome)], not_started: &[
     for hidden in not_started {
         let _ = writeln!(csv, "{hidden},not_started,0,,,,,,,,,,,,");
     }
-    write_atomic(&folder.file("sweep.csv"), csv.as_bytes())?;
-    let curves = |pick: fn(&Metrics) -> f64| -> Vec<Series> {
-        rows.iter()
-            .map(|(h, o)| Series {
-                name: format!("H = {h}"),
-                points: o.history.iter().map(|r| (r.epoch as f64, pick(&r.valid))).collect(),
-            })
-            .collect()
-    };
-    let plot = |title: &str, y_label: &str, pick: fn(&Metrics) -> f64| LinePlot {
-        title: title.into(),
-        x_label: "epoch".into(),
-        y_label: y_label.into(),
-        series: curves(pick),
-    };
-    let acc = plot("Validation accuracy by hidden size", "validation accuracy", |m| m.accuracy);
-    let loss = plot("Validation loss by hidden size", "validation cross-entropy", |m| m.loss);
-    write_atomic(&folder.file("sweep_valid_accuracy.svg"), acc.to_svg().as_bytes())?;
-    write_atomic(&folder.file("sweep_valid_loss.svg"), loss.to_svg().as_bytes())
+    // The validation plots of every size are the report's
+    // (`sweep_valid_*.svg`, written with the sweep's report.html).
+    write_atomic(&folder.file("sweep.csv"), csv.as_bytes())
 }

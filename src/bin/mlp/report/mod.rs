@@ -57,12 +57,20 @@ fn bad_metrics(path: &Path, what: String) -> Error {
         .fix("metrics.csv is written by mlp train; rerun the training to write it again")
 }
 
+/// A run-folder file as text, through the data layer's reader: a FIFO,
+/// device or oversized file in a run folder is refused, never read forever.
+fn read_text(path: &Path) -> Result<String> {
+    let bytes = mlp_engine::data::file::read_regular_file(path)?;
+    String::from_utf8(bytes).map_err(|_| {
+        Error::new(ErrorKind::BadHeader, "not UTF-8 text").at(path).fix("this file was not written by mlp; train again")
+    })
+}
+
 /// Reads `metrics.csv`, finding columns by their header names.
 pub fn read_metrics(dir: &Path) -> Result<Vec<Row>> {
     let path = dir.join("metrics.csv");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        Error::io(&path, "read the metrics", &e).fix("pass a run folder written by mlp train (it holds metrics.csv)")
-    })?;
+    let text = read_text(&path)
+        .map_err(|e| e.fix("pass a run folder written by mlp train (it holds metrics.csv as a regular file)"))?;
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split(',').map(str::trim).collect();
     let column = |name: &str| header.iter().position(|h| *h == name);
@@ -106,11 +114,10 @@ pub fn read_metrics(dir: &Path) -> Result<Vec<Row>> {
 /// Reads `summary.json`; a missing file is `Json::Null`.
 pub fn read_summary(dir: &Path) -> Result<Json> {
     let path = dir.join("summary.json");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Json::Null),
-        Err(e) => return Err(Error::io(&path, "read the summary", &e)),
-    };
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Ok(Json::Null);
+    }
+    let text = read_text(&path)?;
     json_read::parse(&text).map_err(|what| {
         Error::new(ErrorKind::BadHeader, format!("summary.json is not valid JSON: {what}"))
             .at(&path)
@@ -234,8 +241,18 @@ fn figures(run: &Run, data: std::result::Result<&Split, String>) -> Figures {
             return Figures { confusion: Err(why.clone()), gallery: Err(why.clone()), tiles: Err(why), test_rows: 0 };
         }
     };
+    let layout = network.layout();
+    if layout.inputs != mlp_engine::data::FEATURES || layout.classes != mlp_engine::CLASSES {
+        // The figures are of 28×28 glyphs of ten letters; another network
+        // would index past them.
+        let why = format!(
+            "model.npz is a {}-{}-{} network, not one of 28×28 images and 10 letters",
+            layout.inputs, layout.hidden, layout.classes
+        );
+        return Figures { confusion: Err(why.clone()), gallery: Err(why.clone()), tiles: Err(why), test_rows: 0 };
+    }
     let seed = run.summary.num_at(&["settings", "seed"]);
-    let initial = seed.map(|s| mlp_engine::engine::Network::new(network.layout(), s as u64, 0.0));
+    let initial = seed.map(|s| mlp_engine::engine::Network::new(layout, s as u64, 0.0));
     let tiles = Ok(images::tiles_html(&network, initial.as_ref()));
     let split = data.and_then(|split| {
         let expected = run.summary.num_at(&["data", "test"]).map(|t| t as usize);
@@ -397,6 +414,9 @@ pub fn rebuild(args: &ReportArgs) -> CliResult<()> {
     let sweep = !dir.join("metrics.csv").exists() && !sweep_runs(dir).is_empty();
     let runs = if sweep { sweep_runs(dir).into_iter().map(|(_, p)| p).collect() } else { vec![dir.clone()] };
     for run_dir in &runs {
+        // The folder's own files first: a folder that is not a run fails
+        // here, before any data is loaded for it.
+        read_metrics(run_dir)?;
         let summary = read_summary(run_dir)?;
         let data = reload_data(&summary, args.data.as_ref());
         if let Err(why) = &data {
