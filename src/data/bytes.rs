@@ -132,9 +132,9 @@ pub fn max_inflated_len(compressed: usize) -> usize {
 }
 
 /// The most memory one decompression may take: half of this machine's
-/// memory (Linux `MemTotal`), or 16 GiB where that cannot be read. Stops a
+/// memory (Linux `MemTotal`; of 16 GiB where that cannot be read). Stops a
 /// stream whose every byte is honest but whose output would not fit.
-fn inflate_cap() -> usize {
+pub fn inflate_memory_cap() -> usize {
     let total = crate::data::machine_memory_bytes().map_or(16 << 30, |b| usize::try_from(b).unwrap_or(usize::MAX));
     total / 2
 }
@@ -195,15 +195,10 @@ fn grow(out: &mut Vec<u8>, len: usize) {
     out.resize(len, 0);
 }
 
-/// The most one decompression may produce on this machine (see `inflate_cap`).
-pub fn inflate_memory_cap() -> usize {
-    inflate_cap()
-}
-
 /// Inflates raw deflate data, refusing to produce more than `limit` bytes.
 pub fn inflate_limited(compressed: &[u8], limit: usize, what: &str) -> Result<Vec<u8>> {
     let limit = limit.min(max_inflated_len(compressed.len()));
-    if limit > inflate_cap() {
+    if limit > inflate_memory_cap() {
         return Err(Error::new(
             ErrorKind::DecompressionBomb,
             format!("{what} may decompress to {limit} bytes, more than half of this machine's memory"),
