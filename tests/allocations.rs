@@ -15,10 +15,11 @@ use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{labels, pixels};
+use mlp_engine::engine::fused::{self, OutputWeights, RowOutputs};
 use mlp_engine::engine::matrix::MatRef;
 use mlp_engine::engine::matrix::sgemm_calls;
+use mlp_engine::engine::passes;
 use mlp_engine::engine::rng::Rng;
-use mlp_engine::engine::{fused, passes};
 use mlp_engine::{Hyper, Layout, Network, Workspace};
 
 struct Counting;
@@ -144,19 +145,20 @@ fn passes_allocate_nothing() {
     let w_o = pixels(&mut rng, h, c);
     let (mut w_o_t, mut w_o_grad) = (vec![0.0f32; h * c], vec![0.0f32; h * c]);
     let mut sums = vec![0.0f32; fused::partials_len(n, h, c)];
-    let mut grouped = vec![0.0f32; fused::grouped_weights_len(h, c)];
     let path = mlp_engine::engine::SimdPath::best();
     let (a, ..) = count(|| {
         passes::bias_relu(path, &mut hidden, &bias);
         passes::softmax_cross_entropy(path, &mut logits, &bias[..c], &y, &mut loss, &mut correct, n, 1.0 / n as f32);
         passes::relu_backward(path, &mut d_hidden, &hidden, &mut grad, &mut partials);
         passes::column_sums(path, &logits, &mut grad[..c], &mut partials);
-        fused::group_output_weights(&w_o, c, &mut grouped);
-        #[rustfmt::skip]
-        fused::forward_output(path, &mut hidden, &bias, &grouped, &bias[..c], &y, &mut logits, &mut loss, &mut correct, n, 1.0);
         fused::transpose_output_weights(&w_o, c, &mut w_o_t);
+        let w = OutputWeights { hidden_bias: &bias, transposed: &w_o_t, output_bias: &bias[..c] };
+        let out = RowOutputs { logits: &mut logits, loss: &mut loss, correct: &mut correct };
+        fused::forward_output(path, &mut hidden, &w, &y, out, n, 1.0);
+        fused::backward_hidden(path, &mut hidden, &logits, &w_o_t, &mut grad, &mut w_o_grad, &mut sums);
+        let out = RowOutputs { logits: &mut logits, loss: &mut loss, correct: &mut correct };
         #[rustfmt::skip]
-        fused::backward_hidden(path, &mut d_hidden, &hidden, &logits, &w_o_t, &mut grad, &mut w_o_grad, &mut sums);
+        fused::train_output(path, &mut d_hidden, &w, &y, out, n / 2, 1.0, &mut grad, &mut w_o_grad, &mut sums);
         passes::apply_velocity(path, &mut w_o_t, &w_o_grad);
         net.update(path, Hyper::default());
     });

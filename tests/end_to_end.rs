@@ -344,7 +344,7 @@ fn bench_and_profile_report_on_a_small_shape() {
     let profile = mlp(&["profile", "--hidden", "32", "--rows", "256", "--steps", "3"]);
     let text = String::from_utf8_lossy(&profile.stdout);
     assert!(profile.status.success(), "{}", String::from_utf8_lossy(&profile.stderr));
-    for phase in ["forward GEMM", "bias + ReLU", "softmax", "ReLU mask", "momentum update", "all GEMMs"] {
+    for phase in ["forward GEMM", "ReLU + output layer + dZ", "∂W_h", "momentum update", "all GEMMs"] {
         assert!(text.contains(phase), "profile lacks {phase}: {text}");
     }
 }

@@ -9,7 +9,7 @@ use mlp_engine::engine::matrix::{MatMut, MatRef, Matrix, gemm, gemm_par};
 use mlp_engine::engine::reference::{self, RefMat, RefNetwork};
 use mlp_engine::engine::rng::Rng;
 use mlp_engine::engine::{SimdPath, Tensor};
-use mlp_engine::{Layout, Network, Workspace};
+use mlp_engine::{Hyper, Layout, Network, Workspace};
 
 /// Small integers, so every product and sum is exact in f32 and GEMM results
 /// can be compared with `==`.
@@ -145,9 +145,10 @@ fn check_shape(d: usize, h: usize, c: usize, n: usize, train_rows: usize, seed: 
         let mut fast = net.clone();
         let xv = MatRef::from_slice(&x, n, d);
         fast.forward(&mut ws, xv, &y, train_rows);
+        // Before backward, which turns the training rows into dZ.
+        assert_close(&what("hidden activations"), ws.hidden().to_matrix().as_slice(), &all.hidden.data, TOL);
         fast.backward(&mut ws, xv.row_range(0, train_rows));
 
-        assert_close(&what("hidden activations"), ws.hidden().to_matrix().as_slice(), &all.hidden.data, TOL);
         let out = ws.outputs().to_matrix();
         assert_close(&what("delta"), &out.as_slice()[..train_rows * c], &expected.delta.data, TOL);
         assert_close(
@@ -174,6 +175,25 @@ fn check_shape(d: usize, h: usize, c: usize, n: usize, train_rows: usize, seed: 
             let range = layout.range(tensor);
             assert_close(&what(tensor.name()), &fast.grads()[range.clone()], &expected.grads[range], TOL);
         }
+
+        // The step runs the output layer as one sweep (fused::train_output):
+        // exactly the bits of forward + backward. With α = γ = 0 it leaves
+        // the parameters alone and the gradients readable; W_h's gradient
+        // of a step of ≤ 64 rows goes into the velocity, so it is skipped.
+        let mut stepped = net.clone();
+        let mut ws_step = Workspace::with_simd(layout, n, train_rows, path);
+        stepped.step(&mut ws_step, xv, &y, train_rows, Hyper { learning_rate: 0.0, momentum: 0.0 });
+        assert_eq!(ws_step.hidden().to_matrix(), ws.hidden().to_matrix(), "{}", what("step: dZ and A"));
+        assert_eq!(ws_step.outputs().to_matrix(), ws.outputs().to_matrix(), "{}", what("step: δ and p"));
+        assert_eq!(ws_step.metrics(0..n), ws.metrics(0..n), "{}", what("step: metrics"));
+        for tensor in Tensor::ALL {
+            if tensor == Tensor::HiddenWeights && train_rows <= 64 {
+                continue;
+            }
+            let range = layout.range(tensor);
+            assert_eq!(&stepped.grads()[range.clone()], &fast.grads()[range], "{}", what(tensor.name()));
+        }
+        assert_eq!(stepped.params(), net.params(), "{}", what("step with α = 0 moved a parameter"));
     }
 }
 

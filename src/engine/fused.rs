@@ -5,44 +5,48 @@
 //! buffer through memory and packs it for a few flops per element. Here it
 //! rides along with the passes that touch those rows anyway:
 //! - [`forward_output`]: per row, `A ← relu(Z + b_h)`, then its C logits
-//!   from the row while it is in L1, then softmax, loss, argmax and δ;
-//! - [`backward_hidden`]: per row, `dA = δ·W_oᵀ`, the ReLU mask, the ∂b_h
-//!   sums and the ∂W_o = Aᵀ·δ sums, in one sweep over A and dZ.
+//!   from the row while it is in cache, then softmax, loss, argmax and δ;
+//! - [`backward_hidden`]: per row, the ∂W_o = Aᵀ·δ sums, then `dA = δ·W_oᵀ`,
+//!   the ReLU mask and the ∂b_h sums, dZ written over A in place;
+//! - [`train_output`]: both, block of rows by block of rows, for the
+//!   training step: each block goes from Z to dZ while it is in cache, so
+//!   between the two GEMMs the `(N, H)` buffer is read and written once
+//!   instead of twice, and no second `(N, H)` buffer is needed.
 //!
-//! The forward kernel reads W_o in zero-padded blocks of 16 columns
-//! (`(H, 16)`, one vector pair per unit k) for 4 rows at a time; the
-//! backward kernel reads W_o transposed, `(C, H)`, so that its inner loops
-//! run along H with unit stride. Both copies are made per pass (10,000
-//! values, microseconds).
+//! Both directions read W_o transposed, `(C, H)`, so that their inner loops
+//! run along H with unit stride and each vector of A meets all C classes;
+//! the copy is made before each forward pass (10,000 values, microseconds).
 //!
 //! Determinism: no `mul_add`, and every sum has one fixed order written out
-//! in the code: a logit adds its H products in order of k; an element of
-//! dA adds its C products as a fixed pairwise tree; the ∂b_h and ∂W_o sums
-//! add rows in order within chunks of `SUM_CHUNK_ROWS` (in f32), then the
-//! chunk sums in chunk order (in f64). The AVX2/FMA and portable builds only
-//! differ in how many lanes LLVM packs into a vector, so they round the
-//! same, and no result depends on the thread count. Nothing here allocates.
+//! in the code: a logit adds its H products in eight interleaved
+//! partial sums in order of k, then those by a fixed pairwise tree (see
+//! `dot`); an element of dA adds its C products as a fixed pairwise tree;
+//! the ∂b_h and ∂W_o sums add rows in order within chunks of
+//! `SUM_CHUNK_ROWS` (in f32), then the chunk sums in chunk order (in f64).
+//! The AVX2/FMA and portable builds only differ in how many lanes LLVM
+//! packs into a vector, so they round the same, and no result depends on
+//! the thread count; [`train_output`] does the same arithmetic in the same
+//! order as [`forward_output`] followed by [`backward_hidden`], so it gives
+//! the same bits. Nothing here allocates.
 
 use rayon::prelude::*;
 
-use crate::engine::passes::{ROWS_PER_TASK, SUM_CHUNK_ROWS, softmax_rows};
+use crate::engine::passes::{ROWS_PER_TASK, SUM_CHUNK_ROWS, softmax_block, softmax_rows};
 use crate::engine::simd::{SimdPath, multiversion};
 
-/// Rows handled together by the kernels, sharing each load of W_o.
+/// Rows whose ∂W_o sums are added together, sharing each load of a sum.
 const ROW_BLOCK: usize = 4;
-/// Classes per group of the forward kernel: W_o is stored in groups of
-/// this many columns, the last group padded with zeros.
-pub(crate) const CLASS_GROUP: usize = 16;
+/// Rows that [`train_output`] takes from Z to dZ in one go: 64 KB of
+/// activations at H = 1000, which stay in L2 between the forward and the
+/// backward half.
+const TRAIN_BLOCK: usize = 16;
+/// Lanes of the explicit partial sums of a logit: one 256-bit vector.
+const LANES: usize = 8;
 
 /// Number of `f32` chunk sums [`backward_hidden`] needs for `rows`
 /// training rows of `hidden` units and `classes` classes.
 pub fn partials_len(rows: usize, hidden: usize, classes: usize) -> usize {
     rows.div_ceil(SUM_CHUNK_ROWS) * hidden * (classes + 1)
-}
-
-/// Length of the grouped copy of W_o that [`forward_output`] reads.
-pub fn grouped_weights_len(hidden: usize, classes: usize) -> usize {
-    classes.div_ceil(CLASS_GROUP) * hidden * CLASS_GROUP
 }
 
 /// Writes `W_oᵀ` `(C, H)` from `w_o` `(H, C)`, both row-major.
@@ -55,117 +59,129 @@ pub fn transpose_output_weights(w_o: &[f32], classes: usize, w_o_t: &mut [f32]) 
     }
 }
 
-/// Writes W_o `(H, C)` as `⌈C / 16⌉` row-major `(H, 16)` blocks of columns,
-/// zero-padded, so that the forward kernel reads 16 columns per load.
-pub fn group_output_weights(w_o: &[f32], classes: usize, grouped: &mut [f32]) {
-    let hidden = w_o.len() / classes;
-    for (g, block) in grouped.chunks_exact_mut(hidden * CLASS_GROUP).enumerate() {
-        for (k, out) in block.chunks_exact_mut(CLASS_GROUP).enumerate() {
-            for (l, o) in out.iter_mut().enumerate() {
-                let c = g * CLASS_GROUP + l;
-                *o = if c < classes { w_o[k * classes + c] } else { 0.0 };
+/// `Σ_k a[k]·w[k]` in the fixed order every logit uses: lane `l` of
+/// [`LANES`] partial sums adds the products of `k ≡ l (mod LANES)` in order
+/// of k, the lanes are added by [`pairwise_sum`], then the products of the
+/// last `H mod LANES` units in order.
+#[inline(always)]
+fn dot(a: &[f32], w: &[f32]) -> f32 {
+    let whole = a.len() / LANES * LANES;
+    let mut acc = [0.0f32; LANES];
+    for (x, w) in a[..whole].chunks_exact(LANES).zip(w[..whole].chunks_exact(LANES)) {
+        for l in 0..LANES {
+            acc[l] += x[l] * w[l];
+        }
+    }
+    let mut sum = pairwise_sum(acc);
+    for (x, w) in a[whole..].iter().zip(&w[whole..a.len()]) {
+        sum += x * w;
+    }
+    sum
+}
+
+/// The logits `a·W_o` (no bias yet) of one row of activations `a` `(H)`
+/// from `w_o_t` `(C, H)` into `logits` `(C)`, each as [`dot`] computes it.
+/// `C` is the class count when known at compile time (the course's ten):
+/// then all C sums advance together over one pass of the row; with `C = 0`
+/// (any count) they are made class by class, to the same bits.
+#[inline(always)]
+fn logits_row<const C: usize>(a: &[f32], w_o_t: &[f32], logits: &mut [f32]) {
+    let h = a.len();
+    if C == 0 {
+        for (out, w) in logits.iter_mut().zip(w_o_t.chunks_exact(h)) {
+            *out = dot(a, w);
+        }
+        return;
+    }
+    let whole = h / LANES * LANES;
+    let w: [&[f32]; C] = std::array::from_fn(|j| &w_o_t[j * h..(j + 1) * h]);
+    let mut acc = [[0.0f32; LANES]; C];
+    for (k0, x) in (0..whole).step_by(LANES).zip(a[..whole].chunks_exact(LANES)) {
+        for j in 0..C {
+            let wj = &w[j][k0..k0 + LANES];
+            for l in 0..LANES {
+                acc[j][l] += x[l] * wj[l];
             }
         }
     }
+    for j in 0..C {
+        let mut sum = pairwise_sum(acc[j]);
+        for (x, w) in a[whole..].iter().zip(&w[j][whole..]) {
+            sum += x * w;
+        }
+        logits[j] = sum;
+    }
 }
 
-/// `out[r] = a[r]·W` for `R` rows and one `(H, 16)` block `W`: each logit
-/// sums its H products in order of k; no `mul_add`.
+/// For `hidden` `(rows, H)`: `A ← relu(Z + b_h)` in place over all rows
+/// first (one plain stream through memory, which keeps many loads in
+/// flight), then each row's logits into `logits` `(rows, C)` while the rows
+/// are in cache.
 #[inline(always)]
-fn logits_block<const R: usize>(a: [&[f32]; R], w: &[f32], out: &mut [[f32; CLASS_GROUP]; R]) {
-    let h = w.len() / CLASS_GROUP;
-    let a: [&[f32]; R] = std::array::from_fn(|r| &a[r][..h]);
-    let mut acc = [[0.0f32; CLASS_GROUP]; R];
-    for (k, w) in w.chunks_exact(CLASS_GROUP).enumerate() {
-        let w: &[f32; CLASS_GROUP] = w.try_into().unwrap();
-        for r in 0..R {
-            let x = a[r][k];
-            for l in 0..CLASS_GROUP {
-                acc[r][l] += x * w[l];
-            }
+fn relu_and_logits<const C: usize>(hidden: &mut [f32], b_h: &[f32], w_o_t: &[f32], logits: &mut [f32]) {
+    let h = b_h.len();
+    let c = w_o_t.len() / h;
+    for row in hidden.chunks_exact_mut(h) {
+        for (x, &b) in row.iter_mut().zip(b_h) {
+            let v = *x + b;
+            // NaN passes through, as in passes::bias_relu.
+            *x = if v < 0.0 { 0.0 } else { v };
         }
     }
-    *out = acc;
-}
-
-/// The logits of `R` rows `(R, H)` into `logits` `(R, C)`, group by group.
-#[inline(always)]
-fn logits_rows<const R: usize>(hidden: &[f32], h: usize, grouped: &[f32], logits: &mut [f32]) {
-    let c = logits.len() / R;
-    let rows: [&[f32]; R] = std::array::from_fn(|r| &hidden[r * h..(r + 1) * h]);
-    let mut out = [[0.0f32; CLASS_GROUP]; R];
-    for (g, w) in grouped.chunks_exact(h * CLASS_GROUP).enumerate() {
-        logits_block::<R>(rows, w, &mut out);
-        let first = g * CLASS_GROUP;
-        let width = CLASS_GROUP.min(c - first);
-        for (r, o) in out.iter().enumerate() {
-            logits[r * c + first..r * c + first + width].copy_from_slice(&o[..width]);
-        }
+    for (a, out) in hidden.chunks_exact(h).zip(logits.chunks_exact_mut(c)) {
+        logits_row::<C>(a, w_o_t, out);
     }
 }
 
 multiversion! {
-    /// For `hidden` `(rows, H)`: `A ← relu(Z + b_h)` in place, then the
-    /// logits `A·W_o` (no bias yet) into `logits` `(rows, C)`, a few rows at
-    /// a time while they are still in L1.
-    fn hidden_rows_and_logits(hidden: &mut [f32], b_h: &[f32], grouped: &[f32], logits: &mut [f32]) {
-        let h = b_h.len();
-        let c = logits.len() / (hidden.len() / h).max(1);
-        let blocks = hidden.chunks_mut(h * ROW_BLOCK).zip(logits.chunks_mut(c * ROW_BLOCK));
-        for (a, out) in blocks {
-            for row in a.chunks_exact_mut(h) {
-                for (x, &b) in row.iter_mut().zip(b_h) {
-                    let v = *x + b;
-                    // NaN passes through, as in passes::bias_relu.
-                    *x = if v < 0.0 { 0.0 } else { v };
-                }
-            }
-            if out.len() == c * ROW_BLOCK {
-                logits_rows::<ROW_BLOCK>(a, h, grouped, out);
-            } else {
-                for (a, out) in a.chunks_exact(h).zip(out.chunks_exact_mut(c)) {
-                    logits_rows::<1>(a, h, grouped, out);
-                }
-            }
+    /// [`relu_and_logits`], in each build.
+    fn hidden_rows_and_logits(hidden: &mut [f32], b_h: &[f32], w_o_t: &[f32], logits: &mut [f32]) {
+        // The course's ten classes get their own unrolled build.
+        if w_o_t.len() == 10 * b_h.len() {
+            relu_and_logits::<10>(hidden, b_h, w_o_t, logits);
+        } else {
+            relu_and_logits::<0>(hidden, b_h, w_o_t, logits);
         }
     }
+}
+
+/// Checks the shapes of a forward pass over the rows of `labels`.
+fn check_forward_shapes(hidden: &[f32], w: &OutputWeights<'_>, labels: &[u8], out: &RowOutputs<'_>) {
+    let (h, c, n) = (w.hidden_bias.len(), w.output_bias.len(), labels.len());
+    assert!(h > 0 && c > 0 && hidden.len() == n * h, "hidden buffer is not {n} rows of {h}");
+    assert!(w.transposed.len() == c * h && out.logits.len() == n * c, "W_o or logits do not match");
+    assert!(out.loss.len() == n && out.correct.len() == n, "per-row outputs are not {n} long");
+    assert!(labels.iter().all(|&y| (y as usize) < c), "a label is not below {c}");
 }
 
 /// The forward pass after `Z = X·W_h`, one row task at a time.
 ///
 /// Per row: `A ← relu(Z + b_h)` in place in `hidden`; `logits = A·W_o + b_o`
-/// (W_o as written by [`group_output_weights`]);
-/// then as [`passes::softmax_cross_entropy`](crate::engine::passes::softmax_cross_entropy):
+/// (W_o read as `w.transposed`); then as
+/// [`passes::softmax_cross_entropy`](crate::engine::passes::softmax_cross_entropy):
 /// loss, correctness, and δ = (p − y)·inv_n (first `delta_rows` rows) or p in
 /// place of the logits.
-#[allow(clippy::too_many_arguments)]
 pub fn forward_output(
     path: SimdPath,
     hidden: &mut [f32],
-    b_h: &[f32],
-    grouped: &[f32],
-    b_o: &[f32],
+    w: &OutputWeights<'_>,
     labels: &[u8],
-    logits: &mut [f32],
-    loss: &mut [f32],
-    correct: &mut [u8],
+    out: RowOutputs<'_>,
     delta_rows: usize,
     inv_n: f32,
 ) {
-    let (h, c, n) = (b_h.len(), b_o.len(), labels.len());
-    assert!(h > 0 && c > 0 && hidden.len() == n * h, "hidden buffer is not {n} rows of {h}");
-    assert!(grouped.len() == grouped_weights_len(h, c) && logits.len() == n * c, "W_o or logits do not match");
-    assert!(loss.len() == n && correct.len() == n, "per-row outputs are not {n} long");
-    assert!(labels.iter().all(|&y| (y as usize) < c), "a label is not below {c}");
+    let (b_h, w_o_t, b_o) = (w.hidden_bias, w.transposed, w.output_bias);
+    check_forward_shapes(hidden, w, labels, &out);
+    let (h, c) = (b_h.len(), b_o.len());
     hidden
         .par_chunks_mut(h * ROWS_PER_TASK)
-        .zip(logits.par_chunks_mut(c * ROWS_PER_TASK))
+        .zip(out.logits.par_chunks_mut(c * ROWS_PER_TASK))
         .zip(labels.par_chunks(ROWS_PER_TASK))
-        .zip(loss.par_chunks_mut(ROWS_PER_TASK))
-        .zip(correct.par_chunks_mut(ROWS_PER_TASK))
+        .zip(out.loss.par_chunks_mut(ROWS_PER_TASK))
+        .zip(out.correct.par_chunks_mut(ROWS_PER_TASK))
         .enumerate()
         .for_each(|(task, ((((a, z), labels), loss), correct))| {
-            hidden_rows_and_logits(path, a, b_h, grouped, z);
+            hidden_rows_and_logits(path, a, b_h, w_o_t, z);
             let own_delta_rows = delta_rows.saturating_sub(task * ROWS_PER_TASK);
             softmax_rows(path, z, b_o, labels, loss, correct, own_delta_rows, inv_n);
         });
@@ -190,16 +206,16 @@ fn pairwise_sum<const C: usize>(mut v: [f32; C]) -> f32 {
     v[0]
 }
 
-/// One row of dZ = (δ·W_oᵀ) ⊙ 1[A > 0], added to the ∂b_h sums `bias`; the
-/// mask is read from the activations, which stay intact. `C` is the class
-/// count when known at compile time: the C products of an element are then
+/// One row of dZ = (δ·W_oᵀ) ⊙ 1[A > 0], written over the row of A it is
+/// masked by, and added to the ∂b_h sums `bias`. `C` is the class count
+/// when known at compile time: the C products of an element are then
 /// summed by [`pairwise_sum`] and the loop over units vectorises; with
 /// `C = 0` (any count) they are summed in class order from 0. Either way
 /// both SIMD builds do the same roundings.
 #[inline(always)]
-fn hidden_error_row<const C: usize>(dz: &mut [f32], a: &[f32], d: &[f32], w_o_t: &[f32], bias: &mut [f32]) {
-    let h = a.len();
-    let (dz, bias) = (&mut dz[..h], &mut bias[..h]);
+fn hidden_error_row<const C: usize>(row: &mut [f32], d: &[f32], w_o_t: &[f32], bias: &mut [f32]) {
+    let h = row.len();
+    let bias = &mut bias[..h];
     if C > 0 {
         let w: [&[f32]; C] = std::array::from_fn(|j| &w_o_t[j * h..(j + 1) * h]);
         let d: [f32; C] = d[..C].try_into().unwrap();
@@ -207,20 +223,18 @@ fn hidden_error_row<const C: usize>(dz: &mut [f32], a: &[f32], d: &[f32], w_o_t:
             // The sum first, the select after: computed for every unit, so
             // the loads are plain vector loads, not masked ones.
             let sum = pairwise_sum(std::array::from_fn::<f32, C, _>(|j| d[j] * w[j][k]));
-            let g = if a[k] > 0.0 { sum } else { 0.0 };
-            dz[k] = g;
+            let g = if row[k] > 0.0 { sum } else { 0.0 };
+            row[k] = g;
             bias[k] += g;
         }
     } else {
-        dz.fill(0.0);
-        for (w, &dj) in w_o_t.chunks_exact(h).zip(d) {
-            for (z, &wk) in dz.iter_mut().zip(w) {
-                *z += dj * wk;
+        for (k, (x, b)) in row.iter_mut().zip(bias.iter_mut()).enumerate() {
+            let mut sum = 0.0f32;
+            for (w, &dj) in w_o_t.chunks_exact(h).zip(d) {
+                sum += dj * w[k];
             }
-        }
-        for ((z, &ak), b) in dz.iter_mut().zip(a).zip(bias.iter_mut()) {
-            let g = if ak > 0.0 { *z } else { 0.0 };
-            *z = g;
+            let g = if *x > 0.0 { sum } else { 0.0 };
+            *x = g;
             *b += g;
         }
     }
@@ -246,19 +260,17 @@ fn add_weight_grads<const R: usize>(a: &[f32], d: &[f32], weights: &mut [f32]) {
     }
 }
 
-/// One chunk of [`backward_hidden`] for `C` classes (0: any count): dZ of
-/// its rows, and its sums `(1 + C, H)`: ∂b_h, then ∂W_oᵀ.
+/// Backward over training rows `hidden` (A, becoming dZ) with their δ, for
+/// `C` classes (0: any count), adding to the chunk's sums `(1 + C, H)`:
+/// ∂b_h, then ∂W_oᵀ. Rows are added in order, so any split of a chunk into
+/// consecutive calls gives the same bits as one call.
 #[inline(always)]
-fn backward_rows<const C: usize>(d_hidden: &mut [f32], hidden: &[f32], delta: &[f32], w_o_t: &[f32], sums: &mut [f32]) {
+fn backward_rows<const C: usize>(hidden: &mut [f32], delta: &[f32], w_o_t: &[f32], sums: &mut [f32]) {
     let h = sums.len() - w_o_t.len();
     let c = w_o_t.len() / h;
     let (bias, weights) = sums.split_at_mut(h);
-    let blocks = d_hidden.chunks_mut(ROW_BLOCK * h).zip(hidden.chunks(ROW_BLOCK * h)).zip(delta.chunks(ROW_BLOCK * c));
-    for ((dz, a), d) in blocks {
-        let rows = dz.chunks_exact_mut(h).zip(a.chunks_exact(h)).zip(d.chunks_exact(c));
-        for ((dz, a), d) in rows {
-            hidden_error_row::<C>(dz, a, d, w_o_t, bias);
-        }
+    for (a, d) in hidden.chunks_mut(ROW_BLOCK * h).zip(delta.chunks(ROW_BLOCK * c)) {
+        // ∂W_o reads A first: the rows become dZ right after.
         if d.len() == ROW_BLOCK * c {
             add_weight_grads::<ROW_BLOCK>(a, d, weights);
         } else {
@@ -266,53 +278,31 @@ fn backward_rows<const C: usize>(d_hidden: &mut [f32], hidden: &[f32], delta: &[
                 add_weight_grads::<1>(a, d, weights);
             }
         }
+        for (row, d) in a.chunks_exact_mut(h).zip(d.chunks_exact(c)) {
+            hidden_error_row::<C>(row, d, w_o_t, bias);
+        }
     }
 }
 
 multiversion! {
     /// One chunk of [`backward_hidden`] (see [`backward_rows`]).
-    fn backward_chunk(d_hidden: &mut [f32], hidden: &[f32], delta: &[f32], w_o_t: &[f32], sums: &mut [f32]) {
+    fn backward_chunk(hidden: &mut [f32], delta: &[f32], w_o_t: &[f32], sums: &mut [f32]) {
         sums.fill(0.0);
         // The course's ten classes get their own unrolled build.
         if w_o_t.len() == 10 * (sums.len() - w_o_t.len()) {
-            backward_rows::<10>(d_hidden, hidden, delta, w_o_t, sums);
+            backward_rows::<10>(hidden, delta, w_o_t, sums);
         } else {
-            backward_rows::<0>(d_hidden, hidden, delta, w_o_t, sums);
+            backward_rows::<0>(hidden, delta, w_o_t, sums);
         }
     }
 }
 
-/// The backward pass between δ and `∂W_h = Xᵀ·dZ`, over `T` training rows.
-///
-/// Writes `d_hidden ← (δ·W_oᵀ) ⊙ 1[hidden > 0]` (dZ), `b_h_grad = Σ_rows dZ`
-/// and `w_o_grad = Aᵀ·δ` `(H, C)`. Rows are summed in f32 within chunks of
-/// [`SUM_CHUNK_ROWS`], the chunk sums then added in f64 in chunk order.
-/// `partials` holds at least [`partials_len`]`(T, H, C)` values.
-#[allow(clippy::too_many_arguments)]
-pub fn backward_hidden(
-    path: SimdPath,
-    d_hidden: &mut [f32],
-    hidden: &[f32],
-    delta: &[f32],
-    w_o_t: &[f32],
-    b_h_grad: &mut [f32],
-    w_o_grad: &mut [f32],
-    partials: &mut [f32],
-) {
+/// Writes the ∂b_h and ∂W_o results from the chunk sums `(chunks, 1 + C, H)`:
+/// each is the f64 sum of its chunk values in chunk order.
+fn reduce_chunk_sums(partials: &[f32], b_h_grad: &mut [f32], w_o_grad: &mut [f32]) {
     let h = b_h_grad.len();
-    let c = w_o_t.len() / h.max(1);
-    assert!(h > 0 && c > 0 && w_o_t.len() == c * h && w_o_grad.len() == h * c, "weights do not match");
-    assert!(d_hidden.len() == hidden.len() && d_hidden.len().is_multiple_of(h), "buffers are not whole rows");
-    let t = d_hidden.len() / h;
-    assert_eq!(delta.len(), t * c, "δ is not {t} rows of {c}");
+    let c = w_o_grad.len() / h;
     let per_chunk = (c + 1) * h;
-    let partials = &mut partials[..partials_len(t, h, c)];
-    d_hidden
-        .par_chunks_mut(h * SUM_CHUNK_ROWS)
-        .zip(hidden.par_chunks(h * SUM_CHUNK_ROWS))
-        .zip(delta.par_chunks(c * SUM_CHUNK_ROWS))
-        .zip(partials.par_chunks_mut(per_chunk))
-        .for_each(|(((dz, a), d), sums)| backward_chunk(path, dz, a, d, w_o_t, sums));
     let total = |i: usize| partials.chunks_exact(per_chunk).fold(0.0f64, |acc, p| acc + f64::from(p[i])) as f32;
     for (k, out) in b_h_grad.iter_mut().enumerate() {
         *out = total(k);
@@ -323,4 +313,174 @@ pub fn backward_hidden(
             *out = total(h + j * h + k);
         }
     }
+}
+
+/// Checks the shapes shared by [`backward_hidden`] and [`train_output`];
+/// returns (H, C).
+fn check_backward_shapes(w_o_t: &[f32], b_h_grad: &[f32], w_o_grad: &[f32]) -> (usize, usize) {
+    let h = b_h_grad.len();
+    let c = w_o_t.len() / h.max(1);
+    assert!(h > 0 && c > 0 && w_o_t.len() == c * h && w_o_grad.len() == h * c, "weights do not match");
+    (h, c)
+}
+
+/// The backward pass between δ and `∂W_h = Xᵀ·dZ`, over `T` training rows.
+///
+/// Writes `hidden ← (δ·W_oᵀ) ⊙ 1[hidden > 0]` (A becomes dZ, in place),
+/// `b_h_grad = Σ_rows dZ` and `w_o_grad = Aᵀ·δ` `(H, C)`. Rows are summed
+/// in f32 within chunks of [`SUM_CHUNK_ROWS`], the chunk sums then added in
+/// f64 in chunk order. `partials` holds at least [`partials_len`]`(T, H, C)`
+/// values.
+pub fn backward_hidden(
+    path: SimdPath,
+    hidden: &mut [f32],
+    delta: &[f32],
+    w_o_t: &[f32],
+    b_h_grad: &mut [f32],
+    w_o_grad: &mut [f32],
+    partials: &mut [f32],
+) {
+    let (h, c) = check_backward_shapes(w_o_t, b_h_grad, w_o_grad);
+    assert!(hidden.len().is_multiple_of(h), "activations are not whole rows");
+    let t = hidden.len() / h;
+    assert_eq!(delta.len(), t * c, "δ is not {t} rows of {c}");
+    let partials = &mut partials[..partials_len(t, h, c)];
+    hidden
+        .par_chunks_mut(h * SUM_CHUNK_ROWS)
+        .zip(delta.par_chunks(c * SUM_CHUNK_ROWS))
+        .zip(partials.par_chunks_mut((c + 1) * h))
+        .for_each(|((a, d), sums)| backward_chunk(path, a, d, w_o_t, sums));
+    reduce_chunk_sums(partials, b_h_grad, w_o_grad);
+}
+
+/// The output layer's parameters as the fused passes read them.
+#[derive(Clone, Copy, Debug)]
+pub struct OutputWeights<'a> {
+    /// b_h  (H).
+    pub hidden_bias: &'a [f32],
+    /// W_oᵀ `(C, H)`, as written by [`transpose_output_weights`].
+    pub transposed: &'a [f32],
+    /// b_o  (C).
+    pub output_bias: &'a [f32],
+}
+
+/// Per-row results of a forward pass over N rows.
+#[derive(Debug)]
+pub struct RowOutputs<'a> {
+    /// Logits, then δ (training rows) or p (the rest).  (N, C)
+    pub logits: &'a mut [f32],
+    /// −log p_label.  (N)
+    pub loss: &'a mut [f32],
+    /// 1 where argmax = label.  (N)
+    pub correct: &'a mut [u8],
+}
+
+/// One chunk of [`train_output`] for `C` classes (0: any count): blocks of
+/// [`TRAIN_BLOCK`] rows go forward (A, logits, softmax, δ of the first
+/// `train_rows`) and, for their training rows, straight back (∂W_o and ∂b_h
+/// sums, dZ over A) while they are in cache.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn forward_and_back<const C: usize>(
+    hidden: &mut [f32],
+    w: &OutputWeights<'_>,
+    labels: &[u8],
+    logits: &mut [f32],
+    loss: &mut [f32],
+    correct: &mut [u8],
+    train_rows: usize,
+    inv_n: f32,
+    sums: &mut [f32],
+) {
+    let (h, c) = (w.hidden_bias.len(), w.output_bias.len());
+    sums.fill(0.0);
+    let blocks = hidden
+        .chunks_mut(TRAIN_BLOCK * h)
+        .zip(logits.chunks_mut(TRAIN_BLOCK * c))
+        .zip(labels.chunks(TRAIN_BLOCK))
+        .zip(loss.chunks_mut(TRAIN_BLOCK))
+        .zip(correct.chunks_mut(TRAIN_BLOCK));
+    for (i, ((((a, z), labels), loss), correct)) in blocks.enumerate() {
+        let own_train = train_rows.saturating_sub(i * TRAIN_BLOCK).min(labels.len());
+        relu_and_logits::<C>(a, w.hidden_bias, w.transposed, z);
+        softmax_block(z, w.output_bias, labels, loss, correct, own_train, inv_n);
+        backward_rows::<C>(&mut a[..own_train * h], &z[..own_train * c], w.transposed, sums);
+    }
+}
+
+multiversion! {
+    /// One chunk of [`train_output`] (see [`forward_and_back`]).
+    #[allow(clippy::too_many_arguments)]
+    fn train_chunk(
+        hidden: &mut [f32],
+        w: &OutputWeights<'_>,
+        labels: &[u8],
+        logits: &mut [f32],
+        loss: &mut [f32],
+        correct: &mut [u8],
+        train_rows: usize,
+        inv_n: f32,
+        sums: &mut [f32],
+    ) {
+        if w.output_bias.len() == 10 {
+            forward_and_back::<10>(hidden, w, labels, logits, loss, correct, train_rows, inv_n, sums);
+        } else {
+            forward_and_back::<0>(hidden, w, labels, logits, loss, correct, train_rows, inv_n, sums);
+        }
+    }
+}
+
+/// The training step's whole output layer after `Z = X·W_h`, in one sweep:
+/// [`forward_output`] over all N rows (δ for the first `train_rows`, scaled
+/// by `inv_n`), then [`backward_hidden`] over the training rows, with the
+/// same results to the bit, but each block of rows taken from Z to dZ
+/// while it is in cache.
+#[allow(clippy::too_many_arguments)]
+pub fn train_output(
+    path: SimdPath,
+    hidden: &mut [f32],
+    w: &OutputWeights<'_>,
+    labels: &[u8],
+    out: RowOutputs<'_>,
+    train_rows: usize,
+    inv_n: f32,
+    b_h_grad: &mut [f32],
+    w_o_grad: &mut [f32],
+    partials: &mut [f32],
+) {
+    let (h, c) = check_backward_shapes(w.transposed, b_h_grad, w_o_grad);
+    let n = labels.len();
+    check_forward_shapes(hidden, w, labels, &out);
+    assert!(train_rows <= n, "{train_rows} training rows of {n}");
+    // The chunks that hold training rows go forward and back; the rows
+    // after them (held-out rows) only forward.
+    let chunks = train_rows.div_ceil(SUM_CHUNK_ROWS);
+    let split = n.min(chunks * SUM_CHUNK_ROWS);
+    let (a_train, a_rest) = hidden.split_at_mut(split * h);
+    let (z_train, z_rest) = out.logits.split_at_mut(split * c);
+    let (y_train, y_rest) = labels.split_at(split);
+    let (loss_train, loss_rest) = out.loss.split_at_mut(split);
+    let (ok_train, ok_rest) = out.correct.split_at_mut(split);
+    let partials = &mut partials[..partials_len(train_rows, h, c)];
+    rayon::join(
+        || {
+            a_train
+                .par_chunks_mut(h * SUM_CHUNK_ROWS)
+                .zip(z_train.par_chunks_mut(c * SUM_CHUNK_ROWS))
+                .zip(y_train.par_chunks(SUM_CHUNK_ROWS))
+                .zip(loss_train.par_chunks_mut(SUM_CHUNK_ROWS))
+                .zip(ok_train.par_chunks_mut(SUM_CHUNK_ROWS))
+                .zip(partials.par_chunks_mut((c + 1) * h))
+                .enumerate()
+                .for_each(|(i, (((((a, z), y), loss), ok), sums))| {
+                    let own_train = train_rows.saturating_sub(i * SUM_CHUNK_ROWS);
+                    train_chunk(path, a, w, y, z, loss, ok, own_train, inv_n, sums);
+                });
+        },
+        || {
+            let rest = RowOutputs { logits: z_rest, loss: loss_rest, correct: ok_rest };
+            forward_output(path, a_rest, w, y_rest, rest, 0, 0.0);
+        },
+    );
+    reduce_chunk_sums(partials, b_h_grad, w_o_grad);
 }

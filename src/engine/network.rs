@@ -156,6 +156,25 @@ impl Network {
         train_rows: usize,
         clock: &mut C,
     ) {
+        self.hidden_gemm(ws, x, labels, train_rows, clock);
+        let (path, n) = (ws.simd, x.rows());
+        let (hidden, weights, out, _) = ws.output_layer(&self.params, n);
+        timed(clock, Phase::OutputLayer, || {
+            let inv_n = if train_rows == 0 { 0.0 } else { 1.0 / train_rows as f32 };
+            fused::forward_output(path, hidden, &weights, labels, out, train_rows, inv_n);
+        });
+    }
+
+    /// Checks a batch against the network and the workspace, then writes
+    /// `Z = X·W_h`  (N, H), the one GEMM of the forward pass.
+    fn hidden_gemm<C: PhaseClock>(
+        &self,
+        ws: &mut Workspace,
+        x: MatRef<'_>,
+        labels: &[u8],
+        train_rows: usize,
+        clock: &mut C,
+    ) {
         let l = self.layout;
         let n = x.rows();
         assert_eq!(x.cols(), l.inputs, "input rows have {} features, the network takes {}", x.cols(), l.inputs);
@@ -163,76 +182,57 @@ impl Network {
         assert!(n <= ws.max_rows, "batch of {n} rows exceeds the workspace's {}", ws.max_rows);
         assert!(train_rows <= n.min(ws.max_train_rows), "{train_rows} training rows do not fit");
         assert_eq!((ws.layout.hidden, ws.layout.classes), (l.hidden, l.classes), "workspace made for another network");
-        let path = ws.simd;
         ws.rows = n;
-
-        // Z = X·W_h  (N, H), the one GEMM of the forward pass.
+        ws.dz_rows = 0;
         let hidden = &mut ws.hidden[..n * l.hidden];
         timed(clock, Phase::HiddenGemm, || {
             let z = MatMut::from_slice(hidden, n, l.hidden);
             gemm_par(1.0, x, self.tensor(Tensor::HiddenWeights), 0.0, z);
         });
-
-        // A = relu(Z + b_h), logits = A·W_o + b_o, softmax, loss, δ: one
-        // sweep over the rows (see engine::fused).
-        let inv_n = if train_rows == 0 { 0.0 } else { 1.0 / train_rows as f32 };
-        let b_h = &self.params[l.range(Tensor::HiddenBias)];
-        let b_o = &self.params[l.range(Tensor::OutputBias)];
-        let grouped = &mut ws.w_o_grouped;
-        let logits = &mut ws.logits[..n * l.classes];
-        let (row_loss, row_correct) = (&mut ws.row_loss[..n], &mut ws.row_correct[..n]);
-        timed(clock, Phase::OutputForward, || {
-            fused::group_output_weights(&self.params[l.range(Tensor::OutputWeights)], l.classes, grouped);
-            #[rustfmt::skip]
-            fused::forward_output(path, hidden, b_h, grouped, b_o, labels, logits, row_loss, row_correct, train_rows, inv_n);
-        });
+        // W_oᵀ, the layout the fused passes read (10,000 values at the
+        // course's size: microseconds).
+        fused::transpose_output_weights(&self.params[l.range(Tensor::OutputWeights)], l.classes, &mut ws.w_o_t);
     }
 
     /// Gradients of the mean loss over the first `t` rows of the last
     /// [`forward`](Self::forward) (made with `train_rows = t`), written into
-    /// the gradient buffer. `x` holds those `t` rows.
+    /// the gradient buffer. `x` holds those `t` rows. The activations of
+    /// those rows become dZ in the workspace (see [`Workspace::hidden`]).
     pub fn backward(&mut self, ws: &mut Workspace, x: MatRef<'_>) {
         self.backward_timed(ws, x, &mut ());
     }
 
     /// [`backward`](Self::backward), reporting each phase's time to `clock`.
     pub fn backward_timed<C: PhaseClock>(&mut self, ws: &mut Workspace, x: MatRef<'_>, clock: &mut C) {
-        self.backward_folded(ws, x, clock, None);
-    }
-
-    /// [`backward_timed`](Self::backward_timed); with `fold`, the ∂W_h GEMM
-    /// writes `v_W_h ← γ·v_W_h + α·Xᵀ·dZ` straight into the velocity instead
-    /// of the gradient (the gradient buffer's W_h part is then not written).
-    fn backward_folded<C: PhaseClock>(
-        &mut self,
-        ws: &mut Workspace,
-        x: MatRef<'_>,
-        clock: &mut C,
-        fold: Option<Hyper>,
-    ) {
         let l = self.layout;
         let t = x.rows();
         assert!(t <= ws.rows && t <= ws.max_train_rows, "backward over rows the forward pass did not make");
+        assert_eq!(ws.dz_rows, 0, "backward after backward: the activations are already dZ");
         let path = ws.simd;
-        let [g_w_h, g_b_h, g_w_o, g_b_o] = l.split_mut(&mut self.grads);
-        let hidden = &ws.hidden[..t * l.hidden];
+        let [_, g_b_h, g_w_o, _] = l.split_mut(&mut self.grads);
+        let hidden = &mut ws.hidden[..t * l.hidden];
         let delta = &ws.logits[..t * l.classes];
-        let d_hidden = &mut ws.d_hidden[..t * l.hidden];
-        let (w_o_t, partials, sums) = (&mut ws.w_o_t, &mut ws.partials, &mut ws.backward_sums);
-
-        // ∂L/∂b_o = Σ_rows δ  (C).
-        timed(clock, Phase::OutputBiasGrad, || passes::column_sums(path, delta, g_b_o, partials));
-
-        // dZ = (δ·W_oᵀ) ⊙ 1[A > 0]  (T, H);  ∂L/∂b_h = Σ_rows dZ  (H);
+        let (w_o_t, sums) = (&ws.w_o_t, &mut ws.backward_sums);
+        // dZ = (δ·W_oᵀ) ⊙ 1[A > 0] over A  (T, H);  ∂L/∂b_h = Σ_rows dZ  (H);
         // ∂L/∂W_o = Aᵀ·δ  (H, C): one sweep over the rows (see engine::fused).
-        timed(clock, Phase::HiddenBackward, || {
-            fused::transpose_output_weights(&self.params[l.range(Tensor::OutputWeights)], l.classes, w_o_t);
-            #[rustfmt::skip]
-            fused::backward_hidden(path, d_hidden, hidden, delta, w_o_t, g_b_h, g_w_o, sums);
-        });
+        timed(clock, Phase::OutputLayer, || fused::backward_hidden(path, hidden, delta, w_o_t, g_b_h, g_w_o, sums));
+        ws.dz_rows = t;
+        self.weight_grads(ws, x, clock, None);
+    }
 
-        // ∂L/∂W_h = Xᵀ·dZ  (D, H), or folded into the velocity.
-        let dz = MatRef::from_slice(d_hidden, t, l.hidden);
+    /// After the output layer's backward pass over the `T` rows of `x`:
+    /// ∂L/∂b_o = Σ_rows δ, and ∂L/∂W_h = Xᵀ·dZ  (D, H) — or, with `fold`,
+    /// `v_W_h ← γ·v_W_h + α·Xᵀ·dZ` straight into the velocity instead (the
+    /// gradient buffer's W_h part is then not written).
+    fn weight_grads<C: PhaseClock>(&mut self, ws: &mut Workspace, x: MatRef<'_>, clock: &mut C, fold: Option<Hyper>) {
+        let l = self.layout;
+        let t = x.rows();
+        let path = ws.simd;
+        let [g_w_h, _, _, g_b_o] = l.split_mut(&mut self.grads);
+        let delta = &ws.logits[..t * l.classes];
+        let partials = &mut ws.partials;
+        timed(clock, Phase::OutputBiasGrad, || passes::column_sums(path, delta, g_b_o, partials));
+        let dz = MatRef::from_slice(&ws.hidden[..t * l.hidden], t, l.hidden);
         let v_w_h = &mut self.velocity[l.range(Tensor::HiddenWeights)];
         timed(clock, Phase::HiddenWeightGrad, || match fold {
             None => gemm_par(1.0, x.t(), dz, 0.0, MatMut::from_slice(g_w_h, l.inputs, l.hidden)),
@@ -269,9 +269,22 @@ impl Network {
         clock: &mut C,
     ) {
         assert!(train_rows > 0, "a step needs at least one training row");
-        self.forward_timed(ws, x, labels, train_rows, clock);
+        self.hidden_gemm(ws, x, labels, train_rows, clock);
+        // The output layer forward over all rows and back over the training
+        // rows in one sweep (see engine::fused::train_output): the same bits
+        // as forward() then backward().
+        let l = self.layout;
+        let (path, n) = (ws.simd, x.rows());
+        let [_, g_b_h, g_w_o, _] = l.split_mut(&mut self.grads);
+        let (hidden, weights, out, sums) = ws.output_layer(&self.params, n);
+        timed(clock, Phase::OutputLayer, || {
+            let inv_n = 1.0 / train_rows as f32;
+            #[rustfmt::skip]
+            fused::train_output(path, hidden, &weights, labels, out, train_rows, inv_n, g_b_h, g_w_o, sums);
+        });
+        ws.dz_rows = train_rows;
         let fold = (train_rows <= FOLD_MAX_ROWS).then_some(hyper);
-        self.backward_folded(ws, x.row_range(0, train_rows), clock, fold);
+        self.weight_grads(ws, x.row_range(0, train_rows), clock, fold);
         timed(clock, Phase::Update, || match fold {
             Some(_) => self.update_after_fold(ws.simd, hyper),
             None => self.update(ws.simd, hyper),
@@ -357,12 +370,11 @@ impl Network {
 pub enum Phase {
     /// Z = X·W_h.
     HiddenGemm,
-    /// A = relu(Z + b_h), logits = A·W_o + b_o, softmax, loss, accuracy, δ.
-    OutputForward,
+    /// A = relu(Z + b_h), logits = A·W_o + b_o, softmax, loss, accuracy, δ;
+    /// then dZ = (δ·W_oᵀ) ⊙ 1\[A > 0\], ∂L/∂b_h = ΣdZ and ∂L/∂W_o = Aᵀ·δ.
+    OutputLayer,
     /// ∂L/∂b_o = Σδ.
     OutputBiasGrad,
-    /// dZ = (δ·W_oᵀ) ⊙ 1\[A > 0\], ∂L/∂b_h = ΣdZ and ∂L/∂W_o = Aᵀ·δ.
-    HiddenBackward,
     /// ∂L/∂W_h = Xᵀ·dZ.
     HiddenWeightGrad,
     /// The momentum update.
@@ -371,22 +383,15 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in the order a step runs them.
-    pub const ALL: [Phase; 6] = [
-        Phase::HiddenGemm,
-        Phase::OutputForward,
-        Phase::OutputBiasGrad,
-        Phase::HiddenBackward,
-        Phase::HiddenWeightGrad,
-        Phase::Update,
-    ];
+    pub const ALL: [Phase; 5] =
+        [Phase::HiddenGemm, Phase::OutputLayer, Phase::OutputBiasGrad, Phase::HiddenWeightGrad, Phase::Update];
 
     /// A short label for tables.
     pub fn name(self) -> &'static str {
         match self {
             Phase::HiddenGemm => "forward GEMM  Z = X·W_h",
-            Phase::OutputForward => "bias + ReLU + A·W_o + softmax/CE/δ",
+            Phase::OutputLayer => "ReLU + output layer + dZ",
             Phase::OutputBiasGrad => "bias sum  ∂b_o",
-            Phase::HiddenBackward => "δ·W_oᵀ + ReLU mask + ∂b_h + ∂W_o",
             Phase::HiddenWeightGrad => "GEMM  ∂W_h = Xᵀ·dZ",
             Phase::Update => "momentum update",
         }
@@ -457,10 +462,10 @@ pub struct Workspace {
     max_train_rows: usize,
     /// Rows of the last forward pass.
     rows: usize,
-    /// Z, then A = relu(Z + b_h).  (max_rows, H)
+    /// Leading rows of `hidden` that the backward pass turned into dZ.
+    dz_rows: usize,
+    /// Z, then A = relu(Z + b_h), then dZ for the training rows.  (max_rows, H)
     hidden: Vec<f32>,
-    /// dA, then dZ.  (max_train_rows, H)
-    d_hidden: Vec<f32>,
     /// Logits, then δ (training rows) or p (other rows).  (max_rows, C)
     logits: Vec<f32>,
     /// −log p_label per row.  (max_rows)
@@ -471,11 +476,8 @@ pub struct Workspace {
     partials: Vec<f64>,
     /// ∂b_h and ∂W_oᵀ chunk sums.  (⌈max_train_rows / 256⌉, 1 + C, H)
     backward_sums: Vec<f32>,
-    /// W_oᵀ, copied from the parameters by the backward pass.  (C, H)
+    /// W_oᵀ, copied from the parameters before each forward pass.  (C, H)
     w_o_t: Vec<f32>,
-    /// W_o in zero-padded blocks of 16 columns, copied from the parameters
-    /// by the forward pass.  (⌈C / 16⌉, H, 16)
-    w_o_grouped: Vec<f32>,
 }
 
 impl Workspace {
@@ -499,16 +501,38 @@ impl Workspace {
             max_rows,
             max_train_rows,
             rows: 0,
+            dz_rows: 0,
             hidden: touched(max_rows * layout.hidden),
-            d_hidden: touched(max_train_rows * layout.hidden),
             logits: touched(max_rows * layout.classes),
             row_loss: vec![0.0; max_rows],
             row_correct: vec![0; max_rows],
             partials: vec![0.0; passes::partials_len(max_train_rows.max(1), layout.classes)],
             backward_sums: vec![0.0; fused::partials_len(max_train_rows.max(1), layout.hidden, layout.classes)],
             w_o_t: vec![0.0; layout.hidden * layout.classes],
-            w_o_grouped: vec![0.0; fused::grouped_weights_len(layout.hidden, layout.classes)],
         }
+    }
+
+    /// The buffers the output-layer passes write for the first `n` rows
+    /// (activations, per-row outputs, chunk sums), borrowed apart, and the
+    /// output layer's weights: biases from `params`, W_oᵀ as the last
+    /// forward GEMM copied it.
+    fn output_layer<'a>(
+        &'a mut self,
+        params: &'a [f32],
+        n: usize,
+    ) -> (&'a mut [f32], fused::OutputWeights<'a>, fused::RowOutputs<'a>, &'a mut [f32]) {
+        let l = self.layout;
+        let weights = fused::OutputWeights {
+            hidden_bias: &params[l.range(Tensor::HiddenBias)],
+            transposed: &self.w_o_t,
+            output_bias: &params[l.range(Tensor::OutputBias)],
+        };
+        let out = fused::RowOutputs {
+            logits: &mut self.logits[..n * l.classes],
+            loss: &mut self.row_loss[..n],
+            correct: &mut self.row_correct[..n],
+        };
+        (&mut self.hidden[..n * l.hidden], weights, out, &mut self.backward_sums)
     }
 
     /// The most rows one pass may have.
@@ -523,13 +547,8 @@ impl Workspace {
 
     /// Bytes of every buffer the workspace holds.
     pub fn buffer_bytes(&self) -> u64 {
-        let f32s = self.hidden.len()
-            + self.d_hidden.len()
-            + self.logits.len()
-            + self.row_loss.len()
-            + self.backward_sums.len()
-            + self.w_o_t.len()
-            + self.w_o_grouped.len();
+        let f32s =
+            self.hidden.len() + self.logits.len() + self.row_loss.len() + self.backward_sums.len() + self.w_o_t.len();
         (f32s * 4 + self.row_correct.len() + self.partials.len() * 8) as u64
     }
 
@@ -541,15 +560,12 @@ impl Workspace {
         let (rows, train) = (max_rows as u64, max_train_rows as u64);
         let (h, c) = (hidden as u64, classes as u64);
         let chunks = train.max(1).div_ceil(passes::SUM_CHUNK_ROWS as u64);
-        let group = fused::CLASS_GROUP as u64;
         let f32s = [
-            rows.saturating_mul(h),                                    // hidden
-            train.saturating_mul(h),                                   // d_hidden
-            rows.saturating_mul(c),                                    // logits
-            rows,                                                      // row_loss
-            chunks.saturating_mul(h).saturating_mul(c + 1),            // backward_sums
-            h.saturating_mul(c),                                       // w_o_t
-            c.div_ceil(group).saturating_mul(h).saturating_mul(group), // w_o_grouped
+            rows.saturating_mul(h),                         // hidden
+            rows.saturating_mul(c),                         // logits
+            rows,                                           // row_loss
+            chunks.saturating_mul(h).saturating_mul(c + 1), // backward_sums
+            h.saturating_mul(c),                            // w_o_t
         ];
         let f32s = f32s.iter().fold(0u64, |sum, &n| sum.saturating_add(n));
         let f64s = chunks.saturating_mul(c); // partials
@@ -574,7 +590,8 @@ impl Workspace {
         MatRef::from_slice(&self.logits[..self.rows * self.layout.classes], self.rows, self.layout.classes)
     }
 
-    /// Hidden activations A of the last forward pass.  (N, H)
+    /// Hidden activations A of the last forward pass  (N, H); after a
+    /// backward pass or a step, its first T (training) rows hold dZ instead.
     pub fn hidden(&self) -> MatRef<'_> {
         MatRef::from_slice(&self.hidden[..self.rows * self.layout.hidden], self.rows, self.layout.hidden)
     }
