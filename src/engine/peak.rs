@@ -2,27 +2,63 @@
 //! that `mlp bench` reports its rates against.
 //!
 //! Every rayon thread runs [`CHAINS`] independent multiply-add chains in
-//! registers at the widest vector level this build can express (AVX2+FMA,
-//! 8 lanes; or the portable build's separate multiply and add). Each chain
-//! and lane starts from its own value, read through `black_box`: chains that
-//! started equal could be merged by the compiler into one, and the loop
-//! would then time a single chain and report several times the real peak.
+//! registers at the widest vector level the engine's GEMM uses on this CPU:
+//! AVX-512 (16 lanes; matrixmultiply's micro-kernel when the CPU has
+//! `avx512f`), else AVX2+FMA (8 lanes), else the portable build's separate
+//! multiply and add. Each chain and lane starts from its own value, read
+//! through `black_box`: chains that started equal could be merged by the
+//! compiler into one, and the loop would then time a single chain and
+//! report several times the real peak.
 //!
 //! A core clock measured the same way (a chain of dependent one-cycle
 //! integer operations) turns the figure into flops per cycle per core, the
-//! check that it is physically possible: AVX2+FMA on two FMA pipes gives at
-//! most 2 × 8 lanes × 2 = 32.
+//! check that it is physically possible: two FMA pipes give at most 2 × 8
+//! lanes × 2 = 32 with AVX2, and 2 × 16 × 2 = 64 with AVX-512 (CPUs that
+//! split a 512-bit operation into two 256-bit halves, as AMD's Zen 4 does,
+//! reach 32 at either width).
 
 use std::hint::black_box;
 use std::time::Instant;
 
-use crate::engine::simd::SimdPath;
-
 /// Independent accumulators per thread: enough to cover the FMA latency
 /// (4 cycles) on two pipes with room to spare, few enough for 16 registers.
 pub const CHAINS: usize = 12;
-/// f32 lanes per chain (one 256-bit register).
-const LANES: usize = 8;
+
+/// The vector level a peak is measured at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// 512-bit FMA, 16 f32 lanes.
+    Avx512,
+    /// 256-bit FMA, 8 f32 lanes.
+    Avx2Fma,
+    /// Whatever the baseline target makes of a separate multiply and add.
+    Portable,
+}
+
+impl Level {
+    /// The widest level this CPU runs: that of the GEMM micro-kernel.
+    pub fn widest() -> Level {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx512f") {
+                return Level::Avx512;
+            }
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                return Level::Avx2Fma;
+            }
+        }
+        Level::Portable
+    }
+
+    /// `"avx512f"`, `"avx2+fma"` or `"portable"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Avx512 => "avx512f",
+            Level::Avx2Fma => "avx2+fma",
+            Level::Portable => "portable",
+        }
+    }
+}
 
 /// A measured peak.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -33,19 +69,20 @@ pub struct Peak {
     pub threads: usize,
     /// Measured core clock, GHz.
     pub clock_ghz: f64,
-    /// `"avx2+fma"` or `"portable"`.
+    /// The level's name (see [`Level::name`]).
     pub level: &'static str,
 }
 
 impl Peak {
-    /// Flops per cycle per thread: at most 32 for AVX2+FMA on two pipes.
+    /// Flops per cycle per thread: at most 32 for AVX2+FMA on two pipes, 64
+    /// for AVX-512 on two 512-bit pipes.
     pub fn flops_per_cycle(&self) -> f64 {
         self.gflops / self.threads as f64 / self.clock_ghz
     }
 }
 
 #[inline(always)]
-fn chains_body<const FUSED: bool>(
+fn chains_body<const FUSED: bool, const LANES: usize>(
     start: [[f32; LANES]; CHAINS],
     m: f32,
     a: f32,
@@ -62,31 +99,69 @@ fn chains_body<const FUSED: bool>(
     acc
 }
 
+/// The AVX-512 chains, written with intrinsics: LLVM turns the plain
+/// array form of [`chains_body`] at 16 lanes into gathers and scatters.
+/// Returns the sum of every lane, so that no chain is dead code.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn chains_avx512(start: [[f32; 16]; CHAINS], m: f32, a: f32, iters: usize) -> f32 {
+    use std::arch::x86_64::{_mm512_fmadd_ps, _mm512_reduce_add_ps, _mm512_set1_ps, _mm512_setr_ps, _mm512_setzero_ps};
+    let mut acc = [_mm512_setzero_ps(); CHAINS];
+    for (v, c) in acc.iter_mut().zip(&start) {
+        #[rustfmt::skip]
+        let lanes = _mm512_setr_ps(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15]);
+        *v = lanes;
+    }
+    let (m, a) = (_mm512_set1_ps(m), _mm512_set1_ps(a));
+    for _ in 0..iters {
+        for v in acc.iter_mut() {
+            *v = _mm512_fmadd_ps(*v, m, a);
+        }
+    }
+    let mut sum = 0.0;
+    for v in acc {
+        sum += _mm512_reduce_add_ps(v);
+    }
+    sum
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn chains_avx2_fma(start: [[f32; LANES]; CHAINS], m: f32, a: f32, iters: usize) -> [[f32; LANES]; CHAINS] {
-    chains_body::<true>(start, m, a, iters)
+fn chains_avx2_fma(start: [[f32; 8]; CHAINS], m: f32, a: f32, iters: usize) -> [[f32; 8]; CHAINS] {
+    chains_body::<true, 8>(start, m, a, iters)
+}
+
+/// Start values: every chain and lane its own, through `black_box`.
+fn starts<const LANES: usize>(seed: usize) -> [[f32; LANES]; CHAINS] {
+    black_box(std::array::from_fn(|c| std::array::from_fn(|l| 1.0 + ((seed * CHAINS + c) * LANES + l) as f32 * 1e-4)))
 }
 
 /// Runs the chains on this thread; returns GFLOP/s.
-fn one_thread(path: SimdPath, seed: usize, iters: usize) -> f64 {
-    let start: [[f32; LANES]; CHAINS] =
-        std::array::from_fn(|c| std::array::from_fn(|l| 1.0 + ((seed * CHAINS + c) * LANES + l) as f32 * 1e-4));
-    let (start, m, a) = (black_box(start), black_box(0.999_999_9f32), black_box(1e-7f32));
+fn one_thread(level: Level, seed: usize, iters: usize) -> f64 {
+    let (m, a) = (black_box(0.999_999_9f32), black_box(1e-7f32));
     let t = Instant::now();
-    #[cfg(target_arch = "x86_64")]
-    let out = if path.is_avx2_fma() {
-        // SAFETY: a SimdPath naming AVX2/FMA exists only after run-time
-        // detection of both features.
-        unsafe { chains_avx2_fma(start, m, a, iters) }
-    } else {
-        chains_body::<false>(start, m, a, iters)
+    let lanes = match level {
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512 => {
+            // SAFETY: `measure` passes only Level::widest(), which names
+            // AVX-512 after run-time detection of avx512f.
+            black_box(unsafe { chains_avx512(starts(seed), m, a, iters) });
+            16
+        }
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx2Fma => {
+            // SAFETY: `measure` passes only Level::widest(), which names
+            // AVX2+FMA after run-time detection of both features.
+            black_box(unsafe { chains_avx2_fma(starts(seed), m, a, iters) });
+            8
+        }
+        _ => {
+            black_box(chains_body::<false, 8>(starts(seed), m, a, iters));
+            8
+        }
     };
-    #[cfg(not(target_arch = "x86_64"))]
-    let out = chains_body::<false>(start, m, a, iters);
     let seconds = t.elapsed().as_secs_f64();
-    black_box(out);
-    (iters * CHAINS * LANES * 2) as f64 / seconds / 1e9
+    (iters * CHAINS * lanes * 2) as f64 / seconds / 1e9
 }
 
 /// Core clock in GHz: a chain of dependent rotate-and-xor steps, two
@@ -109,13 +184,18 @@ fn clock_ghz() -> f64 {
 }
 
 /// Measures the FMA peak of every rayon thread running at once, best of
-/// three rounds of about 50 ms, at the level `path` names.
-pub fn measure(path: SimdPath) -> Peak {
-    let iters = 30_000_000 / if path.is_avx2_fma() { 1 } else { 4 };
+/// three rounds of about 50 ms, at [`Level::widest`].
+pub fn measure() -> Peak {
+    let level = Level::widest();
+    let iters = match level {
+        Level::Avx512 => 15_000_000,
+        Level::Avx2Fma => 30_000_000,
+        Level::Portable => 7_500_000,
+    };
     let mut best = 0.0f64;
     for _ in 0..3 {
-        let rates = rayon::broadcast(|ctx| one_thread(path, ctx.index(), iters));
+        let rates = rayon::broadcast(|ctx| one_thread(level, ctx.index(), iters));
         best = best.max(rates.iter().sum());
     }
-    Peak { gflops: best, threads: rayon::current_num_threads(), clock_ghz: clock_ghz(), level: path.name() }
+    Peak { gflops: best, threads: rayon::current_num_threads(), clock_ghz: clock_ghz(), level: level.name() }
 }

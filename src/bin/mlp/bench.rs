@@ -222,7 +222,7 @@ fn measure(args: &BenchArgs, check: f64) -> Measured {
         step_flops: layout.step_flops(batch),
         gemm_flops: 4.0 * n * d as f64 * h,
         epoch_flops: per_epoch as f64 * layout.step_flops(batch) + eval_flops,
-        peak: peak::measure(SimdPath::best()),
+        peak: peak::measure(),
         peak_rss,
         needed_bytes,
     }
