@@ -16,6 +16,7 @@ use crate::engine::matrix::{MatMut, MatRef, gemm_par};
 use crate::engine::rng::Rng;
 use crate::engine::simd::SimdPath;
 use crate::engine::{fused, passes};
+use rayon::iter::ParallelExtend;
 
 /// Learning rate α and momentum γ of `v ← γ·v + α·∇L; W ← W − v`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -268,6 +269,38 @@ impl Network {
         hyper: Hyper,
         clock: &mut C,
     ) {
+        self.step_checked(ws, x, labels, train_rows, hyper, clock, |_, _| true);
+    }
+
+    /// [`step`](Self::step) that shows the batch's metrics before anything
+    /// is updated: `inspect` sees the network (parameters as they were for
+    /// the forward pass) and the workspace (its [`metrics`](Workspace::metrics))
+    /// as soon as the output layer is done, and returning false ends the step
+    /// there, with parameters and velocity untouched (a training loop stops
+    /// a diverging run this way). Returns what `inspect` returned.
+    pub fn step_inspected(
+        &mut self,
+        ws: &mut Workspace,
+        x: MatRef<'_>,
+        labels: &[u8],
+        train_rows: usize,
+        hyper: Hyper,
+        inspect: impl FnOnce(&Network, &Workspace) -> bool,
+    ) -> bool {
+        self.step_checked(ws, x, labels, train_rows, hyper, &mut (), inspect)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn step_checked<C: PhaseClock>(
+        &mut self,
+        ws: &mut Workspace,
+        x: MatRef<'_>,
+        labels: &[u8],
+        train_rows: usize,
+        hyper: Hyper,
+        clock: &mut C,
+        inspect: impl FnOnce(&Network, &Workspace) -> bool,
+    ) -> bool {
         assert!(train_rows > 0, "a step needs at least one training row");
         self.hidden_gemm(ws, x, labels, train_rows, clock);
         // The output layer forward over all rows and back over the training
@@ -283,12 +316,16 @@ impl Network {
             fused::train_output(path, hidden, &weights, labels, out, train_rows, inv_n, g_b_h, g_w_o, sums);
         });
         ws.dz_rows = train_rows;
+        if !inspect(self, ws) {
+            return false;
+        }
         let fold = (train_rows <= FOLD_MAX_ROWS).then_some(hyper);
         self.weight_grads(ws, x.row_range(0, train_rows), clock, fold);
         timed(clock, Phase::Update, || match fold {
             Some(_) => self.update_after_fold(ws.simd, hyper),
             None => self.update(ws.simd, hyper),
         });
+        true
     }
 
     /// The update after a backward pass that folded W_h's momentum into its
@@ -494,7 +531,13 @@ impl Workspace {
         // as page faults inside the first steps (a zeroed allocation would
         // only be mapped on first write). NaN also poisons them: a pass that
         // read a buffer before writing it would show up in every test.
-        let touched = |len: usize| vec![f32::NAN; len];
+        // Written by all threads: at large batches mapping the pages is
+        // most of the cost (2 GB for 500,000 rows at H = 1000).
+        let touched = |len: usize| {
+            let mut buffer = Vec::with_capacity(len);
+            buffer.par_extend(rayon::iter::repeat_n(f32::NAN, len));
+            buffer
+        };
         Workspace {
             layout,
             simd,

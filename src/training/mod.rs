@@ -354,17 +354,13 @@ impl Loop {
     ) -> bool {
         let x = MatRef::from_slice(&split.images, split.rows(), split.features);
         let [(_, train), (_, valid), (_, test)] = split.ranges();
-        network.forward(&mut self.ws, x, &split.labels, split.train);
-        record.train = self.ws.metrics(train);
-        record.valid = self.ws.metrics(valid);
-        record.test = self.ws.metrics(test);
-        measured(network, record);
-        if !record.train.loss.is_finite() {
-            return false;
-        }
-        network.backward(&mut self.ws, x.row_range(0, split.train));
-        network.update(self.ws.simd(), hyper);
-        true
+        network.step_inspected(&mut self.ws, x, &split.labels, split.train, hyper, |network, ws| {
+            record.train = ws.metrics(train);
+            record.valid = ws.metrics(valid);
+            record.test = ws.metrics(test);
+            measured(network, record);
+            record.train.loss.is_finite()
+        })
     }
 
     /// Steps over the training rows in a fresh order, batch by batch, then
@@ -390,15 +386,15 @@ impl Loop {
                 self.batch_y[slot] = split.labels[row];
             }
             let bx = MatRef::from_slice(&self.batch_x[..rows * d], rows, d);
-            network.forward(&mut self.ws, bx, &self.batch_y[..rows], rows);
-            let m = self.ws.metrics(0..rows);
-            train_metrics = train_metrics.merge(m);
-            if !m.loss.is_finite() {
+            let finite =
+                network.step_inspected(&mut self.ws, bx, &self.batch_y[..rows], rows, config.hyper, |_, ws| {
+                    train_metrics = train_metrics.merge(ws.metrics(0..rows));
+                    train_metrics.loss.is_finite()
+                });
+            if !finite {
                 record.train = train_metrics;
                 return false;
             }
-            network.backward(&mut self.ws, bx);
-            network.update(self.ws.simd(), config.hyper);
         }
         record.train = train_metrics;
         let held_out = split.train..split.rows();
