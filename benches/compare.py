@@ -124,6 +124,19 @@ def print_tables(ours, peers):
           f"epoch {100 * o['epoch_share_of_peak']:.0f}%, big GEMMs alone {o['gemm_gflops']:.0f} GFLOP/s = "
           f"{100 * o['gemm_share_of_peak']:.0f}% of it")
     print(f"mlp step: the two big GEMMs alone take {100 * o['efficiency']:.1f}% of its time")
+    gemm_flops = o["gemm_gflops"] * o["gemm_only_seconds"]["median"]
+    for name, p in peers.items():
+        if p.get("gemms_median_s") and "f32" in name:
+            print(f"the same two GEMMs alone: mlp (matrixmultiply) {gemm_flops / o['gemm_only_seconds']['median']:.0f} "
+                  f"GFLOP/s, {name} {gemm_flops / p['gemms_median_s']:.0f} GFLOP/s")
+    for b in (32, 128):
+        m = ours[b]
+        at_peak = m["samples_per_second"] * m["peak_gflops"] / m["step_gflops"]
+        gemms = b / m["gemm_only_seconds"]["median"]
+        fastest = max((p.get(f"b{b}_samples_per_s") or 0 for n, p in peers.items() if "f32" in n), default=0)
+        print(f"B={b}: mlp {m['samples_per_second']:,.0f} samples/s; its two GEMMs alone would allow "
+              f"{gemms:,.0f}; the step's flops at 100% of the FMA peak at most {at_peak:,.0f}"
+              + (f"; 2x the fastest f32 peer is {2 * fastest:,.0f}" if fastest else ""))
     if o.get("peak_rss_bytes"):
         print(f"mlp bench peak memory: {o['peak_rss_bytes'] / 2**20:.1f} MiB = "
               f"{o['peak_rss_bytes'] / o['needed_bytes']:.2f}x the data, activations and parameters")

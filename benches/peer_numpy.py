@@ -6,7 +6,8 @@ v <- gamma*v + alpha*grad, W <- W - v, on random pixels in [0, 1):
 
 - full batch: one step over the training rows (forward, backward, update);
   an epoch adds loss and accuracy of the evaluation rows (valid + test);
-- mini-batch: one epoch of steps of B rows, samples per second.
+- mini-batch: one epoch of steps of B rows, samples per second;
+- the step's two big GEMMs alone (X·W_h and Xᵀ·dZ), for the BLAS's own rate.
 
 Prints one JSON line of medians. `--dtype float64` runs the same code in
 float64 (for the precision of the course's own NumPy code, see
@@ -75,6 +76,20 @@ def full_batch(args, dtype, x, y, t):
     return median(steps[1:]), median(epochs[1:])
 
 
+def gemms_only(args, dtype, x):
+    """The step's two big GEMMs alone, X·W_h and Xᵀ·dZ, on its shapes."""
+    ps, _ = params(args.hidden, dtype, np.random.default_rng(0))
+    xt = x[:args.rows]
+    dz = np.random.default_rng(3).random((args.rows, args.hidden), dtype=np.float64).astype(dtype)
+    times = []
+    for _ in range(args.epochs + 1):
+        t0 = time.perf_counter()
+        xt @ ps[0]
+        xt.T @ dz
+        times.append(time.perf_counter() - t0)
+    return median(times[1:])
+
+
 def mini_batch(args, dtype, x, t, batch):
     ps, vs = params(args.hidden, dtype, np.random.default_rng(1))
     times = []
@@ -111,7 +126,7 @@ def main():
     t = np.eye(C, dtype=dtype)[y]
     step_s, epoch_s = full_batch(a, dtype, x, y, t)
     out = {"peer": f"numpy {np.__version__} {a.dtype}", "step_median_s": step_s, "epoch_median_s": epoch_s,
-           "blas": blas_info()}
+           "gemms_median_s": gemms_only(a, dtype, x), "blas": blas_info()}
     for b in filter(None, a.batches.split(",")):
         out[f"b{b}_samples_per_s"] = mini_batch(a, dtype, x, t, int(b))
     print(json.dumps(out))
