@@ -34,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+# The f32 peers, whose rates the ceilings and GEMM lines compare with (names start so).
+F32_PEERS = ("NumPy f32", "PyTorch f32")
 
 
 def run_json(cmd, env=None):
@@ -126,14 +128,15 @@ def print_tables(ours, peers):
     print(f"mlp step: the two big GEMMs alone take {100 * o['efficiency']:.1f}% of its time")
     gemm_flops = o["gemm_gflops"] * o["gemm_only_seconds"]["median"]
     for name, p in peers.items():
-        if p.get("gemms_median_s") and "f32" in name:
+        if p.get("gemms_median_s") and name.startswith(F32_PEERS):
             print(f"the same two GEMMs alone: mlp (matrixmultiply) {gemm_flops / o['gemm_only_seconds']['median']:.0f} "
                   f"GFLOP/s, {name} {gemm_flops / p['gemms_median_s']:.0f} GFLOP/s")
     for b in (32, 128):
         m = ours[b]
         at_peak = m["samples_per_second"] * m["peak_gflops"] / m["step_gflops"]
         gemms = b / m["gemm_only_seconds"]["median"]
-        fastest = max((p.get(f"b{b}_samples_per_s") or 0 for n, p in peers.items() if "f32" in n), default=0)
+        fastest = max((p.get(f"b{b}_samples_per_s") or 0 for n, p in peers.items() if n.startswith(F32_PEERS)),
+                      default=0)
         print(f"B={b}: mlp {m['samples_per_second']:,.0f} samples/s; its two GEMMs alone would allow "
               f"{gemms:,.0f}; the step's flops at 100% of the FMA peak at most {at_peak:,.0f}"
               + (f"; 2x the fastest f32 peer is {2 * fastest:,.0f}" if fastest else ""))

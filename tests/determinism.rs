@@ -70,9 +70,10 @@ fn simd_builds_give_identical_training() {
 
 #[test]
 fn odd_widths_and_class_counts_are_bit_identical_too() {
-    // Off the fused passes' edges: H not a multiple of the vector width, 17
-    // classes (two forward groups, the generic backward build), row counts
-    // off the 4-row blocks and the 256-row sum chunks.
+    // Off the fused passes' edges: H not a multiple of the 8 logit lanes,
+    // 17 classes (the generic build, not the 10-class one), row counts off
+    // the 4-row ∂W_o groups, the 16-row sweep blocks and the 256-row sum
+    // chunks.
     let (shape, rows) = ((37, 201, 17), (700, 613));
     let reference = train_shape(1, SimdPath::portable(), 3, shape, rows);
     for path in SimdPath::available() {

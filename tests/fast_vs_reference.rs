@@ -183,17 +183,21 @@ fn check_shape(d: usize, h: usize, c: usize, n: usize, train_rows: usize, seed: 
         let mut stepped = net.clone();
         let mut ws_step = Workspace::with_simd(layout, n, train_rows, path);
         stepped.step(&mut ws_step, xv, &y, train_rows, Hyper { learning_rate: 0.0, momentum: 0.0 });
-        assert_eq!(ws_step.hidden().to_matrix(), ws.hidden().to_matrix(), "{}", what("step: dZ and A"));
-        assert_eq!(ws_step.outputs().to_matrix(), ws.outputs().to_matrix(), "{}", what("step: δ and p"));
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+        let same = |a: MatRef<'_>, b: MatRef<'_>, what: String| {
+            assert_eq!(bits(a.to_matrix().as_slice()), bits(b.to_matrix().as_slice()), "{what}");
+        };
+        same(ws_step.hidden(), ws.hidden(), what("step: dZ and A"));
+        same(ws_step.outputs(), ws.outputs(), what("step: δ and p"));
         assert_eq!(ws_step.metrics(0..n), ws.metrics(0..n), "{}", what("step: metrics"));
         for tensor in Tensor::ALL {
             if tensor == Tensor::HiddenWeights && train_rows <= 64 {
                 continue;
             }
             let range = layout.range(tensor);
-            assert_eq!(&stepped.grads()[range.clone()], &fast.grads()[range], "{}", what(tensor.name()));
+            assert_eq!(bits(&stepped.grads()[range.clone()]), bits(&fast.grads()[range]), "{}", what(tensor.name()));
         }
-        assert_eq!(stepped.params(), net.params(), "{}", what("step with α = 0 moved a parameter"));
+        assert_eq!(bits(stepped.params()), bits(net.params()), "{}", what("step with α = 0 moved a parameter"));
     }
 }
 
@@ -218,12 +222,18 @@ fn forward_and_gradients_match_on_small_and_odd_shapes() {
 
 #[test]
 fn fused_output_layer_matches_on_odd_widths_class_counts_and_row_counts() {
-    // The output layer runs inside the row passes: in blocks of 4 rows, 16
-    // classes per forward group, 256-row sum chunks and a build of its own
-    // for 10 classes. Shapes off every one of those edges, with held-out
-    // rows, batch 1 and more than 16 classes.
+    // The output layer runs inside the row passes: logits in 8 lanes along
+    // H (H mod 8 units after them), 16-row blocks in the training sweep,
+    // 4-row groups of ∂W_o sums, 256-row sum chunks, and a build of its own
+    // for 10 classes beside the generic one. Shapes off every one of those
+    // edges, with held-out rows inside the last training chunk and in
+    // chunks after it (the sweep only runs those forward), batch 1 and
+    // more than 16 classes.
     let shapes = [
         // (D, H, C, N, T)
+        (5, 17, 10, 600, 200),
+        (5, 9, 10, 700, 256),
+        (3, 16, 7, 530, 257),
         (7, 1, 10, 5, 5),
         (9, 7, 10, 1, 1),
         (5, 17, 10, 33, 29),

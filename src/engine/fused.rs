@@ -18,9 +18,11 @@
 //! the copy is made before each forward pass (10,000 values, microseconds).
 //!
 //! Determinism: no `mul_add`, and every sum has one fixed order written out
-//! in the code: a logit adds its H products in eight interleaved
-//! partial sums in order of k, then those by a fixed pairwise tree (see
-//! `dot`); an element of dA adds its C products as a fixed pairwise tree;
+//! in the code: a logit adds its first ⌊H/8⌋·8 products in eight
+//! interleaved partial sums in order of k, those by a fixed pairwise tree,
+//! then the last H mod 8 products in order (see `dot`); an element of dA
+//! adds its C products as a fixed pairwise tree for the course's ten
+//! classes, in class order for any other count;
 //! the ∂b_h and ∂W_o sums add rows in order within chunks of
 //! `SUM_CHUNK_ROWS` (in f32), then the chunk sums in chunk order (in f64).
 //! The AVX2/FMA and portable builds only differ in how many lanes LLVM
@@ -43,8 +45,8 @@ const TRAIN_BLOCK: usize = 16;
 /// Lanes of the explicit partial sums of a logit: one 256-bit vector.
 const LANES: usize = 8;
 
-/// Number of `f32` chunk sums [`backward_hidden`] needs for `rows`
-/// training rows of `hidden` units and `classes` classes.
+/// Number of `f32` chunk sums [`backward_hidden`] and [`train_output`]
+/// need for `rows` training rows of `hidden` units and `classes` classes.
 pub fn partials_len(rows: usize, hidden: usize, classes: usize) -> usize {
     rows.div_ceil(SUM_CHUNK_ROWS) * hidden * (classes + 1)
 }
@@ -434,7 +436,8 @@ multiversion! {
 /// [`forward_output`] over all N rows (δ for the first `train_rows`, scaled
 /// by `inv_n`), then [`backward_hidden`] over the training rows, with the
 /// same results to the bit, but each block of rows taken from Z to dZ
-/// while it is in cache.
+/// while it is in cache. `partials` holds at least
+/// [`partials_len`]`(train_rows, H, C)` values.
 #[allow(clippy::too_many_arguments)]
 pub fn train_output(
     path: SimdPath,

@@ -127,6 +127,9 @@ impl Network {
     /// last step (before its update was applied) — except the W_h part after
     /// a step of at most 64 training rows, which folds that gradient
     /// straight into the velocity (compare velocity and parameters there).
+    /// After a step that [`step_inspected`](Self::step_inspected) ended
+    /// early, only the ∂b_h and ∂W_o parts are that step's; ∂W_h and ∂b_o
+    /// are still the previous step's.
     pub fn grads(&self) -> &[f32] {
         &self.grads
     }
@@ -192,7 +195,8 @@ impl Network {
         });
         // W_oᵀ, the layout the fused passes read (10,000 values at the
         // course's size: microseconds).
-        fused::transpose_output_weights(&self.params[l.range(Tensor::OutputWeights)], l.classes, &mut ws.w_o_t);
+        let (w_o, w_o_t) = (&self.params[l.range(Tensor::OutputWeights)], &mut ws.w_o_t);
+        timed(clock, Phase::OutputLayer, || fused::transpose_output_weights(w_o, l.classes, w_o_t));
     }
 
     /// Gradients of the mean loss over the first `t` rows of the last
@@ -208,7 +212,7 @@ impl Network {
         let l = self.layout;
         let t = x.rows();
         assert!(t <= ws.rows && t <= ws.max_train_rows, "backward over rows the forward pass did not make");
-        assert_eq!(ws.dz_rows, 0, "backward after backward: the activations are already dZ");
+        assert_eq!(ws.dz_rows, 0, "backward after backward or a step: the activations are already dZ");
         let path = ws.simd;
         let [_, g_b_h, g_w_o, _] = l.split_mut(&mut self.grads);
         let hidden = &mut ws.hidden[..t * l.hidden];

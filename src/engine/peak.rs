@@ -142,16 +142,14 @@ fn one_thread(level: Level, seed: usize, iters: usize) -> f64 {
     let t = Instant::now();
     let lanes = match level {
         #[cfg(target_arch = "x86_64")]
-        Level::Avx512 => {
-            // SAFETY: `measure` passes only Level::widest(), which names
-            // AVX-512 after run-time detection of avx512f.
+        Level::Avx512 if std::is_x86_feature_detected!("avx512f") => {
+            // SAFETY: avx512f was detected at run time just above.
             black_box(unsafe { chains_avx512(starts(seed), m, a, iters) });
             16
         }
         #[cfg(target_arch = "x86_64")]
-        Level::Avx2Fma => {
-            // SAFETY: `measure` passes only Level::widest(), which names
-            // AVX2+FMA after run-time detection of both features.
+        Level::Avx2Fma if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") => {
+            // SAFETY: both features were detected at run time just above.
             black_box(unsafe { chains_avx2_fma(starts(seed), m, a, iters) });
             8
         }

@@ -144,8 +144,9 @@ mlp profile — split the training step's time over its phases
 Usage: mlp profile [--steps K] [--hidden H] [--rows N] [--batch-size B] [--threads N] [--json]
 
 Runs K steps (default 20) after warm-up and prints each phase's time per
-step and share: the five GEMMs, bias + ReLU, softmax / CE, the masked
-backward with its bias sums, and the update.
+step and share: the forward GEMM Z = X·W_h, the output layer's one sweep
+(bias + ReLU, logits, softmax / CE, δ, the ∂W_o and ∂b_h sums, dZ), the ∂b_o
+sums, the GEMM ∂W_h = Xᵀ·dZ, and the momentum update.
 ";
 
 /// A help page.
