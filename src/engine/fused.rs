@@ -24,7 +24,7 @@
 //! adds its C products as a fixed pairwise tree for the course's ten
 //! classes, in class order for any other count;
 //! the ∂b_h and ∂W_o sums add rows in order within chunks of
-//! `SUM_CHUNK_ROWS` (in f32), then the chunk sums in chunk order (in f64).
+//! [`sum_chunk_rows`] (in f32), then the chunk sums in chunk order (in f64).
 //! The AVX2/FMA and portable builds only differ in how many lanes LLVM
 //! packs into a vector, so they round the same, and no result depends on
 //! the thread count; [`train_output`] does the same arithmetic in the same
@@ -45,10 +45,34 @@ const TRAIN_BLOCK: usize = 16;
 /// Lanes of the explicit partial sums of a logit: one 256-bit vector.
 const LANES: usize = 8;
 
+/// Training rows whose ∂b_h and ∂W_o sums are added in one chunk before the
+/// chunks are added in order: about an eighth of the batch, in multiples of
+/// 16 rows from 16 to 256. A small batch still splits into chunks for the
+/// threads (batch 32 into two, 128 into eight), a large one keeps the chunk
+/// sums few. It depends on the batch alone, never on the thread count.
+pub fn sum_chunk_rows(train_rows: usize) -> usize {
+    train_rows.div_ceil(8).next_multiple_of(16).clamp(16, SUM_CHUNK_ROWS)
+}
+
+/// The most chunks of [`sum_chunk_rows`] that `rows` or fewer training rows
+/// make: at most 8 up to 2,048 rows, one per 256 rows beyond.
+fn max_sum_chunks(rows: usize) -> usize {
+    rows.div_ceil(SUM_CHUNK_ROWS).max(rows.div_ceil(16).min(8))
+}
+
 /// Number of `f32` chunk sums [`backward_hidden`] and [`train_output`]
-/// need for `rows` training rows of `hidden` units and `classes` classes.
+/// need for `rows` (or fewer) training rows of `hidden` units and `classes`
+/// classes.
 pub fn partials_len(rows: usize, hidden: usize, classes: usize) -> usize {
-    rows.div_ceil(SUM_CHUNK_ROWS) * hidden * (classes + 1)
+    max_sum_chunks(rows) * hidden * (classes + 1)
+}
+
+/// The chunk sums of `rows` training rows, `(chunks, 1 + C, H)`, from the
+/// front of `partials`.
+fn chunk_sums(partials: &mut [f32], rows: usize, hidden: usize, classes: usize) -> &mut [f32] {
+    let len = rows.div_ceil(sum_chunk_rows(rows)) * hidden * (classes + 1);
+    assert!(partials.len() >= len, "chunk sums hold {} values, {rows} rows need {len}", partials.len());
+    &mut partials[..len]
 }
 
 /// Writes `W_oᵀ` `(C, H)` from `w_o` `(H, C)`, both row-major.
@@ -330,7 +354,7 @@ fn check_backward_shapes(w_o_t: &[f32], b_h_grad: &[f32], w_o_grad: &[f32]) -> (
 ///
 /// Writes `hidden ← (δ·W_oᵀ) ⊙ 1[hidden > 0]` (A becomes dZ, in place),
 /// `b_h_grad = Σ_rows dZ` and `w_o_grad = Aᵀ·δ` `(H, C)`. Rows are summed
-/// in f32 within chunks of [`SUM_CHUNK_ROWS`], the chunk sums then added in
+/// in f32 within chunks of [`sum_chunk_rows`]`(T)`, the chunk sums then added in
 /// f64 in chunk order. `partials` holds at least [`partials_len`]`(T, H, C)`
 /// values.
 pub fn backward_hidden(
@@ -346,10 +370,11 @@ pub fn backward_hidden(
     assert!(hidden.len().is_multiple_of(h), "activations are not whole rows");
     let t = hidden.len() / h;
     assert_eq!(delta.len(), t * c, "δ is not {t} rows of {c}");
-    let partials = &mut partials[..partials_len(t, h, c)];
+    let partials = chunk_sums(partials, t, h, c);
+    let chunk = sum_chunk_rows(t);
     hidden
-        .par_chunks_mut(h * SUM_CHUNK_ROWS)
-        .zip(delta.par_chunks(c * SUM_CHUNK_ROWS))
+        .par_chunks_mut(h * chunk)
+        .zip(delta.par_chunks(c * chunk))
         .zip(partials.par_chunks_mut((c + 1) * h))
         .for_each(|((a, d), sums)| backward_chunk(path, a, d, w_o_t, sums));
     reduce_chunk_sums(partials, b_h_grad, w_o_grad);
@@ -457,26 +482,26 @@ pub fn train_output(
     assert!(train_rows <= n, "{train_rows} training rows of {n}");
     // The chunks that hold training rows go forward and back; the rows
     // after them (held-out rows) only forward.
-    let chunks = train_rows.div_ceil(SUM_CHUNK_ROWS);
-    let split = n.min(chunks * SUM_CHUNK_ROWS);
+    let chunk = sum_chunk_rows(train_rows);
+    let split = n.min(train_rows.div_ceil(chunk) * chunk);
     let (a_train, a_rest) = hidden.split_at_mut(split * h);
     let (z_train, z_rest) = out.logits.split_at_mut(split * c);
     let (y_train, y_rest) = labels.split_at(split);
     let (loss_train, loss_rest) = out.loss.split_at_mut(split);
     let (ok_train, ok_rest) = out.correct.split_at_mut(split);
-    let partials = &mut partials[..partials_len(train_rows, h, c)];
+    let partials = chunk_sums(partials, train_rows, h, c);
     rayon::join(
         || {
             a_train
-                .par_chunks_mut(h * SUM_CHUNK_ROWS)
-                .zip(z_train.par_chunks_mut(c * SUM_CHUNK_ROWS))
-                .zip(y_train.par_chunks(SUM_CHUNK_ROWS))
-                .zip(loss_train.par_chunks_mut(SUM_CHUNK_ROWS))
-                .zip(ok_train.par_chunks_mut(SUM_CHUNK_ROWS))
+                .par_chunks_mut(h * chunk)
+                .zip(z_train.par_chunks_mut(c * chunk))
+                .zip(y_train.par_chunks(chunk))
+                .zip(loss_train.par_chunks_mut(chunk))
+                .zip(ok_train.par_chunks_mut(chunk))
                 .zip(partials.par_chunks_mut((c + 1) * h))
                 .enumerate()
                 .for_each(|(i, (((((a, z), y), loss), ok), sums))| {
-                    let own_train = train_rows.saturating_sub(i * SUM_CHUNK_ROWS);
+                    let own_train = train_rows.saturating_sub(i * chunk);
                     train_chunk(path, a, w, y, z, loss, ok, own_train, inv_n, sums);
                 });
         },
@@ -486,4 +511,23 @@ pub fn train_output(
         },
     );
     reduce_chunk_sums(partials, b_h_grad, w_o_grad);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_sums_sized_for_a_batch_fit_every_smaller_batch() {
+        // A workspace sizes its chunk sums by partials_len(max rows); every
+        // batch up to that must fit, so the bound must cover each batch's
+        // own chunk count and never fall as the batch grows.
+        for rows in 0..5000 {
+            let chunk = sum_chunk_rows(rows);
+            assert!(chunk.is_multiple_of(16) && (16..=SUM_CHUNK_ROWS).contains(&chunk), "{rows} rows: chunk {chunk}");
+            assert!(rows.div_ceil(chunk) <= max_sum_chunks(rows), "{rows} rows");
+            assert!(max_sum_chunks(rows) <= max_sum_chunks(rows + 1), "{rows} rows");
+        }
+        assert_eq!((sum_chunk_rows(32), sum_chunk_rows(128), sum_chunk_rows(10_000)), (16, 16, 256));
+    }
 }

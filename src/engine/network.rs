@@ -607,12 +607,14 @@ impl Workspace {
         let (rows, train) = (max_rows as u64, max_train_rows as u64);
         let (h, c) = (hidden as u64, classes as u64);
         let chunks = train.max(1).div_ceil(passes::SUM_CHUNK_ROWS as u64);
+        // fused::partials_len, in saturating u64.
+        let sum_chunks = chunks.max(train.max(1).div_ceil(16).min(8));
         let f32s = [
-            rows.saturating_mul(h),                         // hidden
-            rows.saturating_mul(c),                         // logits
-            rows,                                           // row_loss
-            chunks.saturating_mul(h).saturating_mul(c + 1), // backward_sums
-            h.saturating_mul(c),                            // w_o_t
+            rows.saturating_mul(h),                             // hidden
+            rows.saturating_mul(c),                             // logits
+            rows,                                               // row_loss
+            sum_chunks.saturating_mul(h).saturating_mul(c + 1), // backward_sums
+            h.saturating_mul(c),                                // w_o_t
         ];
         let f32s = f32s.iter().fold(0u64, |sum, &n| sum.saturating_add(n));
         let f64s = chunks.saturating_mul(c); // partials
