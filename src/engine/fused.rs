@@ -33,7 +33,7 @@
 
 use rayon::prelude::*;
 
-use crate::engine::passes::{ROWS_PER_TASK, SUM_CHUNK_ROWS, softmax_block, softmax_rows};
+use crate::engine::passes::{ROWS_PER_TASK, SUM_CHUNK_ROWS, softmax_rows};
 use crate::engine::simd::{SimdPath, multiversion};
 
 /// Rows whose ∂W_o sums are added together, sharing each load of a sum.
@@ -311,9 +311,9 @@ fn backward_rows<const C: usize>(hidden: &mut [f32], delta: &[f32], w_o_t: &[f32
 }
 
 multiversion! {
-    /// One chunk of [`backward_hidden`] (see [`backward_rows`]).
-    fn backward_chunk(hidden: &mut [f32], delta: &[f32], w_o_t: &[f32], sums: &mut [f32]) {
-        sums.fill(0.0);
+    /// [`backward_rows`], in each build: the backward of some training rows
+    /// of a chunk, added to its sums.
+    fn add_backward_rows(hidden: &mut [f32], delta: &[f32], w_o_t: &[f32], sums: &mut [f32]) {
         // The course's ten classes get their own unrolled build.
         if w_o_t.len() == 10 * (sums.len() - w_o_t.len()) {
             backward_rows::<10>(hidden, delta, w_o_t, sums);
@@ -376,7 +376,10 @@ pub fn backward_hidden(
         .par_chunks_mut(h * chunk)
         .zip(delta.par_chunks(c * chunk))
         .zip(partials.par_chunks_mut((c + 1) * h))
-        .for_each(|((a, d), sums)| backward_chunk(path, a, d, w_o_t, sums));
+        .for_each(|((a, d), sums)| {
+            sums.fill(0.0);
+            add_backward_rows(path, a, d, w_o_t, sums);
+        });
     reduce_chunk_sums(partials, b_h_grad, w_o_grad);
 }
 
@@ -402,13 +405,16 @@ pub struct RowOutputs<'a> {
     pub correct: &'a mut [u8],
 }
 
-/// One chunk of [`train_output`] for `C` classes (0: any count): blocks of
-/// [`TRAIN_BLOCK`] rows go forward (A, logits, softmax, δ of the first
-/// `train_rows`) and, for their training rows, straight back (∂W_o and ∂b_h
-/// sums, dZ over A) while they are in cache.
+/// One chunk of [`train_output`]: blocks of [`TRAIN_BLOCK`] rows go forward
+/// (A, logits, softmax, δ of the first `train_rows`) and, for their training
+/// rows, straight back (∂W_o and ∂b_h sums, dZ over A) while they are in
+/// cache. Each piece is its own multiversioned function: inlined into one,
+/// the logits' ten accumulators were spilled to the stack, and the spills
+/// stalled on loads of W_oᵀ whose addresses matched theirs modulo 4 KB,
+/// in some builds and not others (10 against 6 cycles per element).
 #[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn forward_and_back<const C: usize>(
+fn train_chunk(
+    path: SimdPath,
     hidden: &mut [f32],
     w: &OutputWeights<'_>,
     labels: &[u8],
@@ -429,31 +435,9 @@ fn forward_and_back<const C: usize>(
         .zip(correct.chunks_mut(TRAIN_BLOCK));
     for (i, ((((a, z), labels), loss), correct)) in blocks.enumerate() {
         let own_train = train_rows.saturating_sub(i * TRAIN_BLOCK).min(labels.len());
-        relu_and_logits::<C>(a, w.hidden_bias, w.transposed, z);
-        softmax_block(z, w.output_bias, labels, loss, correct, own_train, inv_n);
-        backward_rows::<C>(&mut a[..own_train * h], &z[..own_train * c], w.transposed, sums);
-    }
-}
-
-multiversion! {
-    /// One chunk of [`train_output`] (see [`forward_and_back`]).
-    #[allow(clippy::too_many_arguments)]
-    fn train_chunk(
-        hidden: &mut [f32],
-        w: &OutputWeights<'_>,
-        labels: &[u8],
-        logits: &mut [f32],
-        loss: &mut [f32],
-        correct: &mut [u8],
-        train_rows: usize,
-        inv_n: f32,
-        sums: &mut [f32],
-    ) {
-        if w.output_bias.len() == 10 {
-            forward_and_back::<10>(hidden, w, labels, logits, loss, correct, train_rows, inv_n, sums);
-        } else {
-            forward_and_back::<0>(hidden, w, labels, logits, loss, correct, train_rows, inv_n, sums);
-        }
+        hidden_rows_and_logits(path, a, w.hidden_bias, w.transposed, z);
+        softmax_rows(path, z, w.output_bias, labels, loss, correct, own_train, inv_n);
+        add_backward_rows(path, &mut a[..own_train * h], &z[..own_train * c], w.transposed, sums);
     }
 }
 

@@ -62,7 +62,7 @@ pub fn bias_relu(path: SimdPath, hidden: &mut [f32], bias: &[f32]) {
 /// [`softmax_cross_entropy`], inlined into each build that calls it.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn softmax_block(
+fn softmax_block(
     logits: &mut [f32],
     bias: &[f32],
     labels: &[u8],
