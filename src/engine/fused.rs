@@ -56,7 +56,7 @@ pub fn sum_chunk_rows(train_rows: usize) -> usize {
 
 /// The most chunks of [`sum_chunk_rows`] that `rows` or fewer training rows
 /// make: at most 8 up to 2,048 rows, one per 256 rows beyond.
-fn max_sum_chunks(rows: usize) -> usize {
+pub fn max_sum_chunks(rows: usize) -> usize {
     rows.div_ceil(SUM_CHUNK_ROWS).max(rows.div_ceil(16).min(8))
 }
 

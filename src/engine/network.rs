@@ -148,25 +148,11 @@ impl Network {
     /// correctness for all rows, and `δ = (p − y)/T` in place of the logits
     /// for the first `train_rows` rows (no gradients when 0).
     pub fn forward(&self, ws: &mut Workspace, x: MatRef<'_>, labels: &[u8], train_rows: usize) {
-        self.forward_timed(ws, x, labels, train_rows, &mut ());
-    }
-
-    /// [`forward`](Self::forward), reporting each phase's time to `clock`.
-    pub fn forward_timed<C: PhaseClock>(
-        &self,
-        ws: &mut Workspace,
-        x: MatRef<'_>,
-        labels: &[u8],
-        train_rows: usize,
-        clock: &mut C,
-    ) {
-        self.hidden_gemm(ws, x, labels, train_rows, clock);
+        self.hidden_gemm(ws, x, labels, train_rows, &mut ());
         let (path, n) = (ws.simd, x.rows());
         let (hidden, weights, out, _) = ws.output_layer(&self.params, n);
-        timed(clock, Phase::OutputLayer, || {
-            let inv_n = if train_rows == 0 { 0.0 } else { 1.0 / train_rows as f32 };
-            fused::forward_output(path, hidden, &weights, labels, out, train_rows, inv_n);
-        });
+        let inv_n = if train_rows == 0 { 0.0 } else { 1.0 / train_rows as f32 };
+        fused::forward_output(path, hidden, &weights, labels, out, train_rows, inv_n);
     }
 
     /// Checks a batch against the network and the workspace, then writes
@@ -204,11 +190,6 @@ impl Network {
     /// the gradient buffer. `x` holds those `t` rows. The activations of
     /// those rows become dZ in the workspace (see [`Workspace::hidden`]).
     pub fn backward(&mut self, ws: &mut Workspace, x: MatRef<'_>) {
-        self.backward_timed(ws, x, &mut ());
-    }
-
-    /// [`backward`](Self::backward), reporting each phase's time to `clock`.
-    pub fn backward_timed<C: PhaseClock>(&mut self, ws: &mut Workspace, x: MatRef<'_>, clock: &mut C) {
         let l = self.layout;
         let t = x.rows();
         assert!(t <= ws.rows && t <= ws.max_train_rows, "backward over rows the forward pass did not make");
@@ -220,9 +201,9 @@ impl Network {
         let (w_o_t, sums) = (&ws.w_o_t, &mut ws.backward_sums);
         // dZ = (δ·W_oᵀ) ⊙ 1[A > 0] over A  (T, H);  ∂L/∂b_h = Σ_rows dZ  (H);
         // ∂L/∂W_o = Aᵀ·δ  (H, C): one sweep over the rows (see engine::fused).
-        timed(clock, Phase::OutputLayer, || fused::backward_hidden(path, hidden, delta, w_o_t, g_b_h, g_w_o, sums));
+        fused::backward_hidden(path, hidden, delta, w_o_t, g_b_h, g_w_o, sums);
         ws.dz_rows = t;
-        self.weight_grads(ws, x, clock, None);
+        self.weight_grads(ws, x, &mut (), None);
     }
 
     /// After the output layer's backward pass over the `T` rows of `x`:
@@ -607,8 +588,7 @@ impl Workspace {
         let (rows, train) = (max_rows as u64, max_train_rows as u64);
         let (h, c) = (hidden as u64, classes as u64);
         let chunks = train.max(1).div_ceil(passes::SUM_CHUNK_ROWS as u64);
-        // fused::partials_len, in saturating u64.
-        let sum_chunks = chunks.max(train.max(1).div_ceil(16).min(8));
+        let sum_chunks = fused::max_sum_chunks(max_train_rows.max(1)) as u64;
         let f32s = [
             rows.saturating_mul(h),                             // hidden
             rows.saturating_mul(c),                             // logits

@@ -57,60 +57,9 @@ pub fn bias_relu(path: SimdPath, hidden: &mut [f32], bias: &[f32]) {
     hidden.par_chunks_mut(h * ROWS_PER_TASK).for_each(|rows| bias_relu_rows(path, rows, bias));
 }
 
-/// Per row of `logits` `(rows, C)`: `+ bias`, loss, correctness, then δ
-/// (first `delta_rows` rows) or p in place. The body of
-/// [`softmax_cross_entropy`], inlined into each build that calls it.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn softmax_block(
-    logits: &mut [f32],
-    bias: &[f32],
-    labels: &[u8],
-    loss: &mut [f32],
-    correct: &mut [u8],
-    delta_rows: usize,
-    inv_n: f32,
-) {
-    let c = bias.len();
-    for (i, row) in logits.chunks_exact_mut(c).enumerate() {
-        let label = labels[i] as usize;
-        let mut max = f32::NEG_INFINITY;
-        let mut argmax = 0;
-        for (j, (z, &b)) in row.iter_mut().zip(bias).enumerate() {
-            *z += b;
-            // Strict `>`: the first maximum wins, as numpy's argmax.
-            if *z > max {
-                max = *z;
-                argmax = j;
-            }
-        }
-        // Each row's own max: every exponent is ≤ 0, so exp ≤ 1 and the
-        // sum lies in [1, C] for any finite logits.
-        let label_shifted = row[label] - max;
-        let mut sum = 0.0f32;
-        for z in row.iter_mut() {
-            let e = (*z - max).exp();
-            *z = e;
-            sum += e;
-        }
-        // −log p_y = log Σ exp(z − max) − (z_y − max): finite for finite
-        // logits, NaN if any logit is NaN or infinite.
-        loss[i] = sum.ln() - label_shifted;
-        correct[i] = u8::from(argmax == label);
-        if i < delta_rows {
-            for (j, p) in row.iter_mut().enumerate() {
-                let target = if j == label { 1.0 } else { 0.0 };
-                *p = (*p / sum - target) * inv_n;
-            }
-        } else {
-            for p in row.iter_mut() {
-                *p /= sum;
-            }
-        }
-    }
-}
-
 multiversion! {
+    /// Per row of `logits` `(rows, C)`: `+ bias`, loss, correctness, then δ
+    /// (first `delta_rows` rows) or p in place; see [`softmax_cross_entropy`].
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn softmax_rows(
         logits: &mut [f32],
@@ -121,7 +70,43 @@ multiversion! {
         delta_rows: usize,
         inv_n: f32,
     ) {
-        softmax_block(logits, bias, labels, loss, correct, delta_rows, inv_n);
+        let c = bias.len();
+        for (i, row) in logits.chunks_exact_mut(c).enumerate() {
+            let label = labels[i] as usize;
+            let mut max = f32::NEG_INFINITY;
+            let mut argmax = 0;
+            for (j, (z, &b)) in row.iter_mut().zip(bias).enumerate() {
+                *z += b;
+                // Strict `>`: the first maximum wins, as numpy's argmax.
+                if *z > max {
+                    max = *z;
+                    argmax = j;
+                }
+            }
+            // Each row's own max: every exponent is ≤ 0, so exp ≤ 1 and the
+            // sum lies in [1, C] for any finite logits.
+            let label_shifted = row[label] - max;
+            let mut sum = 0.0f32;
+            for z in row.iter_mut() {
+                let e = (*z - max).exp();
+                *z = e;
+                sum += e;
+            }
+            // −log p_y = log Σ exp(z − max) − (z_y − max): finite for finite
+            // logits, NaN if any logit is NaN or infinite.
+            loss[i] = sum.ln() - label_shifted;
+            correct[i] = u8::from(argmax == label);
+            if i < delta_rows {
+                for (j, p) in row.iter_mut().enumerate() {
+                    let target = if j == label { 1.0 } else { 0.0 };
+                    *p = (*p / sum - target) * inv_n;
+                }
+            } else {
+                for p in row.iter_mut() {
+                    *p /= sum;
+                }
+            }
+        }
     }
 }
 

@@ -23,6 +23,9 @@ use std::time::Instant;
 /// Independent accumulators per thread: enough to cover the FMA latency
 /// (4 cycles) on two pipes with room to spare, few enough for 16 registers.
 pub const CHAINS: usize = 12;
+/// f32 lanes per chain of the AVX2+FMA and portable builds (one 256-bit
+/// register); the AVX-512 chains have 16.
+const LANES: usize = 8;
 
 /// The vector level a peak is measured at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +85,7 @@ impl Peak {
 }
 
 #[inline(always)]
-fn chains_body<const FUSED: bool, const LANES: usize>(
+fn chains_body<const FUSED: bool>(
     start: [[f32; LANES]; CHAINS],
     m: f32,
     a: f32,
@@ -127,13 +130,13 @@ fn chains_avx512(start: [[f32; 16]; CHAINS], m: f32, a: f32, iters: usize) -> f3
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn chains_avx2_fma(start: [[f32; 8]; CHAINS], m: f32, a: f32, iters: usize) -> [[f32; 8]; CHAINS] {
-    chains_body::<true, 8>(start, m, a, iters)
+fn chains_avx2_fma(start: [[f32; LANES]; CHAINS], m: f32, a: f32, iters: usize) -> [[f32; LANES]; CHAINS] {
+    chains_body::<true>(start, m, a, iters)
 }
 
 /// Start values: every chain and lane its own, through `black_box`.
-fn starts<const LANES: usize>(seed: usize) -> [[f32; LANES]; CHAINS] {
-    black_box(std::array::from_fn(|c| std::array::from_fn(|l| 1.0 + ((seed * CHAINS + c) * LANES + l) as f32 * 1e-4)))
+fn starts<const L: usize>(seed: usize) -> [[f32; L]; CHAINS] {
+    black_box(std::array::from_fn(|c| std::array::from_fn(|l| 1.0 + ((seed * CHAINS + c) * L + l) as f32 * 1e-4)))
 }
 
 /// Runs the chains on this thread; returns GFLOP/s.
@@ -151,11 +154,11 @@ fn one_thread(level: Level, seed: usize, iters: usize) -> f64 {
         Level::Avx2Fma if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") => {
             // SAFETY: both features were detected at run time just above.
             black_box(unsafe { chains_avx2_fma(starts(seed), m, a, iters) });
-            8
+            LANES
         }
         _ => {
-            black_box(chains_body::<false, 8>(starts(seed), m, a, iters));
-            8
+            black_box(chains_body::<false>(starts(seed), m, a, iters));
+            LANES
         }
     };
     let seconds = t.elapsed().as_secs_f64();
