@@ -62,6 +62,6 @@ pub mod engine;
 pub mod training;
 
 pub use data::{CLASSES, Dataset, Split};
-pub use engine::{Hyper, Layout, Metrics, Network, Workspace};
+pub use engine::{Hyper, Layout, Metrics, Network, Prediction, Workspace};
 pub use error::{Error, ErrorKind, Result};
 pub use training::{EpochRecord, StopReason, TrainConfig, TrainOutcome, train};

@@ -219,6 +219,10 @@ fn mlp_report_rebuilds_with_and_without_the_data() {
     assert!(stdout.contains("report: "), "{stdout}");
     let again = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert_eq!(confusion_counts(&again), confusion_counts(&first));
+    // Training draws the confusion matrix and the gallery from the final
+    // figures' own forward pass; rebuilt, they come from model.npz: the
+    // same page.
+    assert_eq!(again, first, "the rebuilt report differs from the one training wrote");
     assert!(dir.join("loss.svg").is_file() && dir.join("accuracy.svg").is_file());
     // Other data: the report says why the data-bound figures are missing.
     let out = mlp(&["report", dir.to_str().unwrap(), "--synthetic", "900", "--split", "500,200"]);

@@ -22,5 +22,7 @@ pub mod rng;
 pub mod simd;
 
 pub use layout::{Layout, Tensor};
-pub use network::{DEFAULT_VELOCITY_INIT, Hyper, Metrics, Network, Phase, PhaseClock, PhaseTimes, Workspace};
+pub use network::{
+    DEFAULT_VELOCITY_INIT, Hyper, Metrics, Network, Phase, PhaseClock, PhaseTimes, Prediction, Workspace,
+};
 pub use simd::SimdPath;

@@ -358,13 +358,13 @@ impl Network {
     }
 
     /// Loss and accuracy over all rows of `x`, in workspace-sized chunks;
-    /// with `predictions`, also each row's predicted class.
+    /// with `predictions`, also each row's [`Prediction`].
     pub fn evaluate(
         &self,
         ws: &mut Workspace,
         x: MatRef<'_>,
         labels: &[u8],
-        mut predictions: Option<&mut [u8]>,
+        mut predictions: Option<&mut [Prediction]>,
     ) -> Metrics {
         if let Some(out) = predictions.as_deref() {
             assert_eq!(out.len(), x.rows(), "prediction buffer length");
@@ -377,14 +377,26 @@ impl Network {
             self.forward(ws, x.row_range(start, count), &labels[start..start + count], 0);
             total = total.merge(ws.metrics(0..count));
             if let Some(out) = predictions.as_deref_mut() {
-                for (i, o) in out[start..start + count].iter_mut().enumerate() {
-                    *o = argmax(&ws.logits[i * c..(i + 1) * c]) as u8;
+                // With no training rows the forward pass leaves each row's
+                // probabilities where its logits were.
+                for (o, p) in out[start..start + count].iter_mut().zip(ws.logits.chunks_exact(c)) {
+                    let class = argmax(p);
+                    *o = Prediction { class: class as u8, probability: p[class] };
                 }
             }
             start += count;
         }
         total
     }
+}
+
+/// A model's answer for one row.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Prediction {
+    /// The class of the highest probability (the first of ties).
+    pub class: u8,
+    /// That probability.
+    pub probability: f32,
 }
 
 /// The phases of a training step, in the order they run.

@@ -19,7 +19,7 @@ use crate::data::{CLASSES, Split};
 use crate::engine::layout::Layout;
 use crate::engine::matrix::MatRef;
 use crate::engine::rng::Rng;
-use crate::engine::{Hyper, Metrics, Network, Workspace};
+use crate::engine::{Hyper, Metrics, Network, Prediction, Workspace};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Settings of one training run.
@@ -107,6 +107,9 @@ pub struct TrainOutcome {
     /// Train, valid and test figures of `network` itself (what evaluating
     /// the saved model gives).
     pub model_metrics: [Metrics; 3],
+    /// `network`'s prediction for each test row, from the same forward pass
+    /// as its test figures.
+    pub test_predictions: Vec<Prediction>,
     /// Epoch of the lowest validation loss (1-based).
     pub best_loss_epoch: usize,
     /// Epoch of the highest validation accuracy (1-based, first of ties).
@@ -179,14 +182,17 @@ pub fn train(
     let wall_seconds = started.elapsed().as_secs_f64();
     let samples = (split.train * history.len()) as f64;
     let x = MatRef::from_slice(&split.images, split.rows(), split.features);
-    let model_metrics = split.ranges().map(|(_, range)| {
-        network.evaluate(&mut loop_state.ws, x.row_range(range.start, range.len()), &split.labels[range], None)
+    let mut test_predictions = vec![Prediction::default(); split.test];
+    let model_metrics = split.ranges().map(|(name, range)| {
+        let predictions = (name == "test").then_some(test_predictions.as_mut_slice());
+        network.evaluate(&mut loop_state.ws, x.row_range(range.start, range.len()), &split.labels[range], predictions)
     });
     Ok(TrainOutcome {
         network,
         params_epoch,
         history,
         model_metrics,
+        test_predictions,
         best_loss_epoch: best.loss_epoch.max(1),
         best_accuracy_epoch: best.accuracy_epoch.max(1),
         stop,
@@ -306,7 +312,9 @@ pub fn run_bytes(features: usize, rows: usize, train: usize, config: &TrainConfi
         (train as u64).saturating_mul(8).saturating_add((sizes.batch as u64).saturating_mul(features as u64 * 4 + 1))
     };
     let history = (config.epochs.min(HISTORY_RESERVE) * std::mem::size_of::<EpochRecord>()) as u64;
-    network.saturating_add(snapshots).saturating_add(workspace).saturating_add(batch).saturating_add(history)
+    // The final model's test predictions (at most every row not trained on).
+    let predictions = ((rows - train.min(rows)) as u64).saturating_mul(std::mem::size_of::<Prediction>() as u64);
+    [snapshots, workspace, batch, history, predictions].into_iter().fold(network, u64::saturating_add)
 }
 
 impl Loop {
@@ -404,5 +412,33 @@ impl Loop {
         record.test = self.ws.metrics(split.valid..split.valid + split.test);
         measured(network, record);
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Dataset;
+
+    #[test]
+    fn test_predictions_are_the_saved_models_own() {
+        let split = Dataset::synthetic(700, 3).into_split(300, 100, 5).unwrap();
+        let config = TrainConfig { hidden: 24, epochs: 4, ..TrainConfig::default() };
+        let outcome = train(&split, &config, |_| ControlFlow::Continue(())).unwrap();
+        assert_eq!(outcome.test_predictions.len(), 300);
+        // Measured again in chunks of 64 rows: the same answers to the bit,
+        // and as many right as the test accuracy says.
+        let start = split.train + split.valid;
+        let x = MatRef::from_slice(&split.images, split.rows(), split.features);
+        let mut ws = Workspace::new(outcome.network.layout(), 64, 0);
+        let mut again = vec![Prediction::default(); split.test];
+        let labels = &split.labels[start..];
+        outcome.network.evaluate(&mut ws, x.row_range(start, split.test), labels, Some(&mut again));
+        assert_eq!(outcome.test_predictions, again);
+        let right = again.iter().zip(labels).filter(|(p, y)| p.class == **y).count();
+        assert_eq!(right, (outcome.model_metrics[2].accuracy * 300.0).round() as usize);
+        assert!(right > 30, "4 epochs learn something: {right} of 300");
+        // The highest of ten probabilities lies in [1/10, 1].
+        assert!(again.iter().all(|p| (0.1..=1.0).contains(&p.probability)));
     }
 }

@@ -185,7 +185,7 @@ fn train_into(split: &Split, config: &TrainConfig, data: &DataArgs, folder: &Run
     write_atomic(&folder.file("summary.json"), summary.to_pretty().as_bytes())?;
     // The report also writes loss.svg and accuracy.svg, from the same files
     // that `mlp report` rebuilds them from.
-    report::write_run_report(folder.path(), Some(split))?;
+    report::write_run_report(folder.path(), split, &outcome.test_predictions)?;
     match log_error {
         Some(e) => Err(e),
         None => Ok(outcome),

@@ -7,9 +7,10 @@ use crate::console;
 use crate::json::Json;
 use crate::output::metrics_json;
 use crate::plan::{self, Blame};
+use crate::report::images;
 use mlp_engine::engine::matrix::MatRef;
 use mlp_engine::training::model;
-use mlp_engine::{CLASSES, Error, ErrorKind, Metrics, Network, Split, Workspace};
+use mlp_engine::{CLASSES, Error, ErrorKind, Metrics, Network, Prediction, Split, Workspace};
 
 /// Rows evaluated per forward pass: bounds the workspace whatever the data.
 const EVAL_CHUNK_ROWS: usize = 4096;
@@ -67,11 +68,11 @@ fn check_model_fits_data(network: &Network, split: &Split, args: &EvalArgs) -> C
     ))
 }
 
-/// Each part's figures, and the predicted class of every test row.
-fn measure(network: &Network, split: &Split) -> (Vec<(&'static str, Metrics)>, Vec<u8>) {
+/// Each part's figures, and the prediction for every test row.
+fn measure(network: &Network, split: &Split) -> (Vec<(&'static str, Metrics)>, Vec<Prediction>) {
     let mut ws = Workspace::new(network.layout(), split.rows().clamp(1, EVAL_CHUNK_ROWS), 0);
     let x = MatRef::from_slice(&split.images, split.rows(), split.features);
-    let mut predictions = vec![0u8; split.test];
+    let mut predictions = vec![Prediction::default(); split.test];
     let mut out = Vec::new();
     for (name, range) in split.ranges() {
         let xr = x.row_range(range.start, range.len());
@@ -81,16 +82,12 @@ fn measure(network: &Network, split: &Split) -> (Vec<(&'static str, Metrics)>, V
     (out, predictions)
 }
 
-fn print_confusion(split: &Split, predictions: &[u8]) {
+fn print_confusion(split: &Split, predictions: &[Prediction]) {
     if predictions.is_empty() {
         say!("\nno test rows: no confusion matrix");
         return;
     }
-    let mut confusion = [[0usize; CLASSES]; CLASSES];
-    let test_start = split.train + split.valid;
-    for (i, &p) in predictions.iter().enumerate() {
-        confusion[split.labels[test_start + i] as usize][p as usize] += 1;
-    }
+    let confusion = images::confusion(&split.labels[split.train + split.valid..], predictions);
     say!("\nconfusion matrix of the test rows (rows: true letter, columns: predicted)");
     say_part!("     ");
     for c in 0..CLASSES {

@@ -4,13 +4,14 @@
 //! sample of hidden units as 28×28 tiles. Each is an HTML fragment; images
 //! are small PNGs inlined as `data:` URIs.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use crate::report::png;
 use mlp_engine::data::{CLASSES, Split};
 use mlp_engine::engine::layout::Tensor;
 use mlp_engine::engine::matrix::MatRef;
-use mlp_engine::engine::{Network, Workspace};
+use mlp_engine::engine::{Network, Prediction, Workspace};
 
 /// Glyphs in the gallery.
 pub const GALLERY: usize = 24;
@@ -25,45 +26,39 @@ pub fn letter(class: usize) -> char {
 }
 
 /// The saved model's predictions on the test rows.
-pub struct TestPredictions {
+pub struct TestPredictions<'a> {
     /// Index of the first test row in the split.
     pub start: usize,
-    pub truth: Vec<u8>,
-    pub predicted: Vec<u8>,
-    /// Probability the model gives its predicted class.
-    pub confidence: Vec<f32>,
+    /// The test rows' labels.
+    pub truth: &'a [u8],
+    /// One per test row.
+    pub predictions: Cow<'a, [Prediction]>,
 }
 
-/// Runs the model forward over the test rows in chunks.
-pub fn predict_test(network: &Network, split: &Split) -> TestPredictions {
-    let start = split.train + split.valid;
-    let classes = network.layout().classes;
-    let x = MatRef::from_slice(&split.images, split.rows(), split.features);
-    let mut ws = Workspace::new(network.layout(), split.test.clamp(1, 2048), 0);
-    let mut p = TestPredictions { start, truth: Vec::new(), predicted: Vec::new(), confidence: Vec::new() };
-    let mut at = start;
-    while at < split.rows() {
-        let count = ws.max_rows().min(split.rows() - at);
-        network.forward(&mut ws, x.row_range(at, count), &split.labels[at..at + count], 0);
-        // With no training rows the outputs are the softmax probabilities.
-        let probs = ws.outputs();
-        for i in 0..count {
-            let (best, prob) =
-                (0..classes).map(|c| (c, probs.at(i, c))).fold((0, f32::MIN), |a, b| if b.1 > a.1 { b } else { a });
-            p.truth.push(split.labels[at + i]);
-            p.predicted.push(best as u8);
-            p.confidence.push(prob);
-        }
-        at += count;
+impl<'a> TestPredictions<'a> {
+    /// `predictions` of the test rows of `split`, as training made them.
+    pub fn new(split: &'a Split, predictions: Cow<'a, [Prediction]>) -> Self {
+        let start = split.train + split.valid;
+        assert_eq!(predictions.len(), split.test, "one prediction per test row");
+        TestPredictions { start, truth: &split.labels[start..], predictions }
     }
-    p
+
+    /// Runs `network` forward over the test rows of `split`, in chunks.
+    pub fn measure(network: &Network, split: &'a Split) -> Self {
+        let start = split.train + split.valid;
+        let x = MatRef::from_slice(&split.images, split.rows(), split.features);
+        let mut ws = Workspace::new(network.layout(), split.test.clamp(1, 2048), 0);
+        let mut predictions = vec![Prediction::default(); split.test];
+        network.evaluate(&mut ws, x.row_range(start, split.test), &split.labels[start..], Some(&mut predictions));
+        Self::new(split, Cow::Owned(predictions))
+    }
 }
 
-/// `counts[true][predicted]` over the test rows.
-pub fn confusion(p: &TestPredictions) -> [[usize; CLASSES]; CLASSES] {
+/// `counts[true][predicted]` of `predictions` against the labels `truth`.
+pub fn confusion(truth: &[u8], predictions: &[Prediction]) -> [[usize; CLASSES]; CLASSES] {
     let mut counts = [[0usize; CLASSES]; CLASSES];
-    for (&t, &q) in p.truth.iter().zip(&p.predicted) {
-        counts[usize::from(t).min(CLASSES - 1)][usize::from(q).min(CLASSES - 1)] += 1;
+    for (&t, q) in truth.iter().zip(predictions) {
+        counts[usize::from(t).min(CLASSES - 1)][usize::from(q.class).min(CLASSES - 1)] += 1;
     }
     counts
 }
@@ -111,8 +106,9 @@ fn glyph_png(pixels: &[f32]) -> Vec<u8> {
 
 /// The test glyphs misclassified with the highest confidence.
 pub fn gallery_html(p: &TestPredictions, split: &Split) -> String {
-    let mut wrong: Vec<usize> = (0..p.truth.len()).filter(|&i| p.truth[i] != p.predicted[i]).collect();
-    wrong.sort_by(|&a, &b| p.confidence[b].total_cmp(&p.confidence[a]));
+    let q = &p.predictions;
+    let mut wrong: Vec<usize> = (0..p.truth.len()).filter(|&i| p.truth[i] != q[i].class).collect();
+    wrong.sort_by(|&a, &b| q[b].probability.total_cmp(&q[a].probability));
     if wrong.is_empty() {
         return "<p class=\"note\">No test glyph is misclassified.</p>\n".into();
     }
@@ -138,8 +134,8 @@ pub fn gallery_html(p: &TestPredictions, split: &Split) -> String {
             h,
             "<figure class=\"glyph\">{image}<figcaption>true <b>{}</b> → <b class=\"bad\">{}</b><br/>p = {:.3}</figcaption></figure>",
             letter(usize::from(p.truth[i])),
-            letter(usize::from(p.predicted[i])),
-            p.confidence[i]
+            letter(usize::from(q[i].class)),
+            q[i].probability
         );
     }
     h.push_str("</div>\n");

@@ -11,6 +11,7 @@ pub mod images;
 pub mod page;
 pub mod png;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{CliResult, DataArgs};
@@ -20,6 +21,7 @@ use crate::output::write_atomic;
 use crate::plot::{Best, LinePlot, Marker, Scale, Series, Style};
 
 use mlp_engine::data::Split;
+use mlp_engine::engine::Prediction;
 use mlp_engine::training::model;
 use mlp_engine::{Error, ErrorKind, Result};
 
@@ -233,7 +235,9 @@ pub struct Figures {
     pub test_rows: usize,
 }
 
-fn figures(run: &Run, data: std::result::Result<&Split, String>) -> Figures {
+/// `predictions`: the test rows' predictions when the caller has them
+/// (training makes them with the final figures); made here otherwise.
+fn figures(run: &Run, data: std::result::Result<&Split, String>, predictions: Option<&[Prediction]>) -> Figures {
     let network = match model::load(&run.dir.join("model.npz")) {
         Ok(network) => network,
         Err(e) => {
@@ -272,8 +276,11 @@ fn figures(run: &Run, data: std::result::Result<&Split, String>) -> Figures {
     });
     match split {
         Ok(split) => {
-            let predictions = images::predict_test(&network, split);
-            let confusion = images::confusion_html(&images::confusion(&predictions));
+            let predictions = match predictions {
+                Some(p) => images::TestPredictions::new(split, Cow::Borrowed(p)),
+                None => images::TestPredictions::measure(&network, split),
+            };
+            let confusion = images::confusion_html(&images::confusion(predictions.truth, &predictions.predictions));
             let gallery = images::gallery_html(&predictions, split);
             Figures { confusion: Ok(confusion), gallery: Ok(gallery), tiles, test_rows: split.test }
         }
@@ -282,18 +289,23 @@ fn figures(run: &Run, data: std::result::Result<&Split, String>) -> Figures {
 }
 
 /// Writes `report.html`, `loss.svg` and `accuracy.svg` into a run folder
-/// from its files; `split` is the run's data, for the confusion matrix and
-/// the gallery. Returns the page's path.
-pub fn write_run_report(dir: &Path, split: Option<&Split>) -> Result<PathBuf> {
-    write_run_report_with(dir, split.ok_or_else(|| "the data was not given".to_string()))
+/// from its files; `split` is the run's data and `predictions` the saved
+/// model's on its test rows, for the confusion matrix and the gallery.
+/// Returns the page's path.
+pub fn write_run_report(dir: &Path, split: &Split, predictions: &[Prediction]) -> Result<PathBuf> {
+    write_run_report_with(dir, Ok(split), Some(predictions))
 }
 
-fn write_run_report_with(dir: &Path, data: std::result::Result<&Split, String>) -> Result<PathBuf> {
+fn write_run_report_with(
+    dir: &Path,
+    data: std::result::Result<&Split, String>,
+    predictions: Option<&[Prediction]>,
+) -> Result<PathBuf> {
     let run = Run::load(dir)?;
     let (loss, accuracy) = run_plots(&run);
     write_atomic(&dir.join("loss.svg"), loss.as_bytes())?;
     write_atomic(&dir.join("accuracy.svg"), accuracy.as_bytes())?;
-    let figures = figures(&run, data);
+    let figures = figures(&run, data, predictions);
     let page = page::run_page(&run, &loss, &accuracy, &figures);
     let path = dir.join("report.html");
     write_atomic(&path, page.as_bytes())?;
@@ -425,7 +437,7 @@ pub fn rebuild(args: &ReportArgs) -> CliResult<()> {
                 run_dir.display()
             );
         }
-        let path = write_run_report_with(run_dir, data.as_ref().map_err(Clone::clone))?;
+        let path = write_run_report_with(run_dir, data.as_ref().map_err(Clone::clone), None)?;
         say!("report: {}", path.display());
     }
     if sweep {
