@@ -1,13 +1,16 @@
 //! Criterion benchmarks: each fused pass against its naive loop, the GEMM
-//! wrapper on the step's shapes, and the full training step.
+//! wrapper on the step's shapes, the output layer's one sweep against two,
+//! and the full training step.
 //!
 //! Every benchmark checks its result once before timing (the passes and the
-//! update against their naive loops, the GEMMs' first rows and the step's
-//! loss at batch ≤ 128 against the f64 reference). Run with
+//! update against their naive loops, the GEMMs' first rows, the one sweep
+//! against the two, and the step's loss at batch ≤ 128 against the f64
+//! reference). Run with
 //! `cargo bench --bench passes`; throughput is in elements or FLOP per second.
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mlp_engine::engine::SimdPath;
+use mlp_engine::engine::fused::{self, OutputWeights, RowOutputs};
 use mlp_engine::engine::matrix::{MatRef, Matrix, gemm_par};
 use mlp_engine::engine::passes;
 use mlp_engine::engine::rng::Rng;
@@ -246,5 +249,64 @@ fn step(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bias_relu, softmax, relu_backward, momentum, gemm_shapes, step);
+/// The output layer's one sweep per step (`fused::train_output`: bias +
+/// ReLU, logits, softmax, δ, ∂W_o and ∂b_h sums, dZ over A) at the course's
+/// size, against the same work as two sweeps (`forward_output` then
+/// `backward_hidden`), on all threads and on one.
+fn output_layer(c: &mut Criterion) {
+    let (n, h, classes) = (10_000, 1000, 10);
+    let mut rng = Rng::new(8);
+    let z = data(&mut rng, n * h);
+    let (b_h, w_o, b_o) = (data(&mut rng, h), data(&mut rng, h * classes), data(&mut rng, classes));
+    let labels: Vec<u8> = (0..n).map(|i| (i % classes) as u8).collect();
+    let mut w_o_t = vec![0.0f32; h * classes];
+    fused::transpose_output_weights(&w_o, classes, &mut w_o_t);
+    let w = OutputWeights { hidden_bias: &b_h, transposed: &w_o_t, output_bias: &b_o };
+    let mut logits = vec![0.0f32; n * classes];
+    let (mut loss, mut correct) = (vec![0.0f32; n], vec![0u8; n]);
+    let (mut g_b_h, mut g_w_o) = (vec![0.0f32; h], vec![0.0f32; h * classes]);
+    let mut sums = vec![0.0f32; fused::partials_len(n, h, classes)];
+    let inv_n = 1.0 / n as f32;
+    let mut one_sweep = |path: SimdPath, hidden: &mut [f32], g_b_h: &mut [f32], g_w_o: &mut [f32]| {
+        let out = RowOutputs { logits: &mut logits, loss: &mut loss, correct: &mut correct };
+        fused::train_output(path, hidden, &w, &labels, out, n, inv_n, g_b_h, g_w_o, &mut sums);
+    };
+    let mut logits2 = vec![0.0f32; n * classes];
+    let (mut loss2, mut correct2) = (vec![0.0f32; n], vec![0u8; n]);
+    let mut sums2 = vec![0.0f32; fused::partials_len(n, h, classes)];
+    let mut two_sweeps = |path: SimdPath, hidden: &mut [f32], g_b_h: &mut [f32], g_w_o: &mut [f32]| {
+        let out = RowOutputs { logits: &mut logits2, loss: &mut loss2, correct: &mut correct2 };
+        fused::forward_output(path, hidden, &w, &labels, out, n, inv_n);
+        fused::backward_hidden(path, hidden, &logits2, &w_o_t, g_b_h, g_w_o, &mut sums2);
+    };
+    // Checked once: the one sweep gives the two sweeps' bits.
+    let (mut a1, mut a2) = (z.clone(), z.clone());
+    let (mut b2, mut w2) = (vec![0.0f32; h], vec![0.0f32; h * classes]);
+    one_sweep(SimdPath::best(), &mut a1, &mut g_b_h, &mut g_w_o);
+    two_sweeps(SimdPath::best(), &mut a2, &mut b2, &mut w2);
+    assert!(a1 == a2 && g_b_h == b2 && g_w_o == w2, "the one sweep disagrees with forward + backward");
+    let mut group = c.benchmark_group("output_layer");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements((n * h) as u64));
+    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let fresh = || z.clone();
+    for path in SimdPath::available() {
+        group.bench_function(format!("two sweeps, {}", path.name()), |b| {
+            b.iter_batched_ref(fresh, |a| two_sweeps(path, a, &mut b2, &mut w2), BatchSize::LargeInput)
+        });
+        group.bench_function(format!("one sweep, {}", path.name()), |b| {
+            b.iter_batched_ref(fresh, |a| one_sweep(path, a, &mut g_b_h, &mut g_w_o), BatchSize::LargeInput)
+        });
+        group.bench_function(format!("one sweep, {}, 1 thread", path.name()), |b| {
+            b.iter_batched_ref(
+                fresh,
+                |a| one_thread.install(|| one_sweep(path, a, &mut g_b_h, &mut g_w_o)),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bias_relu, softmax, relu_backward, momentum, gemm_shapes, output_layer, step);
 criterion_main!(benches);
