@@ -56,13 +56,17 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Row-weighted combination of two measurements.
+    /// Row-weighted combination of two measurements; a measurement of no
+    /// rows leaves the other exactly as it is.
     pub fn merge(self, other: Metrics) -> Metrics {
-        let rows = self.rows + other.rows;
-        if rows == 0 {
-            return Metrics::default();
+        if self.rows == 0 {
+            return other;
         }
-        let w = |m: Metrics, v: f64| if m.rows == 0 { 0.0 } else { v * m.rows as f64 };
+        if other.rows == 0 {
+            return self;
+        }
+        let rows = self.rows + other.rows;
+        let w = |m: Metrics, v: f64| v * m.rows as f64;
         Metrics {
             loss: (w(self, self.loss) + w(other, other.loss)) / rows as f64,
             accuracy: (w(self, self.accuracy) + w(other, other.accuracy)) / rows as f64,

@@ -265,12 +265,21 @@ impl Best {
 /// Buffers of the epoch loop, made once per run.
 struct Loop {
     ws: Workspace,
+    /// Full batch: whether the held-out rows ride along in the step.
+    held_out_rides: bool,
     /// Mini-batch only: the shuffled order of training rows and the
     /// gathered batch.
     order: Vec<usize>,
     batch_x: Vec<f32>,
     batch_y: Vec<u8>,
 }
+
+/// Validation and test rows that ride along in a full-batch step's forward
+/// pass, at most. More than that (or with mini-batches) are measured apart,
+/// in chunks of the workspace's rows, so that the workspace never grows
+/// with the held-out sets: 500,000 rows would need 2 GB of activations at
+/// H = 1000, chunks of this many need 64 MB.
+const HELD_OUT_RIDE_ROWS: usize = 16_384;
 
 /// The sizes of a run's loop buffers, derived once for both [`Loop::new`]
 /// and [`run_bytes`].
@@ -280,16 +289,22 @@ struct LoopSizes {
     ws_train: usize,
     /// Mini-batch rows (0 full batch).
     batch: usize,
+    /// Whether the held-out rows ride along in the full-batch step.
+    held_out_rides: bool,
 }
 
 impl LoopSizes {
     fn new(rows: usize, train: usize, batch_size: Option<usize>) -> Self {
+        let held_out = rows - train;
+        let chunk = held_out.clamp(1, HELD_OUT_RIDE_ROWS);
         match batch_size {
-            None => LoopSizes { ws_rows: rows, ws_train: train, batch: 0 },
+            None if held_out <= HELD_OUT_RIDE_ROWS => {
+                LoopSizes { ws_rows: rows, ws_train: train, batch: 0, held_out_rides: true }
+            }
+            None => LoopSizes { ws_rows: train.max(chunk), ws_train: train, batch: 0, held_out_rides: false },
             Some(b) => {
                 let b = b.min(train);
-                let eval_rows = (rows - train).max(1);
-                LoopSizes { ws_rows: b.max(eval_rows), ws_train: b, batch: b }
+                LoopSizes { ws_rows: b.max(chunk), ws_train: b, batch: b, held_out_rides: false }
             }
         }
     }
@@ -321,11 +336,13 @@ impl Loop {
     fn new(split: &Split, config: &TrainConfig, layout: Layout) -> Self {
         let sizes = LoopSizes::new(split.rows(), split.train, config.batch_size);
         let ws = Workspace::new(layout, sizes.ws_rows, sizes.ws_train);
+        let held_out_rides = sizes.held_out_rides;
         if sizes.batch == 0 {
-            return Loop { ws, order: Vec::new(), batch_x: Vec::new(), batch_y: Vec::new() };
+            return Loop { ws, held_out_rides, order: Vec::new(), batch_x: Vec::new(), batch_y: Vec::new() };
         }
         Loop {
             ws,
+            held_out_rides,
             order: (0..split.train).collect(),
             batch_x: vec![0.0; sizes.batch * split.features],
             batch_y: vec![0; sizes.batch],
@@ -350,8 +367,10 @@ impl Loop {
         }
     }
 
-    /// One step over every row: the training rows are stepped on, the
-    /// validation and test rows ride along in the forward pass.
+    /// One step over the training rows, all figures with the parameters
+    /// before its update: the validation and test rows ride along in the
+    /// step's forward pass, or, when there are too many of them (see
+    /// [`HELD_OUT_RIDE_ROWS`]), are measured in chunks just before it.
     fn full_batch_epoch(
         &mut self,
         network: &mut Network,
@@ -362,13 +381,32 @@ impl Loop {
     ) -> bool {
         let x = MatRef::from_slice(&split.images, split.rows(), split.features);
         let [(_, train), (_, valid), (_, test)] = split.ranges();
-        network.step_inspected(&mut self.ws, x, &split.labels, split.train, hyper, |network, ws| {
+        if self.held_out_rides {
+            return network.step_inspected(&mut self.ws, x, &split.labels, split.train, hyper, |network, ws| {
+                record.train = ws.metrics(train);
+                record.valid = ws.metrics(valid);
+                record.test = ws.metrics(test);
+                measured(network, record);
+                record.train.loss.is_finite()
+            });
+        }
+        self.measure_held_out(network, split, record);
+        let (x, y) = (x.row_range(0, split.train), &split.labels[train.clone()]);
+        network.step_inspected(&mut self.ws, x, y, split.train, hyper, |network, ws| {
             record.train = ws.metrics(train);
-            record.valid = ws.metrics(valid);
-            record.test = ws.metrics(test);
             measured(network, record);
             record.train.loss.is_finite()
         })
+    }
+
+    /// The validation and test figures of `network`, in chunks of the
+    /// workspace's rows.
+    fn measure_held_out(&mut self, network: &Network, split: &Split, record: &mut EpochRecord) {
+        let x = MatRef::from_slice(&split.images, split.rows(), split.features);
+        let [_, (_, valid), (_, test)] = split.ranges();
+        record.valid =
+            network.evaluate(&mut self.ws, x.row_range(valid.start, valid.len()), &split.labels[valid], None);
+        record.test = network.evaluate(&mut self.ws, x.row_range(test.start, test.len()), &split.labels[test], None);
     }
 
     /// Steps over the training rows in a fresh order, batch by batch, then
@@ -405,11 +443,7 @@ impl Loop {
             }
         }
         record.train = train_metrics;
-        let held_out = split.train..split.rows();
-        let x = MatRef::from_slice(&split.images, split.rows(), d);
-        network.forward(&mut self.ws, x.row_range(split.train, held_out.len()), &split.labels[held_out], 0);
-        record.valid = self.ws.metrics(0..split.valid);
-        record.test = self.ws.metrics(split.valid..split.valid + split.test);
+        self.measure_held_out(network, split, record);
         measured(network, record);
         true
     }
@@ -440,5 +474,48 @@ mod tests {
         assert!(right > 30, "4 epochs learn something: {right} of 300");
         // The highest of ten probabilities lies in [1/10, 1].
         assert!(again.iter().all(|p| (0.1..=1.0).contains(&p.probability)));
+    }
+
+    #[test]
+    fn many_held_out_rows_are_measured_in_chunks_and_change_nothing_else() {
+        let features = crate::data::FEATURES;
+        let big = Dataset::synthetic(17_400, 1).into_split(300, 9_000, 2).unwrap();
+        assert!(big.valid + big.test > HELD_OUT_RIDE_ROWS, "the held-out rows must not ride along");
+        // The same training rows with a few held-out rows, which ride along.
+        let kept = 300 + 500 + 100;
+        let small = Split {
+            images: big.images[..kept * features].to_vec(),
+            labels: big.labels[..kept].to_vec(),
+            valid: 500,
+            test: 100,
+            ..big.clone()
+        };
+        let config = TrainConfig { hidden: 16, epochs: 3, ..TrainConfig::default() };
+        let run = |split: &Split| train(split, &config, |_| ControlFlow::Continue(())).unwrap();
+        let (chunked, riding) = (run(&big), run(&small));
+        // Held-out rows never touch training: the same parameters, bit for bit.
+        let bits = |o: &TrainOutcome| o.network.params().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&chunked), bits(&riding));
+        assert_eq!(chunked.record(2).train, riding.record(2).train);
+        // Epoch 1's figures are the untrained network's, measured afresh.
+        let layout = Layout::new(features, 16, CLASSES);
+        let initial = Network::new(layout, config.seed, config.velocity_init);
+        let mut ws = Workspace::new(layout, 4_000, 0);
+        let x = MatRef::from_slice(&big.images, big.rows(), features);
+        for (name, range) in big.ranges().into_iter().skip(1) {
+            let expected = initial.evaluate(&mut ws, x.row_range(range.start, range.len()), &big.labels[range], None);
+            let got = if name == "valid" { chunked.record(1).valid } else { chunked.record(1).test };
+            assert_eq!(got.rows, expected.rows, "{name}");
+            assert!(
+                (got.loss - expected.loss).abs() < 1e-12 && (got.accuracy - expected.accuracy).abs() < 1e-12,
+                "{name}"
+            );
+        }
+        // The workspace no longer grows with the held-out rows: 500,000
+        // rows at the course's size plan far less than their 2 GB of
+        // activations.
+        let course = TrainConfig::default();
+        assert!(run_bytes(features, 500_000, 10_000, &course) < 200 << 20);
+        assert!(run_bytes(features, 18_724, 10_000, &course) > 18_724 * 1000 * 4, "the course's rows still ride along");
     }
 }
