@@ -177,12 +177,22 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// The benchmark's workspace rows and training rows (the batch): full
+/// batch, the evaluation rows ride along in the step's forward pass;
+/// mini-batch, they are evaluated in one pass after the batches.
+/// Saturating, for checking huge arguments before anything is allocated.
+pub fn workspace_rows(args: &BenchArgs) -> (usize, usize) {
+    let batch = args.batch_size.unwrap_or(args.rows).min(args.rows);
+    let rows = if batch == args.rows { args.rows.saturating_add(args.eval_rows) } else { batch.max(args.eval_rows) };
+    (rows, batch)
+}
+
 /// Times the step, its two big GEMMs alone and an epoch, then the
 /// machine's FMA peak.
 fn measure(args: &BenchArgs, check: f64) -> Measured {
     let d = FEATURES;
     let layout = Layout::new(d, args.hidden, CLASSES);
-    let batch = args.batch_size.unwrap_or(args.rows).min(args.rows);
+    let (max_rows, batch) = workspace_rows(args);
     let total_rows = args.rows + args.eval_rows;
     let (x, y) = bench_data(total_rows, d);
     let xv = MatRef::from_slice(&x, total_rows, d);
@@ -190,9 +200,6 @@ fn measure(args: &BenchArgs, check: f64) -> Measured {
     // The rate must not change the parameters' magnitude between timings.
     let hyper = Hyper { learning_rate: 1e-6, momentum: 0.0 };
     let full_batch = batch == args.rows;
-    // Full batch, the evaluation rows ride along in the step's forward pass;
-    // mini-batch, they are evaluated in one pass after the batches.
-    let max_rows = if full_batch { total_rows } else { batch.max(args.eval_rows) };
     let mut ws = Workspace::new(layout, max_rows, batch);
     let needed_bytes = (x.len() * 4 + y.len()) as u64 + ws.buffer_bytes() + net.buffer_bytes();
 

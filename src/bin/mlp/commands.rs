@@ -18,7 +18,7 @@ use crate::system;
 use mlp_engine::data::FEATURES;
 use mlp_engine::engine::SimdPath;
 use mlp_engine::training::{model, run_bytes};
-use mlp_engine::{CLASSES, Error, ErrorKind, Network, Split, StopReason, TrainConfig, TrainOutcome, train};
+use mlp_engine::{CLASSES, Error, ErrorKind, Network, Split, StopReason, TrainConfig, TrainOutcome, Workspace, train};
 
 /// Runs a parsed command.
 pub fn run(command: Command) -> CliResult<()> {
@@ -61,9 +61,10 @@ fn check_bench_fits(b: &BenchCommand) -> CliResult<()> {
     }
     let a = &b.args;
     let rows = a.rows.saturating_add(a.eval_rows);
-    let config = TrainConfig { hidden: a.hidden, batch_size: a.batch_size, epochs: 1, ..TrainConfig::default() };
     let data = (rows as u64).saturating_mul(FEATURES as u64 * 4 + 1);
-    let bytes = data.saturating_add(run_bytes(FEATURES, rows, a.rows, &config));
+    let (ws_rows, ws_train) = bench::workspace_rows(a);
+    let workspace = Workspace::bytes_for(a.hidden, CLASSES, ws_rows, ws_train);
+    let bytes = data.saturating_add(Network::bytes_for(FEATURES, a.hidden, CLASSES)).saturating_add(workspace);
     let flags = format!("--hidden {} with --rows {} and --eval-rows {}", a.hidden, a.rows, a.eval_rows);
     plan::check_fits(bytes, &flags, Blame::Flags)
 }
