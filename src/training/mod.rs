@@ -4,8 +4,10 @@
 //!
 //! Full batch, each epoch is one [`Network::step`] over every row of the
 //! split: the training rows are stepped on and the validation and test rows
-//! ride along in the same forward pass, so all three are measured with the
-//! parameters before that epoch's update, as the assignment's code does.
+//! ride along in the same forward pass (or, beyond
+//! [`HELD_OUT_RIDE_ROWS`] of them, are measured in chunks just before the
+//! step), so all three are measured with the parameters before that epoch's
+//! update, as the assignment's code does.
 //! With mini-batches the training figures are the row-weighted mean over the
 //! epoch's batches, and valid/test are measured after the epoch.
 //! Nothing is allocated per epoch.
@@ -279,7 +281,7 @@ struct Loop {
 /// in chunks of the workspace's rows, so that the workspace never grows
 /// with the held-out sets: 500,000 rows would need 2 GB of activations at
 /// H = 1000, chunks of this many need 64 MB.
-const HELD_OUT_RIDE_ROWS: usize = 16_384;
+pub const HELD_OUT_RIDE_ROWS: usize = 16_384;
 
 /// The sizes of a run's loop buffers, derived once for both [`Loop::new`]
 /// and [`run_bytes`].
