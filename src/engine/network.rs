@@ -383,8 +383,9 @@ impl Network {
             if let Some(out) = predictions.as_deref_mut() {
                 // With no training rows the forward pass leaves each row's
                 // probabilities where its logits were.
-                for (o, p) in out[start..start + count].iter_mut().zip(ws.logits.chunks_exact(c)) {
-                    let class = argmax(p);
+                let rows = ws.logits.chunks_exact(c).zip(&labels[start..start + count]).zip(&ws.row_correct);
+                for (o, ((p, &label), &correct)) in out[start..start + count].iter_mut().zip(rows) {
+                    let class = predicted_class(p, usize::from(label), correct == 1);
                     *o = Prediction { class: class as u8, probability: p[class] };
                 }
             }
@@ -397,7 +398,10 @@ impl Network {
 /// A model's answer for one row.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Prediction {
-    /// The class of the highest probability (the first of ties).
+    /// The predicted class: the label where the row counted as right (the
+    /// argmax of its logits was the label), otherwise the first class of
+    /// highest probability that is not the label, so that predictions and
+    /// accuracy always agree.
     pub class: u8,
     /// That probability.
     pub probability: f32,
@@ -480,6 +484,23 @@ fn timed<C: PhaseClock, R>(clock: &mut C, phase: Phase, f: impl FnOnce() -> R) -
 }
 
 /// Index of the first largest element.
+/// The class a row's probabilities `p` predict, consistent with the
+/// accuracy: that counted the argmax of the logits (`correct`: it was the
+/// label), and logits a few ulps apart can round to equal probabilities,
+/// where the first maximum of `p` need not be the logits' argmax. So a
+/// correct row predicts its label, and a wrong one the first maximum of
+/// `p` that is not the label.
+fn predicted_class(p: &[f32], label: usize, correct: bool) -> usize {
+    if correct {
+        return label;
+    }
+    let best = argmax(p);
+    if best != label {
+        return best;
+    }
+    (0..p.len()).find(|&j| j != label && p[j] == p[best]).unwrap_or(best)
+}
+
 fn argmax(values: &[f32]) -> usize {
     let mut best = 0;
     for (j, &v) in values.iter().enumerate() {
@@ -645,6 +666,32 @@ impl Workspace {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn predictions_agree_with_the_accuracy_when_probabilities_tie() {
+        // W_o = 0, so every row's logits are b_o: classes 0 and 1 a single
+        // ulp apart, class 1 the larger. Their probabilities round equal,
+        // so the first maximum of p is class 0, yet the accuracy counts
+        // class 1 (the logits' argmax): a row labelled 1 is right and must
+        // be predicted 1, a row labelled 0 is wrong and must not be
+        // predicted 0; a row labelled 2 gets the first maximum of p.
+        let layout = Layout::new(3, 2, 4);
+        let mut net = Network::new(layout, 1, 0.0);
+        let params = net.params_mut();
+        params[layout.range(Tensor::OutputWeights)].fill(0.0);
+        params[layout.range(Tensor::OutputBias)].copy_from_slice(&[0.1, 0.1f32.next_up(), -3.0, -3.0]);
+        let x = vec![0.5f32; 3 * 3];
+        let labels = [1u8, 0, 2];
+        let mut ws = Workspace::new(layout, 3, 0);
+        let mut predictions = [Prediction::default(); 3];
+        let metrics = net.evaluate(&mut ws, MatRef::from_slice(&x, 3, 3), &labels, Some(&mut predictions));
+        let p = ws.outputs();
+        assert_eq!(p.at(0, 0), p.at(0, 1), "the test needs probabilities that tie");
+        assert_eq!(predictions.map(|q| q.class), [1, 1, 0]);
+        let right = predictions.iter().zip(labels).filter(|(q, y)| q.class == *y).count();
+        assert_eq!((metrics.accuracy, right), (1.0 / 3.0, 1));
+        assert!(predictions.iter().all(|q| q.probability == p.at(0, 1)));
+    }
 
     #[test]
     fn workspace_bytes_are_known_before_it_is_made() {
