@@ -2,12 +2,11 @@
 //! with loss and accuracy of train, valid and test every epoch, best-epoch
 //! tracking, early stopping and divergence detection.
 //!
-//! Full batch, each epoch is one [`Network::step`] over every row of the
-//! split: the training rows are stepped on and the validation and test rows
-//! ride along in the same forward pass (or, beyond
-//! [`HELD_OUT_RIDE_ROWS`] of them, are measured in chunks just before the
-//! step), so all three are measured with the parameters before that epoch's
-//! update, as the assignment's code does.
+//! Full batch, each epoch is one [`Network::step`]: the training rows are
+//! stepped on and the validation and test rows ride along in the same
+//! forward pass (or, beyond [`HELD_OUT_RIDE_ROWS`] of them, are measured in
+//! chunks just before the step), so all three are measured with the
+//! parameters before that epoch's update, as the assignment's code does.
 //! With mini-batches the training figures are the row-weighted mean over the
 //! epoch's batches, and valid/test are measured after the epoch.
 //! Nothing is allocated per epoch.
@@ -314,8 +313,9 @@ impl LoopSizes {
 
 /// Bytes a training run allocates besides its data: the network's three
 /// buffers, two parameter snapshots and the model file's two copies, the
-/// workspace, the mini-batch buffers and the reserved history. Saturating, so a huge request reads as
-/// huge; for checking memory before anything is allocated.
+/// workspace, the mini-batch buffers, the reserved history and the final
+/// test predictions. Saturating, so a huge request reads as huge; for
+/// checking memory before anything is allocated.
 pub fn run_bytes(features: usize, rows: usize, train: usize, config: &TrainConfig) -> u64 {
     let sizes = LoopSizes::new(rows, train.min(rows), config.batch_size);
     let network = Network::bytes_for(features, config.hidden, CLASSES);

@@ -21,6 +21,7 @@ use mlp_engine::engine::reference::{RefMat, RefNetwork};
 use mlp_engine::engine::rng::Rng;
 use mlp_engine::engine::simd::SimdPath;
 use mlp_engine::engine::{Hyper, Network, Phase, PhaseTimes, Workspace};
+use mlp_engine::training::HELD_OUT_RIDE_ROWS;
 use mlp_engine::{Error, ErrorKind, Result};
 
 /// The shape of a benchmark.
@@ -177,14 +178,25 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// The benchmark's workspace rows and training rows (the batch): full
-/// batch, the evaluation rows ride along in the step's forward pass;
-/// mini-batch, they are evaluated in one pass after the batches.
+/// The benchmark's workspace rows and training rows (the batch), as a
+/// training run sizes them: full batch, up to [`HELD_OUT_RIDE_ROWS`]
+/// evaluation rows ride along in the step's forward pass; more of them, or
+/// with mini-batches, are evaluated in chunks of the workspace's rows.
 /// Saturating, for checking huge arguments before anything is allocated.
 pub fn workspace_rows(args: &BenchArgs) -> (usize, usize) {
     let batch = args.batch_size.unwrap_or(args.rows).min(args.rows);
-    let rows = if batch == args.rows { args.rows.saturating_add(args.eval_rows) } else { batch.max(args.eval_rows) };
+    let chunk = args.eval_rows.clamp(1, HELD_OUT_RIDE_ROWS);
+    let rows = if batch == args.rows && eval_rides_along(args) {
+        args.rows.saturating_add(args.eval_rows)
+    } else {
+        batch.max(chunk)
+    };
     (rows, batch)
+}
+
+/// Whether a full-batch epoch carries the evaluation rows in its step.
+fn eval_rides_along(args: &BenchArgs) -> bool {
+    args.eval_rows <= HELD_OUT_RIDE_ROWS
 }
 
 /// Times the step, its two big GEMMs alone and an epoch, then the
@@ -206,15 +218,21 @@ fn measure(args: &BenchArgs, check: f64) -> Measured {
     let step = time(args.steps, || net.step(&mut ws, xv.row_range(0, batch), &y[..batch], batch, hyper));
     let gemms = time(args.steps, || net.step_gemms_only(&mut ws, xv.row_range(0, batch), batch));
     let per_epoch = args.rows.div_ceil(batch);
-    let epoch = if full_batch {
+    let eval = (xv.row_range(args.rows, args.eval_rows), &y[args.rows..]);
+    let epoch = if full_batch && eval_rides_along(args) {
         time(args.steps.min(10), || net.step(&mut ws, xv, &y, args.rows, hyper))
+    } else if full_batch {
+        time(args.steps.min(10), || {
+            net.evaluate(&mut ws, eval.0, eval.1, None);
+            net.step(&mut ws, xv.row_range(0, args.rows), &y[..args.rows], args.rows, hyper)
+        })
     } else {
         time(args.steps.clamp(1, 3), || {
             for b in 0..per_epoch {
                 let start = (b * batch).min(args.rows - batch);
                 net.step(&mut ws, xv.row_range(start, batch), &y[start..start + batch], batch, hyper);
             }
-            net.evaluate(&mut ws, xv.row_range(args.rows, args.eval_rows), &y[args.rows..], None);
+            net.evaluate(&mut ws, eval.0, eval.1, None);
         })
     };
     let peak_rss = peak_rss_bytes();
@@ -289,7 +307,11 @@ fn report_text(args: &BenchArgs, m: &Measured) {
     say!("  step rate:             {step:.1} GFLOP/s ({:.2} GFLOP per step), {}", m.step_flops / 1e9, of_peak(step));
     say!("  two big GEMMs alone:   {} = {gemm:.1} GFLOP/s, {}", ms(&m.gemms), of_peak(gemm));
     say!("  efficiency:            the big GEMMs alone take {:.1}% of the step's time", 100.0 * m.efficiency());
-    let what = if m.batch == args.rows { "one step over train + eval rows" } else { "all batches + evaluation" };
+    let what = match (m.batch == args.rows, eval_rides_along(args)) {
+        (true, true) => "one step over train + eval rows",
+        (true, false) => "eval rows in chunks + one step",
+        (false, _) => "all batches + evaluation",
+    };
     say!("  epoch ({what}): {} = {epoch:.1} GFLOP/s, {}", ms(&m.epoch), of_peak(epoch));
     let p = &m.peak;
     say!(
