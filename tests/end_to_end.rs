@@ -341,6 +341,12 @@ fn bench_and_profile_report_on_a_small_shape() {
     let mini =
         mlp(&["bench", "--hidden", "32", "--rows", "256", "--eval-rows", "64", "--batch-size", "32", "--steps", "3"]);
     assert!(mini.status.success() && String::from_utf8_lossy(&mini.stdout).contains("samples/s"));
+    // More evaluation rows than ride along in a training step: measured in
+    // chunks before the step, as training does.
+    let many = mlp(&["bench", "--hidden", "8", "--rows", "256", "--eval-rows", "17000", "--steps", "2"]);
+    let text = String::from_utf8_lossy(&many.stdout);
+    assert!(many.status.success(), "{}", String::from_utf8_lossy(&many.stderr));
+    assert!(text.contains("epoch (eval rows in chunks + one step)"), "{text}");
     let profile = mlp(&["profile", "--hidden", "32", "--rows", "256", "--steps", "3"]);
     let text = String::from_utf8_lossy(&profile.stdout);
     assert!(profile.status.success(), "{}", String::from_utf8_lossy(&profile.stderr));
