@@ -103,23 +103,45 @@ pub fn check_data_len(needed: usize, available: usize, shape: &[usize]) -> Resul
         .fix("the file is incomplete or corrupt; write or download it again"))
 }
 
-/// CRC-32 (IEEE 802.3, as zip and gzip use), table-driven.
+/// CRC-32 (IEEE 802.3, as zip and gzip use), 16 bytes per step ("slicing
+/// by 16": sixteen 256-entry tables, one per byte position, whose lookups
+/// do not wait on each other). A byte at a time the table lookups form one
+/// chain, about 0.5 GB/s, which was seconds of a large data set's loading.
 pub fn crc32(bytes: &[u8]) -> u32 {
-    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        let mut table = [0u32; 256];
-        for (i, entry) in table.iter_mut().enumerate() {
+    static TABLES: std::sync::OnceLock<[[u32; 256]; 16]> = std::sync::OnceLock::new();
+    let tables = TABLES.get_or_init(|| {
+        let mut tables = [[0u32; 256]; 16];
+        for (i, entry) in tables[0].iter_mut().enumerate() {
             let mut c = i as u32;
             for _ in 0..8 {
                 c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
             }
             *entry = c;
         }
-        table
+        // tables[k][i]: the CRC of byte i followed by k zero bytes.
+        for k in 1..16 {
+            for i in 0..256 {
+                let prev = tables[k - 1][i];
+                tables[k][i] = (prev >> 8) ^ tables[0][(prev & 0xFF) as usize];
+            }
+        }
+        tables
     });
     let mut crc = !0u32;
-    for &b in bytes {
-        crc = table[((crc ^ u32::from(b)) & 0xFF) as usize] ^ (crc >> 8);
+    let (blocks, tail) = bytes.as_chunks::<16>();
+    for block in blocks {
+        let first = (u32::from_le_bytes([block[0], block[1], block[2], block[3]]) ^ crc).to_le_bytes();
+        let mut next = 0u32;
+        for (j, &b) in first.iter().enumerate() {
+            next ^= tables[15 - j][usize::from(b)];
+        }
+        for j in 4..16 {
+            next ^= tables[15 - j][usize::from(block[j])];
+        }
+        crc = next;
+    }
+    for &b in tail {
+        crc = tables[0][((crc ^ u32::from(b)) & 0xFF) as usize] ^ (crc >> 8);
     }
     !crc
 }
@@ -269,6 +291,38 @@ mod tests {
     fn crc32_of_known_strings() {
         assert_eq!(crc32(b""), 0);
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b"The quick brown fox jumps over the lazy dog"), 0x414F_A339);
+    }
+
+    #[test]
+    fn crc32_sixteen_bytes_a_step_equals_the_bitwise_definition() {
+        // The polynomial applied bit by bit, the definition itself.
+        let bitwise = |bytes: &[u8]| {
+            let mut crc = !0u32;
+            for &b in bytes {
+                crc ^= u32::from(b);
+                for _ in 0..8 {
+                    crc = if crc & 1 != 0 { 0xEDB8_8320 ^ (crc >> 1) } else { crc >> 1 };
+                }
+            }
+            !crc
+        };
+        let mut state = 0x9E37_79B9u32;
+        let data: Vec<u8> = (0..1000)
+            .map(|_| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (state >> 24) as u8
+            })
+            .collect();
+        // Every length from 0 to 100 (tails of 0..15 after whole blocks),
+        // at every start offset modulo 16, and one long run.
+        for start in 0..16 {
+            for len in 0..100 {
+                let bytes = &data[start..start + len];
+                assert_eq!(crc32(bytes), bitwise(bytes), "start {start}, length {len}");
+            }
+        }
+        assert_eq!(crc32(&data), bitwise(&data));
     }
 
     #[test]

@@ -87,7 +87,7 @@ impl Dataset {
                     .fix("store images as uint8 (0-255) or float32 / float64"));
             }
         };
-        if let Some(i) = images.iter().position(|v| !v.is_finite()) {
+        if let Some(i) = first_non_finite(&images) {
             return Err(Error::new(
                 ErrorKind::NonFinite,
                 format!("image {} has a NaN or infinite value ({})", i / features, images[i]),
@@ -356,6 +356,16 @@ impl Split {
     }
 }
 
+/// Index of the first NaN or infinite value. Blocks of 64K values are
+/// checked on all threads by a loop without an early exit (which
+/// vectorises); only the first bad block is searched value by value.
+fn first_non_finite(values: &[f32]) -> Option<usize> {
+    const BLOCK: usize = 1 << 16;
+    let all_finite = |block: &[f32]| block.iter().fold(true, |ok, v| ok & v.is_finite());
+    let block = values.par_chunks(BLOCK).position_first(|block| !all_finite(block))?;
+    values[block * BLOCK..].iter().position(|v| !v.is_finite()).map(|i| block * BLOCK + i)
+}
+
 /// Checks that images of `image_shape` and labels of `label_shape` form a
 /// data set; returns its rows and values per image. Used on headers alone
 /// (to probe) and on decoded arrays (to load), so both refuse the same files.
@@ -466,4 +476,23 @@ fn decode_idx(raw: &[u8]) -> Result<idx::IdxArray> {
     }
     let header = idx::parse_header(&idx::gunzip_prefix(raw, IDX_HEADER_MAX)?)?;
     idx::parse(&idx::gunzip_limited(raw, header.file_len())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_non_finite_value_is_found_in_any_block() {
+        let mut values = vec![0.5f32; 200_000];
+        assert_eq!(first_non_finite(&values), None);
+        values[180_000] = f32::INFINITY;
+        values[150_001] = f32::NAN;
+        assert_eq!(first_non_finite(&values), Some(150_001));
+        values[65_536] = f32::NEG_INFINITY;
+        assert_eq!(first_non_finite(&values), Some(65_536));
+        values[0] = f32::NAN;
+        assert_eq!(first_non_finite(&values), Some(0));
+        assert_eq!(first_non_finite(&[]), None);
+    }
 }

@@ -8,6 +8,7 @@
 
 use crate::data::bytes::{ByteReader, check_data_len};
 use crate::error::{Error, ErrorKind, Result};
+use rayon::prelude::*;
 
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
 /// numpy refuses longer headers unless told to trust the file.
@@ -420,8 +421,16 @@ fn decode(raw: &[u8], dtype: Dtype) -> Result<Elements> {
             let shift = 64 - 8 * size as u32;
             Elements::Int(words.map(|w| ((word(w) << shift) as i64) >> shift).collect())
         }
-        (Kind::Float, 4) => Elements::F32(words.map(|w| f32::from_bits(word(w) as u32)).collect()),
-        (Kind::Float, _) => Elements::F64(words.map(|w| f64::from_bits(word(w))).collect()),
+        // Floats are the large arrays (images): decoded on all threads.
+        (Kind::Float, 4) => {
+            let bits = |w: &[u8]| -> [u8; 4] { w.try_into().expect("4-byte words") };
+            Elements::F32(if dtype.big_endian {
+                raw.par_chunks_exact(4).map(|w| f32::from_be_bytes(bits(w))).collect()
+            } else {
+                raw.par_chunks_exact(4).map(|w| f32::from_le_bytes(bits(w))).collect()
+            })
+        }
+        (Kind::Float, _) => Elements::F64(raw.par_chunks_exact(8).map(|w| f64::from_bits(word(w))).collect()),
     })
 }
 

@@ -197,12 +197,13 @@ impl<'a> Archive<'a> {
         }
     }
 
-    /// The raw bytes of a member, decompressed and CRC-checked.
-    pub fn read(&self, name: &str) -> Result<Vec<u8>> {
+    /// The raw bytes of a member, decompressed and CRC-checked; a stored
+    /// member of an archive in memory is not copied.
+    pub fn read(&self, name: &str) -> Result<Cow<'a, [u8]>> {
         let (entry, data, _) = self.locate(name, usize::MAX)?;
         let what = format!("member '{name}'");
         let expected = usize::try_from(entry.uncompressed).map_err(|_| bad_archive("member size out of range"))?;
-        let out = if entry.method == 0 { data.into_owned() } else { inflate_exact(&data, expected, &what)? };
+        let out = if entry.method == 0 { data } else { Cow::Owned(inflate_exact(&data, expected, &what)?) };
         let crc = crc32(&out);
         if crc != entry.crc {
             return Err(Error::new(

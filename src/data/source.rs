@@ -184,7 +184,8 @@ fn probe_npz(path: &Path) -> Result<DataShape> {
     let (labels, label_len) = archive.array_header("labels").map_err(|e| e.at(path))?;
     let (rows, features) = check_shapes(&images.shape, &labels.shape, path, path)?;
     let shape = DataShape { rows, features, load_bytes: 0 };
-    // The file, each member's decompressed bytes and decoded values, the f32 images.
+    // The file, each member's decompressed bytes and decoded values, the f32
+    // images (an upper bound: a stored member is read in place, not copied).
     let load_bytes = [file_len, image_len as u64, images.decoded_bytes(), label_len as u64, labels.decoded_bytes()]
         .iter()
         .fold(shape.dataset_bytes(), |sum, &b| sum.saturating_add(b));
