@@ -253,6 +253,11 @@ fn each_bad_data_set_gives_its_own_error() {
             data((&[1, 2], Elements::F64(vec![f64::INFINITY, 0.0])), (&[1], Elements::U8(vec![1]))),
             ErrorKind::NonFinite,
         ),
+        (
+            "float64 pixel beyond float32",
+            data((&[2, 2], Elements::F64(vec![0.0, 0.5, 1e300, 0.0])), (&[2], Elements::U8(vec![1, 2]))),
+            ErrorKind::NonFinite,
+        ),
         ("no rows", data((&[0, 784], px(0)), (&[0], Elements::Int(vec![]))), ErrorKind::Empty),
         ("float labels", data((&[1, 2], px(2)), (&[1], Elements::F32(vec![1.0]))), ErrorKind::UnsupportedDtype),
         (
@@ -266,6 +271,13 @@ fn each_bad_data_set_gives_its_own_error() {
     for (what, bytes, kind) in cases {
         expect(what, load_npz_bytes(&bytes), kind);
     }
+    // The value the file holds is named, not the infinity it would become.
+    let huge = data((&[2, 2], Elements::F64(vec![0.0, 0.5, 1e300, 0.0])), (&[2], Elements::U8(vec![1, 2])));
+    let message = load_npz_bytes(&huge).unwrap_err().to_string();
+    assert!(
+        message.contains("image 1 has a value float32 cannot hold: NaN, infinite or beyond its range (1e300)"),
+        "{message}"
+    );
 }
 
 #[test]

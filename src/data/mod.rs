@@ -80,14 +80,30 @@ impl Dataset {
         let images = match image_values {
             Elements::U8(v) => v.par_iter().map(|&b| f32::from(b) / 255.0).collect::<Vec<f32>>(),
             Elements::F32(v) => v,
-            Elements::F64(v) => v.par_iter().map(|&x| x as f32).collect(),
+            Elements::F64(v) => {
+                // A finite float64 beyond float32's range would become
+                // infinite: named here with the value the file holds.
+                if let Some(i) = first_where(&v, |x: &f64| x.is_nan() || x.abs() > f64::from(f32::MAX)) {
+                    return Err(Error::new(
+                        ErrorKind::NonFinite,
+                        format!(
+                            "image {} has a value float32 cannot hold: NaN, infinite or beyond its range ({:e})",
+                            i / features,
+                            v[i]
+                        ),
+                    )
+                    .at(path)
+                    .fix("clean the data: every pixel must be a finite number within float32's range"));
+                }
+                v.par_iter().map(|&x| x as f32).collect()
+            }
             Elements::Int(_) => {
                 return Err(Error::new(ErrorKind::UnsupportedDtype, "images are a wide integer type")
                     .at(path)
                     .fix("store images as uint8 (0-255) or float32 / float64"));
             }
         };
-        if let Some(i) = first_non_finite(&images) {
+        if let Some(i) = first_where(&images, |v: &f32| !v.is_finite()) {
             return Err(Error::new(
                 ErrorKind::NonFinite,
                 format!("image {} has a NaN or infinite value ({})", i / features, images[i]),
@@ -356,14 +372,14 @@ impl Split {
     }
 }
 
-/// Index of the first NaN or infinite value. Blocks of 64K values are
+/// Index of the first value that is `bad`. Blocks of 64K values are
 /// checked on all threads by a loop without an early exit (which
 /// vectorises); only the first bad block is searched value by value.
-fn first_non_finite(values: &[f32]) -> Option<usize> {
+fn first_where<T: Sync>(values: &[T], bad: impl Fn(&T) -> bool + Sync) -> Option<usize> {
     const BLOCK: usize = 1 << 16;
-    let all_finite = |block: &[f32]| block.iter().fold(true, |ok, v| ok & v.is_finite());
-    let block = values.par_chunks(BLOCK).position_first(|block| !all_finite(block))?;
-    values[block * BLOCK..].iter().position(|v| !v.is_finite()).map(|i| block * BLOCK + i)
+    let any_bad = |block: &[T]| block.iter().fold(false, |found, v| found | bad(v));
+    let block = values.par_chunks(BLOCK).position_first(any_bad)?;
+    values[block * BLOCK..].iter().position(&bad).map(|i| block * BLOCK + i)
 }
 
 /// Checks that images of `image_shape` and labels of `label_shape` form a
@@ -484,6 +500,7 @@ mod tests {
 
     #[test]
     fn the_first_non_finite_value_is_found_in_any_block() {
+        let first_non_finite = |values: &[f32]| first_where(values, |v: &f32| !v.is_finite());
         let mut values = vec![0.5f32; 200_000];
         assert_eq!(first_non_finite(&values), None);
         values[180_000] = f32::INFINITY;

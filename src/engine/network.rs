@@ -483,13 +483,13 @@ fn timed<C: PhaseClock, R>(clock: &mut C, phase: Phase, f: impl FnOnce() -> R) -
     out
 }
 
-/// Index of the first largest element.
 /// The class a row's probabilities `p` predict, consistent with the
 /// accuracy: that counted the argmax of the logits (`correct`: it was the
 /// label), and logits a few ulps apart can round to equal probabilities,
 /// where the first maximum of `p` need not be the logits' argmax. So a
 /// correct row predicts its label, and a wrong one the first maximum of
-/// `p` that is not the label.
+/// `p` that is not the label (with NaN probabilities, after divergence,
+/// the first class that is not the label).
 fn predicted_class(p: &[f32], label: usize, correct: bool) -> usize {
     if correct {
         return label;
@@ -498,9 +498,11 @@ fn predicted_class(p: &[f32], label: usize, correct: bool) -> usize {
     if best != label {
         return best;
     }
-    (0..p.len()).find(|&j| j != label && p[j] == p[best]).unwrap_or(best)
+    let other = |tied: bool| (0..p.len()).find(|&j| j != label && (!tied || p[j] == p[best]));
+    other(true).or_else(|| other(false)).unwrap_or(best)
 }
 
+/// Index of the first largest element.
 fn argmax(values: &[f32]) -> usize {
     let mut best = 0;
     for (j, &v) in values.iter().enumerate() {
@@ -691,6 +693,11 @@ mod tests {
         let right = predictions.iter().zip(labels).filter(|(q, y)| q.class == *y).count();
         assert_eq!((metrics.accuracy, right), (1.0 / 3.0, 1));
         assert!(predictions.iter().all(|q| q.probability == p.at(0, 1)));
+        // NaN probabilities: a row counted wrong is never predicted right.
+        let nan = [f32::NAN; 4];
+        assert_eq!(predicted_class(&nan, 0, false), 1);
+        assert_eq!(predicted_class(&nan, 2, false), 0);
+        assert_eq!(predicted_class(&nan, 2, true), 2);
     }
 
     #[test]
