@@ -15,11 +15,12 @@ peer_assignment.py). Used by compare.py; runs on its own too:
 
     python3 benches/peer_numpy.py --dtype float32
 """
-import argparse
 import json
 import time
 
 import numpy as np
+
+from peer_timing import arguments, full_batch_epochs, median, samples_per_second
 
 D, C = 784, 10
 
@@ -56,24 +57,15 @@ def metrics(p, y):
     return float(-np.log(p[rows, y] + 1e-30).mean()), float((p.argmax(1) == y).mean())
 
 
-def median(xs):
-    return sorted(xs)[len(xs) // 2]
-
-
 def full_batch(args, dtype, x, y, t):
     ps, vs = params(args.hidden, dtype, np.random.default_rng(0))
     xt, tt, xe, ye = x[:args.rows], t[:args.rows], x[args.rows:], y[args.rows:]
-    steps, epochs = [], []
-    for _ in range(args.epochs + 1):
-        t0 = time.perf_counter()
-        p = step(ps, vs, xt, tt, 1e-6, 0.0)
-        t1 = time.perf_counter()
+
+    def measure(p):
         metrics(p, y[:args.rows])
         metrics(forward(ps, xe)[1], ye)
-        t2 = time.perf_counter()
-        steps.append(t1 - t0)
-        epochs.append(t2 - t0)
-    return median(steps[1:]), median(epochs[1:])
+
+    return full_batch_epochs(args.epochs, lambda: step(ps, vs, xt, tt, 1e-6, 0.0), measure)
 
 
 def gemms_only(args, dtype, x):
@@ -92,13 +84,7 @@ def gemms_only(args, dtype, x):
 
 def mini_batch(args, dtype, x, t, batch):
     ps, vs = params(args.hidden, dtype, np.random.default_rng(1))
-    times = []
-    for _ in range(4):
-        t0 = time.perf_counter()
-        for s in range(0, args.rows - batch + 1, batch):
-            step(ps, vs, x[s:s + batch], t[s:s + batch], 1e-6, 0.0)
-        times.append(time.perf_counter() - t0)
-    return (args.rows // batch) * batch / median(times[1:])
+    return samples_per_second(args.rows, batch, lambda s: step(ps, vs, x[s:s + batch], t[s:s + batch], 1e-6, 0.0))
 
 
 def blas_info():
@@ -111,14 +97,7 @@ def blas_info():
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    ap.add_argument("--hidden", type=int, default=1000)
-    ap.add_argument("--rows", type=int, default=10_000)
-    ap.add_argument("--eval-rows", type=int, default=8_724)
-    ap.add_argument("--epochs", type=int, default=8, help="full-batch epochs timed after one warm-up")
-    ap.add_argument("--batches", default="32,128", help="mini-batch sizes ('' for none)")
-    a = ap.parse_args()
+    a = arguments(__doc__, lambda ap: ap.add_argument("--dtype", choices=["float32", "float64"], default="float32"))
     dtype = np.dtype(a.dtype)
     rng = np.random.default_rng(2024)
     x = rng.random((a.rows + a.eval_rows, D), dtype=np.float64).astype(dtype)

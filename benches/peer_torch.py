@@ -7,11 +7,11 @@ Prints one JSON line of medians. Used by compare.py; runs on its own too:
 
     python3 benches/peer_torch.py --threads 2
 """
-import argparse
 import json
-import time
 
 import torch
+
+from peer_timing import arguments, full_batch_epochs, samples_per_second
 
 D, C = 784, 10
 
@@ -41,48 +41,27 @@ def step(ps, vs, x, y, lr, gamma):
     return out.detach(), loss.detach()
 
 
-def median(xs):
-    return sorted(xs)[len(xs) // 2]
-
-
 def full_batch(a, x, y):
     ps, vs = params(a.hidden, 0)
     xt, yt, xe, ye = x[:a.rows], y[:a.rows], x[a.rows:], y[a.rows:]
-    steps, epochs = [], []
-    for _ in range(a.epochs + 1):
-        t0 = time.perf_counter()
-        out, loss = step(ps, vs, xt, yt, 1e-6, 0.0)
-        t1 = time.perf_counter()
+
+    def measure(result):
+        out, loss = result
         with torch.no_grad():
             float(loss), float((out.argmax(1) == yt).float().mean())
             le = logits(ps, xe)
             float(torch.nn.functional.cross_entropy(le, ye)), float((le.argmax(1) == ye).float().mean())
-        t2 = time.perf_counter()
-        steps.append(t1 - t0)
-        epochs.append(t2 - t0)
-    return median(steps[1:]), median(epochs[1:])
+
+    return full_batch_epochs(a.epochs, lambda: step(ps, vs, xt, yt, 1e-6, 0.0), measure)
 
 
 def mini_batch(a, x, y, batch):
     ps, vs = params(a.hidden, 1)
-    times = []
-    for _ in range(4):
-        t0 = time.perf_counter()
-        for s in range(0, a.rows - batch + 1, batch):
-            step(ps, vs, x[s:s + batch], y[s:s + batch], 1e-6, 0.0)
-        times.append(time.perf_counter() - t0)
-    return (a.rows // batch) * batch / median(times[1:])
+    return samples_per_second(a.rows, batch, lambda s: step(ps, vs, x[s:s + batch], y[s:s + batch], 1e-6, 0.0))
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--hidden", type=int, default=1000)
-    ap.add_argument("--rows", type=int, default=10_000)
-    ap.add_argument("--eval-rows", type=int, default=8_724)
-    ap.add_argument("--epochs", type=int, default=8, help="full-batch epochs timed after one warm-up")
-    ap.add_argument("--batches", default="32,128", help="mini-batch sizes ('' for none)")
-    a = ap.parse_args()
+    a = arguments(__doc__, lambda ap: ap.add_argument("--threads", type=int, default=2))
     torch.set_num_threads(a.threads)
     g = torch.Generator().manual_seed(2024)
     x = torch.rand(a.rows + a.eval_rows, D, generator=g)
