@@ -111,46 +111,15 @@ fn dot(a: &[f32], w: &[f32]) -> f32 {
     sum
 }
 
-/// The logits `a·W_o` (no bias yet) of one row of activations `a` `(H)`
-/// from `w_o_t` `(C, H)` into `logits` `(C)`, each as [`dot`] computes it.
-/// `C` is the class count when known at compile time (the course's ten):
-/// then all C sums advance together over one pass of the row; with `C = 0`
-/// (any count) they are made class by class, to the same bits.
-#[inline(always)]
-fn logits_row<const C: usize>(a: &[f32], w_o_t: &[f32], logits: &mut [f32]) {
-    let h = a.len();
-    if C == 0 {
-        for (out, w) in logits.iter_mut().zip(w_o_t.chunks_exact(h)) {
-            *out = dot(a, w);
-        }
-        return;
-    }
-    let whole = h / LANES * LANES;
-    let w: [&[f32]; C] = std::array::from_fn(|j| &w_o_t[j * h..(j + 1) * h]);
-    let mut acc = [[0.0f32; LANES]; C];
-    for (k0, x) in (0..whole).step_by(LANES).zip(a[..whole].chunks_exact(LANES)) {
-        for j in 0..C {
-            let wj = &w[j][k0..k0 + LANES];
-            for l in 0..LANES {
-                acc[j][l] += x[l] * wj[l];
-            }
-        }
-    }
-    for j in 0..C {
-        let mut sum = pairwise_sum(acc[j]);
-        for (x, w) in a[whole..].iter().zip(&w[j][whole..]) {
-            sum += x * w;
-        }
-        logits[j] = sum;
-    }
-}
-
 /// For `hidden` `(rows, H)`: `A ← relu(Z + b_h)` in place over all rows
 /// first (one plain stream through memory, which keeps many loads in
 /// flight), then each row's logits into `logits` `(rows, C)` while the rows
-/// are in cache.
+/// are in cache, each as [`dot`] computes it: two rows at a time in passes
+/// of [`PAIR_CLASSES`] classes ([`logits_pair`]) where C is a multiple of
+/// it, as the course's ten are; a last odd row, or any other class count,
+/// class by class.
 #[inline(always)]
-fn relu_and_logits<const C: usize>(hidden: &mut [f32], b_h: &[f32], w_o_t: &[f32], logits: &mut [f32]) {
+fn relu_and_logits(hidden: &mut [f32], b_h: &[f32], w_o_t: &[f32], logits: &mut [f32]) {
     let h = b_h.len();
     let c = w_o_t.len() / h;
     for row in hidden.chunks_exact_mut(h) {
@@ -160,9 +129,7 @@ fn relu_and_logits<const C: usize>(hidden: &mut [f32], b_h: &[f32], w_o_t: &[f32
             *x = if v < 0.0 { 0.0 } else { v };
         }
     }
-    // Two rows at a time where the classes split into passes of
-    // PAIR_CLASSES; a last odd row, or any other class count, row by row.
-    let paired = if C > 0 && C.is_multiple_of(PAIR_CLASSES) { hidden.len() / h / 2 * 2 } else { 0 };
+    let paired = if c.is_multiple_of(PAIR_CLASSES) { hidden.len() / h / 2 * 2 } else { 0 };
     for (a, out) in hidden[..paired * h].chunks_exact(2 * h).zip(logits.chunks_exact_mut(2 * c)) {
         let (a0, a1) = a.split_at(h);
         let (out0, out1) = out.split_at_mut(c);
@@ -172,7 +139,9 @@ fn relu_and_logits<const C: usize>(hidden: &mut [f32], b_h: &[f32], w_o_t: &[f32
         }
     }
     for (a, out) in hidden[paired * h..].chunks_exact(h).zip(logits[paired * c..].chunks_exact_mut(c)) {
-        logits_row::<C>(a, w_o_t, out);
+        for (out, w) in out.iter_mut().zip(w_o_t.chunks_exact(h)) {
+            *out = dot(a, w);
+        }
     }
 }
 
@@ -211,12 +180,7 @@ fn logits_pair(a0: &[f32], a1: &[f32], w_o_t: &[f32], out0: &mut [f32], out1: &m
 multiversion! {
     /// [`relu_and_logits`], in each build.
     fn hidden_rows_and_logits(hidden: &mut [f32], b_h: &[f32], w_o_t: &[f32], logits: &mut [f32]) {
-        // The course's ten classes get their own unrolled build.
-        if w_o_t.len() == 10 * b_h.len() {
-            relu_and_logits::<10>(hidden, b_h, w_o_t, logits);
-        } else {
-            relu_and_logits::<0>(hidden, b_h, w_o_t, logits);
-        }
+        relu_and_logits(hidden, b_h, w_o_t, logits);
     }
 }
 
