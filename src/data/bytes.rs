@@ -153,12 +153,11 @@ pub fn max_inflated_len(compressed: usize) -> usize {
     compressed.saturating_mul(1032).saturating_add(1024)
 }
 
-/// The most memory one decompression may take: half of this machine's
-/// memory (Linux `MemTotal`; of 16 GiB where that cannot be read). Stops a
+/// The most memory one decompression may take
+/// ([`half_of_memory`](crate::data::source::half_of_memory)). Stops a
 /// stream whose every byte is honest but whose output would not fit.
 pub fn inflate_memory_cap() -> usize {
-    let total = crate::data::machine_memory_bytes().map_or(16 << 30, |b| usize::try_from(b).unwrap_or(usize::MAX));
-    total / 2
+    usize::try_from(crate::data::source::half_of_memory()).unwrap_or(usize::MAX)
 }
 
 /// How an [`inflate_into`] call ended.

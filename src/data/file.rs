@@ -14,7 +14,7 @@ use std::fs::{File, Metadata};
 use std::io::Read;
 use std::path::Path;
 
-use crate::data::source::machine_memory_bytes;
+use crate::data::source::half_of_memory;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Reads a whole regular file (following symlinks), refusing directories,
@@ -121,7 +121,7 @@ fn check_regular(path: &Path, meta: &Metadata) -> Result<()> {
 
 /// Refuses a file that could not be held in memory, before reading it.
 fn check_fits_memory(path: &Path, len: u64) -> Result<()> {
-    let limit = machine_memory_bytes().unwrap_or(16 << 30) / 2;
+    let limit = half_of_memory();
     if len > limit {
         return Err(Error::new(
             ErrorKind::TooLarge,

@@ -79,7 +79,19 @@ impl Dataset {
         // Converted in parallel: for a large data set this is most of the setup time.
         let images = match image_values {
             Elements::U8(v) => v.par_iter().map(|&b| f32::from(b) / 255.0).collect::<Vec<f32>>(),
-            Elements::F32(v) => v,
+            Elements::F32(v) => {
+                // The one arm that can hold NaN or infinity (bytes are
+                // always finite; the float64 arm checks its own).
+                if let Some(i) = first_where(&v, |x: &f32| !x.is_finite()) {
+                    return Err(Error::new(
+                        ErrorKind::NonFinite,
+                        format!("image {} has a NaN or infinite value ({})", i / features, v[i]),
+                    )
+                    .at(path)
+                    .fix("clean the data: every pixel must be a finite number"));
+                }
+                v
+            }
             Elements::F64(v) => {
                 // A finite float64 beyond float32's range would become
                 // infinite: named here with the value the file holds.
@@ -103,14 +115,6 @@ impl Dataset {
                     .fix("store images as uint8 (0-255) or float32 / float64"));
             }
         };
-        if let Some(i) = first_where(&images, |v: &f32| !v.is_finite()) {
-            return Err(Error::new(
-                ErrorKind::NonFinite,
-                format!("image {} has a NaN or infinite value ({})", i / features, images[i]),
-            )
-            .at(path)
-            .fix("clean the data: every pixel must be a finite number"));
-        }
         let labels = check_labels(label_values, label_path)?;
         debug_assert_eq!((images.len(), labels.len()), (rows * features, rows));
         Ok(Dataset { images, labels, features, source })

@@ -235,6 +235,12 @@ pub fn suggested_split(rows: usize) -> String {
     format!("--split {},{}", train.max(1), valid.max(1).min(rows - train.max(1)))
 }
 
+/// The most one file or one decompression may take: half of this machine's
+/// memory (`MemTotal`; of 16 GiB where that cannot be read).
+pub(crate) fn half_of_memory() -> u64 {
+    machine_memory_bytes().unwrap_or(16 << 30) / 2
+}
+
 /// Total memory of this machine in bytes (Linux `MemTotal`), if readable.
 pub fn machine_memory_bytes() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
