@@ -311,6 +311,16 @@ impl LoopSizes {
     }
 }
 
+/// The workspace's rows and training rows in a run over `rows` rows, the
+/// first `train` of them trained on, in batches of `batch_size` (`None`:
+/// full batch): full batch, the held-out rows ride along when they are at
+/// most [`HELD_OUT_RIDE_ROWS`]; otherwise they are measured in chunks of
+/// the workspace's rows.
+pub fn workspace_rows(rows: usize, train: usize, batch_size: Option<usize>) -> (usize, usize) {
+    let sizes = LoopSizes::new(rows, train.min(rows), batch_size);
+    (sizes.ws_rows, sizes.ws_train)
+}
+
 /// Bytes a training run allocates besides its data: the network's three
 /// buffers, two parameter snapshots and the model file's two copies, the
 /// workspace, the mini-batch buffers, the reserved history and the final

@@ -21,7 +21,7 @@ use mlp_engine::engine::reference::{RefMat, RefNetwork};
 use mlp_engine::engine::rng::Rng;
 use mlp_engine::engine::simd::SimdPath;
 use mlp_engine::engine::{Hyper, Network, Phase, PhaseTimes, Workspace};
-use mlp_engine::training::HELD_OUT_RIDE_ROWS;
+use mlp_engine::training;
 use mlp_engine::{Error, ErrorKind, Result};
 
 /// The shape of a benchmark.
@@ -178,25 +178,22 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// The benchmark's workspace rows and training rows (the batch), as a
-/// training run sizes them: full batch, up to [`HELD_OUT_RIDE_ROWS`]
-/// evaluation rows ride along in the step's forward pass; more of them, or
-/// with mini-batches, are evaluated in chunks of the workspace's rows.
-/// Saturating, for checking huge arguments before anything is allocated.
-pub fn workspace_rows(args: &BenchArgs) -> (usize, usize) {
-    let batch = args.batch_size.unwrap_or(args.rows).min(args.rows);
-    let chunk = args.eval_rows.clamp(1, HELD_OUT_RIDE_ROWS);
-    let rows = if batch == args.rows && eval_rides_along(args) {
-        args.rows.saturating_add(args.eval_rows)
-    } else {
-        batch.max(chunk)
-    };
-    (rows, batch)
+/// The benchmark's workspace rows and training rows (the batch): those of
+/// a training run over the same rows ([`training::workspace_rows`]; a
+/// batch of all the rows is full batch). Saturating, for checking huge
+/// arguments before anything is allocated.
+fn workspace_rows(args: &BenchArgs) -> (usize, usize) {
+    let full = args.batch_size.filter(|&b| b < args.rows);
+    training::workspace_rows(args.rows.saturating_add(args.eval_rows), args.rows, full)
 }
 
-/// Whether a full-batch epoch carries the evaluation rows in its step.
-fn eval_rides_along(args: &BenchArgs) -> bool {
-    args.eval_rows <= HELD_OUT_RIDE_ROWS
+/// Bytes of the benchmark's data, network and workspace, before any is made.
+pub fn needed_bytes(args: &BenchArgs) -> u64 {
+    let rows = args.rows.saturating_add(args.eval_rows) as u64;
+    let data = rows.saturating_mul(FEATURES as u64 * 4 + 1);
+    let (ws_rows, ws_train) = workspace_rows(args);
+    let workspace = Workspace::bytes_for(args.hidden, CLASSES, ws_rows, ws_train);
+    data.saturating_add(Network::bytes_for(FEATURES, args.hidden, CLASSES)).saturating_add(workspace)
 }
 
 /// Times the step, its two big GEMMs alone and an epoch, then the
@@ -212,14 +209,17 @@ fn measure(args: &BenchArgs, check: f64) -> Measured {
     // The rate must not change the parameters' magnitude between timings.
     let hyper = Hyper { learning_rate: 1e-6, momentum: 0.0 };
     let full_batch = batch == args.rows;
+    // Full batch, the evaluation rows ride along in the step when the
+    // workspace holds every row.
+    let rides_along = full_batch && max_rows == total_rows;
     let mut ws = Workspace::new(layout, max_rows, batch);
-    let needed_bytes = (x.len() * 4 + y.len()) as u64 + ws.buffer_bytes() + net.buffer_bytes();
+    let needed_bytes = needed_bytes(args);
 
     let step = time(args.steps, || net.step(&mut ws, xv.row_range(0, batch), &y[..batch], batch, hyper));
     let gemms = time(args.steps, || net.step_gemms_only(&mut ws, xv.row_range(0, batch), batch));
     let per_epoch = args.rows.div_ceil(batch);
     let eval = (xv.row_range(args.rows, args.eval_rows), &y[args.rows..]);
-    let epoch = if full_batch && eval_rides_along(args) {
+    let epoch = if rides_along {
         time(args.steps.min(10), || net.step(&mut ws, xv, &y, args.rows, hyper))
     } else if full_batch {
         time(args.steps.min(10), || {
@@ -307,7 +307,7 @@ fn report_text(args: &BenchArgs, m: &Measured) {
     say!("  step rate:             {step:.1} GFLOP/s ({:.2} GFLOP per step), {}", m.step_flops / 1e9, of_peak(step));
     say!("  two big GEMMs alone:   {} = {gemm:.1} GFLOP/s, {}", ms(&m.gemms), of_peak(gemm));
     say!("  efficiency:            the big GEMMs alone take {:.1}% of the step's time", 100.0 * m.efficiency());
-    let what = match (m.batch == args.rows, eval_rides_along(args)) {
+    let what = match (m.batch == args.rows, workspace_rows(args).0 == args.rows + args.eval_rows) {
         (true, true) => "one step over train + eval rows",
         (true, false) => "eval rows in chunks + one step",
         (false, _) => "all batches + evaluation",

@@ -15,10 +15,9 @@ use crate::progress::Progress;
 use crate::report;
 use crate::signals::{self, Signal};
 use crate::system;
-use mlp_engine::data::FEATURES;
 use mlp_engine::engine::SimdPath;
 use mlp_engine::training::{model, run_bytes};
-use mlp_engine::{CLASSES, Error, ErrorKind, Network, Split, StopReason, TrainConfig, TrainOutcome, Workspace, train};
+use mlp_engine::{CLASSES, Error, ErrorKind, Network, Split, StopReason, TrainConfig, TrainOutcome, train};
 
 /// Runs a parsed command.
 pub fn run(command: Command) -> CliResult<()> {
@@ -60,11 +59,7 @@ fn check_bench_fits(b: &BenchCommand) -> CliResult<()> {
         console::strict_stdout();
     }
     let a = &b.args;
-    let rows = a.rows.saturating_add(a.eval_rows);
-    let data = (rows as u64).saturating_mul(FEATURES as u64 * 4 + 1);
-    let (ws_rows, ws_train) = bench::workspace_rows(a);
-    let workspace = Workspace::bytes_for(a.hidden, CLASSES, ws_rows, ws_train);
-    let bytes = data.saturating_add(Network::bytes_for(FEATURES, a.hidden, CLASSES)).saturating_add(workspace);
+    let bytes = bench::needed_bytes(a);
     let flags = format!("--hidden {} with --rows {} and --eval-rows {}", a.hidden, a.rows, a.eval_rows);
     plan::check_fits(bytes, &flags, Blame::Flags)
 }
