@@ -91,11 +91,11 @@ fn print_confusion(split: &Split, predictions: &[Prediction]) {
     say!("\nconfusion matrix of the test rows (rows: true letter, columns: predicted)");
     say_part!("     ");
     for c in 0..CLASSES {
-        say_part!("{:>6}", (b'A' + c as u8) as char);
+        say_part!("{:>6}", images::letter(c));
     }
     say!();
     for (t, row) in confusion.iter().enumerate() {
-        say_part!("{:>5}", (b'A' + t as u8) as char);
+        say_part!("{:>5}", images::letter(t));
         for n in row {
             say_part!("{n:>6}");
         }

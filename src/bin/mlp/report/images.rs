@@ -112,7 +112,8 @@ pub fn gallery_html(p: &TestPredictions, split: &Split) -> String {
     if wrong.is_empty() {
         return "<p class=\"note\">No test glyph is misclassified.</p>\n".into();
     }
-    let square = split.features == SIDE * SIDE;
+    // The report draws figures only for models of 28×28 images.
+    assert_eq!(split.features, SIDE * SIDE, "the gallery draws 28×28 glyphs");
     let mut h = format!(
         "<p>The {} most confident mistakes of {} misclassified test glyphs (of {}).</p>\n<div class=\"gallery\">\n",
         wrong.len().min(GALLERY),
@@ -121,15 +122,11 @@ pub fn gallery_html(p: &TestPredictions, split: &Split) -> String {
     );
     for &i in wrong.iter().take(GALLERY) {
         let row = p.start + i;
-        let image = if square {
-            let pixels = &split.images[row * split.features..(row + 1) * split.features];
-            format!(
-                "<img src=\"{}\" width=\"84\" height=\"84\" alt=\"test glyph {i}\"/>",
-                png::data_uri(&glyph_png(pixels))
-            )
-        } else {
-            String::from("<span class=\"noimg\">not 28×28</span>")
-        };
+        let pixels = &split.images[row * split.features..(row + 1) * split.features];
+        let image = format!(
+            "<img src=\"{}\" width=\"84\" height=\"84\" alt=\"test glyph {i}\"/>",
+            png::data_uri(&glyph_png(pixels))
+        );
         let _ = writeln!(
             h,
             "<figure class=\"glyph\">{image}<figcaption>true <b>{}</b> → <b class=\"bad\">{}</b><br/>p = {:.3}</figcaption></figure>",
@@ -192,9 +189,7 @@ fn tile_row(units: &[usize], rows: usize, value: impl Fn(usize, usize) -> f32, w
 /// close to their random start, and the change shows what was learned.
 pub fn tiles_html(network: &Network, initial: Option<&Network>) -> String {
     let w = network.tensor(Tensor::HiddenWeights);
-    if w.rows() != SIDE * SIDE {
-        return format!("<p class=\"note\">The model takes {} inputs, not 28×28 images: no tiles.</p>\n", w.rows());
-    }
+    assert_eq!(w.rows(), SIDE * SIDE, "the tiles draw weights of 28×28 images");
     let units = sampled_units(network);
     let mut h = format!(
         "<p>The {} of {} hidden units with the largest outgoing weights (the ones the output layer relies on most), \
