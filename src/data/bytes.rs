@@ -262,15 +262,22 @@ pub fn inflate_prefix(compressed: &[u8], max: usize, what: &str) -> Result<Vec<u
     }
 }
 
-/// Inflates raw deflate data that must produce exactly `expected` bytes.
-pub fn inflate_exact(compressed: &[u8], expected: usize, what: &str) -> Result<Vec<u8>> {
-    if expected > max_inflated_len(compressed.len()) {
+/// Refuses a declared size that `compressed` bytes of deflate data cannot
+/// produce (see [`max_inflated_len`]).
+pub fn check_inflate_ratio(expected: usize, compressed: usize, what: &str) -> Result<()> {
+    if expected > max_inflated_len(compressed) {
         return Err(Error::new(
             ErrorKind::BadArchive,
-            format!("{what} declares {expected} bytes, more than {} compressed bytes can hold", compressed.len()),
+            format!("{what} declares {expected} bytes, more than {compressed} compressed bytes can hold"),
         )
         .fix("the file is corrupt; write it again"));
     }
+    Ok(())
+}
+
+/// Inflates raw deflate data that must produce exactly `expected` bytes.
+pub fn inflate_exact(compressed: &[u8], expected: usize, what: &str) -> Result<Vec<u8>> {
+    check_inflate_ratio(expected, compressed.len(), what)?;
     let out = inflate_limited(compressed, expected, what)?;
     if out.len() != expected {
         return Err(Error::new(

@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 
-use crate::data::bytes::{ByteReader, crc32, inflate_exact, inflate_prefix, max_inflated_len, truncated};
+use crate::data::bytes::{ByteReader, check_inflate_ratio, crc32, inflate_exact, inflate_prefix, truncated};
 use crate::data::npy::{self, Elements, NpyArray, NpyHeader};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -155,10 +155,10 @@ impl<'a> Archive<'a> {
         self.entries.iter().map(|e| e.name.as_str())
     }
 
-    /// A member's directory entry, its compressed size and at most the
-    /// first `max_data` of its compressed bytes, checked for what can be
-    /// checked without decompressing.
-    fn locate(&self, name: &str, max_data: usize) -> Result<(&Entry, Cow<'a, [u8]>, usize)> {
+    /// A member's directory entry, at most the first `max_data` of its
+    /// compressed bytes, and its compressed and decompressed sizes, checked
+    /// for what can be checked without decompressing.
+    fn locate(&self, name: &str, max_data: usize) -> Result<(&Entry, Cow<'a, [u8]>, usize, usize)> {
         let entry = self.entries.iter().find(|e| e.name == name).ok_or_else(|| {
             Error::new(ErrorKind::MissingMember, format!("archive has no member '{name}'")).fix(format!(
                 "save the archive with that array, e.g. np.savez(path, {}=...)",
@@ -188,7 +188,7 @@ impl<'a> Archive<'a> {
             0 if compressed_len != expected => {
                 Err(bad_archive(format!("stored member '{name}' has sizes {compressed_len} and {expected}")))
             }
-            0 | 8 => Ok((entry, data, compressed_len)),
+            0 | 8 => Ok((entry, data, compressed_len, expected)),
             m => Err(Error::new(
                 ErrorKind::BadCompression,
                 format!("member '{name}' uses zip method {m}; only stored (0) and deflate (8) load"),
@@ -200,9 +200,8 @@ impl<'a> Archive<'a> {
     /// The raw bytes of a member, decompressed and CRC-checked; a stored
     /// member of an archive in memory is not copied.
     pub fn read(&self, name: &str) -> Result<Cow<'a, [u8]>> {
-        let (entry, data, _) = self.locate(name, usize::MAX)?;
+        let (entry, data, _, expected) = self.locate(name, usize::MAX)?;
         let what = format!("member '{name}'");
-        let expected = usize::try_from(entry.uncompressed).map_err(|_| bad_archive("member size out of range"))?;
         let out = if entry.method == 0 { data } else { Cow::Owned(inflate_exact(&data, expected, &what)?) };
         let crc = crc32(&out);
         if crc != entry.crc {
@@ -246,16 +245,11 @@ impl<'a> Archive<'a> {
     /// The `.npy` header of `member` from at most `max_data` compressed
     /// bytes, and the member's decompressed size.
     fn member_header(&self, member: &str, what: &str, max_data: usize) -> Result<(NpyHeader, usize)> {
-        let (entry, data, compressed_len) = self.locate(member, max_data)?;
-        let expected = usize::try_from(entry.uncompressed).map_err(|_| bad_archive("member size out of range"))?;
+        let (entry, data, compressed_len, expected) = self.locate(member, max_data)?;
         if entry.method == 0 {
             return Ok((npy::parse_header(&data)?, expected));
         }
-        if expected > max_inflated_len(compressed_len) {
-            return Err(bad_archive(format!(
-                "{what} declares {expected} bytes, more than {compressed_len} compressed bytes can hold"
-            )));
-        }
+        check_inflate_ratio(expected, compressed_len, what)?;
         // Magic, version, length and the longest header numpy writes.
         let prefix = inflate_prefix(&data, 12 + npy::MAX_HEADER_LEN, what)?;
         Ok((npy::parse_header(&prefix)?, expected))
