@@ -47,6 +47,6 @@ fn main() {
     save("model", "model.npz", &model::to_npz(&net));
     let bytes = model::to_npz(&net);
     let archive = npz::Archive::open(&bytes).unwrap();
-    let members: Vec<(String, Vec<u8>)> = archive.names().map(|n| (n.to_string(), archive.read(n).unwrap())).collect();
+    let members: Vec<(String, Vec<u8>)> = archive.names().map(|n| (n.to_string(), archive.read(n).unwrap().into_owned())).collect();
     save("model", "model-deflated.npz", &npz::write_members(&members, true));
 }
