@@ -217,6 +217,16 @@ pub fn gunzip_limited(bytes: &[u8], limit: usize) -> Result<Vec<u8>> {
     }
 }
 
+/// How much of a gzip file to inflate to read an IDX header: 4 bytes, then
+/// at most 255 dimensions of 4 bytes.
+const HEADER_MAX: usize = 4 + 4 * 255;
+
+/// The IDX header of gzipped IDX bytes (of which `bytes` may be only the
+/// start), inflating no more than a header can take.
+pub fn gzip_header(bytes: &[u8]) -> Result<IdxHeader> {
+    parse_header(&gunzip_prefix(bytes, HEADER_MAX)?)
+}
+
 /// The first bytes (at most `max`) of the data of a gzip file, for reading
 /// a header without inflating the whole file. The header may span members,
 /// so members are followed; checksums and damage past the prefix are left

@@ -177,12 +177,7 @@ impl Dataset {
                 Some(all) => all,
             };
             if all.features != part.features {
-                return Err(Error::new(
-                    ErrorKind::BadShape,
-                    format!("images have {} values each, earlier files {}", part.features, all.features),
-                )
-                .at(images)
-                .fix("put only files of one image size in the folder"));
+                return Err(mixed_image_sizes(part.features, all.features, images));
             }
             let print = fingerprint(&part.images);
             let d = part.features;
@@ -483,9 +478,12 @@ pub fn read_idx(path: &Path) -> Result<idx::IdxArray> {
     decode_idx(&read_file(path)?).map_err(|e| e.at(path))
 }
 
-/// How much of a gzip file to inflate to read an IDX header: 4 bytes, then
-/// at most 255 dimensions of 4 bytes.
-pub(crate) const IDX_HEADER_MAX: usize = 4 + 4 * 255;
+/// The error of a folder whose image files hold images of different sizes.
+pub(crate) fn mixed_image_sizes(features: usize, earlier: usize, file: &Path) -> Error {
+    Error::new(ErrorKind::BadShape, format!("images have {features} values each, earlier files {earlier}"))
+        .at(file)
+        .fix("put only files of one image size in the folder")
+}
 
 /// Parses IDX bytes, gunzipping them first when they are gzip data. The
 /// header is read first, so the data is never inflated past the size it
@@ -494,7 +492,7 @@ fn decode_idx(raw: &[u8]) -> Result<idx::IdxArray> {
     if !idx::is_gzip(raw) {
         return idx::parse(raw);
     }
-    let header = idx::parse_header(&idx::gunzip_prefix(raw, IDX_HEADER_MAX)?)?;
+    let header = idx::gzip_header(raw)?;
     idx::parse(&idx::gunzip_limited(raw, header.file_len())?)
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::data::file::{open_regular, read_regular_prefix};
 use crate::data::idx::{self, IdxHeader};
-use crate::data::{Dataset, IDX_HEADER_MAX, check_shapes, idx_pairs, npz, synth};
+use crate::data::{Dataset, check_shapes, idx_pairs, mixed_image_sizes, npz, synth};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The course's own file, used by default when it is present.
@@ -153,7 +153,7 @@ fn probe_idx_file(path: &Path) -> Result<IdxProbe> {
 /// The header of IDX bytes (plain or gzip) whose whole file is `file_len` bytes.
 fn probe_idx_bytes(prefix: &[u8], file_len: u64) -> Result<IdxProbe> {
     if idx::is_gzip(prefix) {
-        let header = idx::parse_header(&idx::gunzip_prefix(prefix, IDX_HEADER_MAX)?)?;
+        let header = idx::gzip_header(prefix)?;
         let inflated_bytes = header.file_len() as u64;
         return Ok(IdxProbe { header, file_bytes: file_len, inflated_bytes });
     }
@@ -198,13 +198,8 @@ fn probe_idx_dir(dir: &Path) -> Result<DataShape> {
     let (mut rows, mut features, mut part_peak) = (0usize, None, 0u64);
     for (images, labels) in idx_pairs(dir)? {
         let part = pair_shape(probe_idx_file(&images)?, probe_idx_file(&labels)?, &images, &labels)?;
-        if features.is_some_and(|f| f != part.features) {
-            return Err(Error::new(
-                ErrorKind::BadShape,
-                format!("images have {} values each, earlier files {}", part.features, features.unwrap_or(0)),
-            )
-            .at(&images)
-            .fix("put only files of one image size in the folder"));
+        if let Some(earlier) = features.filter(|&f| f != part.features) {
+            return Err(mixed_image_sizes(part.features, earlier, &images));
         }
         features = Some(part.features);
         rows = rows.saturating_add(part.rows);
