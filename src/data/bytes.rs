@@ -153,9 +153,9 @@ pub fn max_inflated_len(compressed: usize) -> usize {
     compressed.saturating_mul(1032).saturating_add(1024)
 }
 
-/// The most memory one decompression may take
-/// ([`half_of_memory`](crate::data::source::half_of_memory)). Stops a
-/// stream whose every byte is honest but whose output would not fit.
+/// The most memory one decompression may take: half of this machine's
+/// memory, the same limit as for one file. Stops a stream whose every byte
+/// is honest but whose output would not fit.
 pub fn inflate_memory_cap() -> usize {
     usize::try_from(crate::data::source::half_of_memory()).unwrap_or(usize::MAX)
 }
