@@ -3,20 +3,14 @@
 //! rows, and sizes from flags that must not allocate up front. Each test
 //! drives the real binary as a user would.
 
+mod common;
+
+use common::{fresh_path, mlp_command};
+
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn mlp() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mlp"))
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mlp-edges-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
 
 /// A small, quick training run into `out`; `epochs` sets how long it lasts.
 fn train_args(out: &Path, epochs: &str) -> Vec<String> {
@@ -54,8 +48,12 @@ fn leftovers(dir: &Path) -> Vec<String> {
 /// Starts a long run, waits until it has finished `epochs` epochs, and
 /// sends it `signals` (names for `kill`), one after the other.
 fn interrupt(dir: &Path, epochs: usize, signals: &[&str]) -> Output {
-    let child =
-        mlp().args(train_args(dir, "100000")).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let child = mlp_command()
+        .args(train_args(dir, "100000"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
     let start = Instant::now();
     while metric_lines(dir) < epochs + 1 {
         assert!(start.elapsed() < Duration::from_secs(60), "the run never reached epoch {epochs}");
@@ -71,7 +69,7 @@ fn interrupt(dir: &Path, epochs: usize, signals: &[&str]) -> Output {
 #[test]
 fn a_signal_stops_after_the_epoch_and_keeps_the_run_folder() {
     for (signal, code) in [("INT", 130), ("TERM", 143)] {
-        let dir = temp_dir(&format!("signal-{signal}"));
+        let dir = fresh_path(&format!("signal-{signal}"));
         let out = interrupt(&dir, 3, &[signal]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(code), "SIG{signal}: {stderr}");
@@ -95,10 +93,10 @@ fn a_signal_stops_after_the_epoch_and_keeps_the_run_folder() {
 fn a_second_ctrl_c_exits_at_once_leaving_only_whole_files() {
     // Epochs long enough (tens of milliseconds at least) that the second
     // signal, sent as soon as the first is acknowledged, lands mid-epoch.
-    let dir = temp_dir("double-int");
+    let dir = fresh_path("double-int");
     let args = ["train", "--synthetic", "20000", "--split", "16000,2000", "--hidden", "1000", "--epochs", "1000"];
     let mut child =
-        mlp().args(args).arg("--out").arg(&dir).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        mlp_command().args(args).arg("--out").arg(&dir).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let start = Instant::now();
     while metric_lines(&dir) < 3 {
         assert!(start.elapsed() < Duration::from_secs(120), "the run never reached epoch 2");
@@ -123,9 +121,10 @@ fn a_second_ctrl_c_exits_at_once_leaving_only_whole_files() {
 
 #[test]
 fn an_interrupted_sweep_records_the_size_it_stopped_and_those_not_started() {
-    let dir = temp_dir("sweep-int");
+    let dir = fresh_path("sweep-int");
     let args = ["sweep", "--synthetic", "400", "--split", "300,50", "--hidden", "8,16", "--epochs", "100000"];
-    let child = mlp().args(args).arg("--out").arg(&dir).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let child =
+        mlp_command().args(args).arg("--out").arg(&dir).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let start = Instant::now();
     while metric_lines(&dir.join("h8")) < 3 {
         assert!(start.elapsed() < Duration::from_secs(60), "the sweep never started");
@@ -146,17 +145,17 @@ fn an_interrupted_sweep_records_the_size_it_stopped_and_those_not_started() {
 fn fifos_in_a_run_folder_never_hang_mlp() {
     let fifo = |path: &Path| assert!(Command::new("mkfifo").arg(path).status().unwrap().success());
     // A FIFO planted as the claim marker of an --out folder.
-    let dir = temp_dir("fifo-marker");
+    let dir = fresh_path("fifo-marker");
     std::fs::create_dir_all(&dir).unwrap();
     fifo(&dir.join(".mlp-run"));
-    let child = mlp().args(train_args(&dir, "2")).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let child = mlp_command().args(train_args(&dir, "2")).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let out = wait_limited(child, Duration::from_secs(60));
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     // A FIFO as the metrics of a folder given to `mlp report`.
-    let run = temp_dir("fifo-metrics");
+    let run = fresh_path("fifo-metrics");
     std::fs::create_dir_all(&run).unwrap();
     fifo(&run.join("metrics.csv"));
-    let child = mlp().arg("report").arg(&run).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let child = mlp_command().arg("report").arg(&run).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let out = wait_limited(child, Duration::from_secs(60));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -168,14 +167,14 @@ fn fifos_in_a_run_folder_never_hang_mlp() {
 
 #[test]
 fn a_report_on_a_model_of_another_shape_leaves_its_figures_out() {
-    let dir = temp_dir("other-model");
-    let run = mlp().args(train_args(&dir, "2")).output().unwrap();
+    let dir = fresh_path("other-model");
+    let run = mlp_command().args(train_args(&dir, "2")).output().unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     // Three classes instead of ten: predictions past the letters' range
     // would index outside the confusion matrix.
     let other = mlp_engine::Network::new(mlp_engine::Layout::new(784, 4, 3), 1, 0.0);
     std::fs::write(dir.join("model.npz"), mlp_engine::training::model::to_npz(&other)).unwrap();
-    let out = mlp().arg("report").arg(&dir).output().unwrap();
+    let out = mlp_command().arg("report").arg(&dir).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(page.contains("784-4-3 network"), "the report does not say why its figures are missing");
@@ -185,8 +184,8 @@ fn a_report_on_a_model_of_another_shape_leaves_its_figures_out() {
 #[test]
 fn a_huge_epoch_count_allocates_nothing_up_front() {
     // The run is stopped by Ctrl-C; what matters is that it starts at all.
-    let dir = temp_dir("epochs");
-    let child = mlp()
+    let dir = fresh_path("epochs");
+    let child = mlp_command()
         .args(train_args(&dir, "18446744073709551615"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -205,14 +204,15 @@ fn a_huge_epoch_count_allocates_nothing_up_front() {
 
 #[test]
 fn two_runs_never_share_a_folder() {
-    let dir = temp_dir("shared");
-    let first = mlp().args(train_args(&dir, "100000")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let dir = fresh_path("shared");
+    let first =
+        mlp_command().args(train_args(&dir, "100000")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let start = Instant::now();
     while !dir.join(".mlp-run").exists() {
         assert!(start.elapsed() < Duration::from_secs(60), "the first run never claimed its folder");
         std::thread::sleep(Duration::from_millis(10));
     }
-    let second = mlp().args(train_args(&dir, "2")).output().unwrap();
+    let second = mlp_command().args(train_args(&dir, "2")).output().unwrap();
     let stderr = String::from_utf8_lossy(&second.stderr);
     Command::new("kill").args(["-INT", &first.id().to_string()]).status().unwrap();
     let first = wait_limited(first, Duration::from_secs(60));
@@ -233,16 +233,17 @@ fn first_pid(dir: &Path) -> String {
 
 #[test]
 fn a_full_or_closed_stderr_loses_lines_not_the_run() {
-    let dir = temp_dir("full-stderr");
-    let out = mlp().args(train_args(&dir, "3")).stderr(dev_full()).output().unwrap();
+    let dir = fresh_path("full-stderr");
+    let out = mlp_command().args(train_args(&dir, "3")).stderr(dev_full()).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(dir.join("summary.json").is_file());
     // A runtime error with a full stderr still exits 1, not with a panic.
-    let out = mlp().args(["eval", "--model", "/nonexistent/model.npz"]).stderr(dev_full()).output().unwrap();
+    let out = mlp_command().args(["eval", "--model", "/nonexistent/model.npz"]).stderr(dev_full()).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     // A closed stderr (the reader went away).
-    let dir2 = temp_dir("closed-stderr");
-    let mut child = mlp().args(train_args(&dir2, "3")).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let dir2 = fresh_path("closed-stderr");
+    let mut child =
+        mlp_command().args(train_args(&dir2, "3")).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
     drop(child.stderr.take());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
@@ -254,12 +255,12 @@ fn a_full_or_closed_stderr_loses_lines_not_the_run() {
 
 #[test]
 fn a_result_that_cannot_be_written_fails_the_command() {
-    let dir = temp_dir("eval-full");
-    let run = mlp().args(train_args(&dir, "2")).output().unwrap();
+    let dir = fresh_path("eval-full");
+    let run = mlp_command().args(train_args(&dir, "2")).output().unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let model = dir.join("model.npz").display().to_string();
     let data = ["--synthetic", "400", "--split", "300,50"];
-    let out = mlp().args(["eval", "--model", &model, "--json"]).args(data).stdout(dev_full()).output().unwrap();
+    let out = mlp_command().args(["eval", "--model", &model, "--json"]).args(data).stdout(dev_full()).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("standard output"), "{stderr}");
@@ -268,9 +269,9 @@ fn a_result_that_cannot_be_written_fails_the_command() {
 
 #[test]
 fn a_split_without_test_rows_reports_their_absence() {
-    let dir = temp_dir("no-test");
+    let dir = fresh_path("no-test");
     let args = ["train", "--synthetic", "300", "--split", "250,50", "--hidden", "8", "--epochs", "2", "--out"];
-    let run = mlp().args(args).arg(&dir).output().unwrap();
+    let run = mlp_command().args(args).arg(&dir).output().unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
     for row in csv.lines().skip(1) {
@@ -280,7 +281,8 @@ fn a_split_without_test_rows_reports_their_absence() {
     let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap();
     assert!(summary.contains("\"test\": null"), "{summary}");
     let model = dir.join("model.npz").display().to_string();
-    let eval = mlp().args(["eval", "--model", &model, "--json", "--synthetic", "300", "--split", "250,50"]).output();
+    let eval =
+        mlp_command().args(["eval", "--model", &model, "--json", "--synthetic", "300", "--split", "250,50"]).output();
     let json = String::from_utf8_lossy(&eval.unwrap().stdout).into_owned();
     assert!(json.contains("\"test\":null"), "{json}");
     std::fs::remove_dir_all(&dir).unwrap();

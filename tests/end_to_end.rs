@@ -2,18 +2,12 @@
 //! every output, and its saved model evaluates to the figures it reported.
 //! Also: usage errors exit 2 naming the flag, runtime errors exit 1.
 
+mod common;
+
+use common::{fresh_path, mlp};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn mlp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlp")).args(args).output().expect("run mlp")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mlp-e2e-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
 
 /// The number at `path` in a JSON text: each key is searched after the
 /// previous one, so `["model", "metrics", "test", "loss"]` finds the model's
@@ -32,7 +26,7 @@ fn json_number(text: &str, path: &[&str]) -> f64 {
 
 #[test]
 fn small_synthetic_run_learns_writes_everything_and_reloads() {
-    let out = temp_dir("train");
+    let out = fresh_path("train");
     let run = mlp(&[
         "train",
         "--synthetic",
@@ -105,7 +99,7 @@ fn small_synthetic_run_learns_writes_everything_and_reloads() {
 
 #[test]
 fn early_stopping_keeps_the_best_parameters() {
-    let out = temp_dir("patience");
+    let out = fresh_path("patience");
     // A learning rate this high overshoots, so validation loss stops improving.
     let run = mlp(&[
         "train",
@@ -202,7 +196,7 @@ fn out_of_range_values_are_refused_up_front_with_exit_2() {
 
 #[test]
 fn an_unwritable_or_used_output_folder_fails_before_training() {
-    let base = temp_dir("unwritable");
+    let base = fresh_path("unwritable");
     std::fs::create_dir_all(&base).unwrap();
     // A path under a regular file cannot be created, even by root.
     let file = base.join("a-file");
@@ -238,7 +232,7 @@ fn an_unwritable_or_used_output_folder_fails_before_training() {
 
 #[test]
 fn a_diverging_run_stops_and_keeps_what_it_had() {
-    let out = temp_dir("diverge");
+    let out = fresh_path("diverge");
     let run = mlp(&[
         "train",
         "--synthetic",
@@ -292,7 +286,7 @@ fn help_lists_commands_and_flags() {
 
 #[test]
 fn sweep_writes_one_run_per_size_and_a_comparison() {
-    let out = temp_dir("sweep");
+    let out = fresh_path("sweep");
     let run = mlp(&[
         "sweep",
         "--hidden",

@@ -4,18 +4,12 @@
 //! rebuilds it — with the data, without it, and for stopped or test-less
 //! runs — or fails with a message naming the file.
 
+mod common;
+
+use common::{fresh_path, mlp};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn mlp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlp")).args(args).output().expect("run mlp")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mlp-report-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
 
 fn ok(output: &Output) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -177,7 +171,7 @@ fn confusion_counts(page: &str) -> Vec<usize> {
 
 #[test]
 fn run_report_is_complete_self_contained_and_small() {
-    let dir = temp_dir("run");
+    let dir = fresh_path("run");
     let stdout = small_run(&dir);
     assert!(stdout.contains(&format!("report:     {}", dir.join("report.html").display())), "{stdout}");
     let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
@@ -208,7 +202,7 @@ fn run_report_is_complete_self_contained_and_small() {
 
 #[test]
 fn mlp_report_rebuilds_with_and_without_the_data() {
-    let dir = temp_dir("rebuild");
+    let dir = fresh_path("rebuild");
     small_run(&dir);
     let first = std::fs::read_to_string(dir.join("report.html")).unwrap();
     for file in ["report.html", "loss.svg", "accuracy.svg"] {
@@ -238,7 +232,7 @@ fn mlp_report_rebuilds_with_and_without_the_data() {
 
 #[test]
 fn stopped_runs_without_test_rows_or_model_still_render() {
-    let dir = temp_dir("interrupted");
+    let dir = fresh_path("interrupted");
     std::fs::create_dir_all(&dir).unwrap();
     let csv = "epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds\n\
                1,2.3,0.1,2.31,0.09,,,0.1\n2,1.9,0.4,1.95,0.38,,,0.1\n3,1.5,0.6,1.6,0.55,,,0.1\n";
@@ -264,7 +258,7 @@ fn stopped_runs_without_test_rows_or_model_still_render() {
 
 #[test]
 fn bad_folders_fail_with_the_file_and_a_fix() {
-    let empty = temp_dir("empty");
+    let empty = fresh_path("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let out = mlp(&["report", empty.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
@@ -297,7 +291,7 @@ fn bad_folders_fail_with_the_file_and_a_fix() {
 
 #[test]
 fn sweep_report_compares_the_sizes() {
-    let dir = temp_dir("sweep");
+    let dir = fresh_path("sweep");
     let stdout = ok(&mlp(&[
         "sweep",
         "--synthetic",
@@ -352,7 +346,7 @@ fn the_checks_catch_broken_pages() {
 
 #[test]
 fn a_diverged_run_has_a_report_saying_so() {
-    let dir = temp_dir("diverged");
+    let dir = fresh_path("diverged");
     let out = mlp(&[
         "train",
         "--synthetic",

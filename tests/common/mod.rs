@@ -90,6 +90,25 @@ pub fn within<T: Send + 'static>(what: &str, seconds: u64, f: impl FnOnce() -> T
 }
 
 /// A fresh, empty temporary folder for one test.
+/// The `mlp` binary of this build, ready for arguments.
+pub fn mlp_command() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_mlp"))
+}
+
+/// Runs `mlp` with `args` to the end and returns what it printed.
+pub fn mlp(args: &[&str]) -> std::process::Output {
+    mlp_command().args(args).output().expect("run mlp")
+}
+
+/// A path unique to this test process that does not exist (anything
+/// left there by an earlier run is removed): a new `--out` folder.
+pub fn fresh_path(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mlp-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// An empty folder unique to this test process.
 pub fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("mlp-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
