@@ -17,7 +17,8 @@
 //!   fused SIMD passes, the network and its workspace, the naive reference;
 //! - [`data`]: the .npy/.npz/IDX readers, numpy's shuffle, the synthetic
 //!   glyphs, data sets and their split;
-//! - [`training`]: the epoch loop (early stopping, divergence) and the model file.
+//! - [`training`]: the epoch loop (early stopping, divergence), checkpoints
+//!   to continue a run from, and the model file.
 //!
 //! The `mlp` command-line tool is built on these and is not part of the library.
 //!
@@ -64,4 +65,5 @@ pub mod training;
 pub use data::{CLASSES, Dataset, Split};
 pub use engine::{Hyper, Layout, Metrics, Network, Prediction, Workspace};
 pub use error::{Error, ErrorKind, Result};
+pub use training::{Checkpoint, train_from};
 pub use training::{EpochRecord, StopReason, TrainConfig, TrainOutcome, train};

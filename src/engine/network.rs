@@ -143,6 +143,11 @@ impl Network {
         &self.velocity
     }
 
+    /// Mutable velocity, e.g. to continue a run from a checkpoint.
+    pub fn velocity_mut(&mut self) -> &mut [f32] {
+        &mut self.velocity
+    }
+
     /// One parameter tensor.
     pub fn tensor(&self, tensor: Tensor) -> MatRef<'_> {
         self.layout.view(&self.params, tensor)

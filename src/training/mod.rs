@@ -11,6 +11,7 @@
 //! epoch's batches, and valid/test are measured after the epoch.
 //! Nothing is allocated per epoch.
 
+pub mod checkpoint;
 pub mod model;
 
 use std::ops::ControlFlow;
@@ -22,6 +23,8 @@ use crate::engine::matrix::MatRef;
 use crate::engine::rng::Rng;
 use crate::engine::{Hyper, Metrics, Network, Prediction, Workspace};
 use crate::error::{Error, ErrorKind, Result};
+use checkpoint::Trackers;
+pub use checkpoint::{Checkpoint, DataIdentity, ResumePoint, RunState};
 
 /// Settings of one training run.
 #[derive(Clone, Debug, PartialEq)]
@@ -117,10 +120,15 @@ pub struct TrainOutcome {
     pub best_accuracy_epoch: usize,
     /// Why the run ended.
     pub stop: StopReason,
-    /// Wall time of the epochs, in seconds.
+    /// Wall time of the epochs, in seconds (of every segment, for a run
+    /// continued from a checkpoint).
     pub wall_seconds: f64,
     /// Training rows processed per second over the run.
     pub samples_per_second: f64,
+    /// The run as it stands after its last epoch (the parameters after the
+    /// last update, not the restored best ones), to save and continue with
+    /// [`train_from`].
+    pub checkpoint: Checkpoint,
 }
 
 impl TrainOutcome {
@@ -143,6 +151,96 @@ pub fn train(
     config: &TrainConfig,
     mut on_epoch: impl FnMut(&EpochRecord) -> ControlFlow<()>,
 ) -> Result<TrainOutcome> {
+    train_from(split, config, None, |state| on_epoch(state.record()))
+}
+
+/// What the per-epoch callback of [`train_from`] sees: the epoch's record,
+/// and on request a [`Checkpoint`] of the run as it stands after the epoch.
+pub struct EpochState<'a> {
+    record: &'a EpochRecord,
+    network: &'a Network,
+    best: &'a Best,
+    history: &'a [EpochRecord],
+    config: &'a TrainConfig,
+    data: DataIdentity,
+    state: RunState,
+    resumes: &'a [ResumePoint],
+    wall_seconds: f64,
+}
+
+impl EpochState<'_> {
+    /// The epoch's figures.
+    pub fn record(&self) -> &EpochRecord {
+        self.record
+    }
+
+    /// Everything needed to continue the run from the end of this epoch
+    /// (this copies the parameters, so it allocates: take one now and then,
+    /// not every epoch of a fast run).
+    pub fn checkpoint(&self) -> Checkpoint {
+        checkpoint_of(
+            self.network,
+            self.best,
+            self.history,
+            self.config,
+            self.data,
+            self.state,
+            self.resumes,
+            self.wall_seconds,
+        )
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn checkpoint_of(
+    network: &Network,
+    best: &Best,
+    history: &[EpochRecord],
+    config: &TrainConfig,
+    data: DataIdentity,
+    state: RunState,
+    resumes: &[ResumePoint],
+    wall_seconds: f64,
+) -> Checkpoint {
+    Checkpoint {
+        config: config.clone(),
+        data,
+        epochs_done: history.len(),
+        state,
+        history: history.to_vec(),
+        wall_seconds,
+        resumes: resumes.to_vec(),
+        layout: network.layout(),
+        params: network.params().to_vec(),
+        velocity: network.velocity().to_vec(),
+        trackers: Trackers {
+            loss: best.loss,
+            loss_epoch: best.loss_epoch,
+            accuracy: best.accuracy,
+            accuracy_epoch: best.accuracy_epoch,
+            best_params: if config.patience.is_some() { best.best_params.clone() } else { Vec::new() },
+            last_finite: best.last_finite.clone(),
+        },
+    }
+}
+
+/// Trains on `split` from `start` (a [`Checkpoint`] of an earlier run of the
+/// same settings on the same data; `None`: a fresh network), up to
+/// `config.epochs` epochs in all, calling `on_epoch` after every epoch run
+/// here. Continued from a checkpoint, the outcome (parameters, every
+/// epoch's figures, best epochs, stop) is identical to the bit to that of a
+/// run never stopped; `wall_seconds` covers every segment. `on_epoch`
+/// returning [`ControlFlow::Break`] ends the run there
+/// ([`StopReason::Interrupted`]).
+///
+/// Refuses a checkpoint of other data or settings, of a diverged run, or
+/// with more epochs done than `config.epochs` (see [`Checkpoint::check_fits`]).
+pub fn train_from(
+    split: &Split,
+    config: &TrainConfig,
+    start: Option<Checkpoint>,
+    mut on_epoch: impl FnMut(&EpochState<'_>) -> ControlFlow<()>,
+) -> Result<TrainOutcome> {
     if split.valid == 0 {
         return Err(Error::new(
             ErrorKind::BadSplit,
@@ -150,27 +248,57 @@ pub fn train(
         )
         .fix("use --split TRAIN,VALID with VALID > 0"));
     }
+    if let Some(start) = &start {
+        start.check_fits(split, config)?;
+    }
+    let mut start = start.unwrap_or_else(|| Checkpoint::start(split, config));
+    let (data, resumes, earlier_seconds) = (start.data, std::mem::take(&mut start.resumes), start.wall_seconds);
     let layout = Layout::new(split.features, config.hidden, CLASSES);
-    let mut network = Network::new(layout, config.seed, config.velocity_init);
+    // The checkpoint's buffers move into the network, not copied.
+    let mut network = Network::from_params(start.layout, std::mem::take(&mut start.params), 0.0);
+    network.velocity_mut().copy_from_slice(&std::mem::take(&mut start.velocity));
     let mut loop_state = Loop::new(split, config, layout);
-    let mut best = Best::new(network.params());
+    let mut best = Best::from_trackers(start.trackers, network.params());
     let started = Instant::now();
     // Reserved up front so that no epoch allocates, but never in proportion
     // to an epoch count that may be huge: past this the history grows.
-    let mut history = Vec::with_capacity(config.epochs.min(HISTORY_RESERVE));
-    let mut stop = StopReason::Completed;
-    for epoch in 1..=config.epochs {
+    let mut history = Vec::with_capacity(config.epochs.min(HISTORY_RESERVE).max(start.history.len()));
+    history.extend_from_slice(&start.history);
+    let first = start.epochs_done + 1;
+    let (mut stop, mut state) = match start.state {
+        RunState::EarlyStopped => (StopReason::EarlyStopped, RunState::EarlyStopped),
+        _ => (StopReason::Completed, RunState::Running),
+    };
+    let epochs = if state == RunState::EarlyStopped { 0..=0 } else { first..=config.epochs };
+    for epoch in epochs.filter(|&e| e > 0) {
         let epoch_start = Instant::now();
         let mut record = EpochRecord { epoch, ..EpochRecord::default() };
         let finite = loop_state.run_epoch(&mut network, split, config, &mut record, |net, r| best.observe(net, r));
         record.seconds = epoch_start.elapsed().as_secs_f64();
         history.push(record);
-        let flow = on_epoch(&record);
+        let early = config.patience.is_some_and(|patience| epoch - best.loss_epoch >= patience);
+        state = match (finite, early) {
+            (false, _) => RunState::Diverged { epoch },
+            (true, true) => RunState::EarlyStopped,
+            (true, false) => RunState::Running,
+        };
+        let view = EpochState {
+            record: &record,
+            network: &network,
+            best: &best,
+            history: &history,
+            config,
+            data,
+            state,
+            resumes: &resumes,
+            wall_seconds: earlier_seconds + started.elapsed().as_secs_f64(),
+        };
+        let flow = on_epoch(&view);
         if !finite {
             stop = StopReason::Diverged { epoch };
             break;
         }
-        if config.patience.is_some_and(|patience| epoch - best.loss_epoch >= patience) {
+        if early {
             stop = StopReason::EarlyStopped;
             break;
         }
@@ -179,8 +307,9 @@ pub fn train(
             break;
         }
     }
+    let wall_seconds = earlier_seconds + started.elapsed().as_secs_f64();
+    let checkpoint = checkpoint_of(&network, &best, &history, config, data, state, &resumes, wall_seconds);
     let params_epoch = best.restore(&mut network, stop, history.len(), config.patience.is_some());
-    let wall_seconds = started.elapsed().as_secs_f64();
     let samples = (split.train * history.len()) as f64;
     let x = MatRef::from_slice(&split.images, split.rows(), split.features);
     let mut test_predictions = vec![Prediction::default(); split.test];
@@ -199,6 +328,7 @@ pub fn train(
         stop,
         wall_seconds,
         samples_per_second: if wall_seconds > 0.0 { samples / wall_seconds } else { 0.0 },
+        checkpoint,
     })
 }
 
@@ -218,14 +348,17 @@ struct Best {
 }
 
 impl Best {
-    fn new(params: &[f32]) -> Self {
+    /// The trackers of a checkpoint; without patience its best parameters
+    /// are not stored (nothing restores them) and start as `params`.
+    fn from_trackers(t: Trackers, params: &[f32]) -> Self {
+        let best_params = if t.best_params.is_empty() { params.to_vec() } else { t.best_params };
         Best {
-            loss: f64::INFINITY,
-            loss_epoch: 0,
-            accuracy: f64::NEG_INFINITY,
-            accuracy_epoch: 0,
-            best_params: params.to_vec(),
-            last_finite: params.to_vec(),
+            loss: t.loss,
+            loss_epoch: t.loss_epoch,
+            accuracy: t.accuracy,
+            accuracy_epoch: t.accuracy_epoch,
+            best_params,
+            last_finite: t.last_finite,
         }
     }
 
@@ -323,15 +456,16 @@ pub fn workspace_rows(rows: usize, train: usize, batch_size: Option<usize>) -> (
 
 /// Bytes a training run allocates besides its data: the network's three
 /// buffers, two parameter snapshots and the model file's two copies, the
-/// workspace, the mini-batch buffers, the reserved history and the final
+/// workspace, a checkpoint, the mini-batch buffers, the reserved history and the final
 /// test predictions. Saturating, so a huge request reads as huge; for
 /// checking memory before anything is allocated.
 pub fn run_bytes(features: usize, rows: usize, train: usize, config: &TrainConfig) -> u64 {
     let sizes = LoopSizes::new(rows, train.min(rows), config.batch_size);
     let network = Network::bytes_for(features, config.hidden, CLASSES);
-    // Two parameter snapshots (best epoch, last finite), and two more copies
-    // while the model file is made at the end (its tensors, then the archive).
-    let snapshots = network / 3 * 4;
+    // Two parameter snapshots (best epoch, last finite), two more copies
+    // while the model file is made at the end (its tensors, then the
+    // archive), and a checkpoint's four buffers with its file's bytes.
+    let snapshots = network / 3 * 12;
     let workspace = Workspace::bytes_for(config.hidden, CLASSES, sizes.ws_rows, sizes.ws_train);
     let batch = if sizes.batch == 0 {
         0
