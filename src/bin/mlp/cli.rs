@@ -81,6 +81,11 @@ Training (the assignment's defaults):
                        keep the best parameters (default: off)
   --threads N          worker threads (default: all cores)
   --out DIR            the run folder (default: a new folder under runs/)
+  --checkpoint-every S write checkpoint.bin every S seconds of training (default 60;
+                       0: only when the run stops); a SIGKILL loses at most that
+  --resume RUN_DIR     continue a stopped, killed or finished run from its
+                       checkpoint (with --epochs E to extend it, --threads N);
+                       the result is that of a run never stopped
 ";
 
 pub const SWEEP_HELP: &str = "\
@@ -90,7 +95,8 @@ Usage: mlp sweep [--hidden 100,500,1000,2000] [train flags]
 
 Writes one run folder per H inside the sweep folder, plus sweep.csv,
 sweep_valid_accuracy.svg and sweep_valid_loss.svg, and prints a table.
-All flags of `mlp train` apply (--out names the sweep folder).
+All flags of `mlp train` apply (--out names the sweep folder);
+--resume SWEEP_DIR finishes the size that was stopped and runs those not started.
 ";
 
 pub const EVAL_HELP: &str = "\
@@ -210,7 +216,18 @@ pub struct TrainArgs {
     pub hidden_sizes: Vec<usize>,
     pub threads: Option<usize>,
     pub out: Option<PathBuf>,
+    /// `--resume RUN_DIR`: continue that run (or sweep) folder.
+    pub resume: Option<PathBuf>,
+    /// Seconds between periodic checkpoints (0: only when the run stops).
+    pub checkpoint_seconds: u64,
+    /// The flags given on the command line, in order (`--resume` refuses
+    /// those that would change the result).
+    pub given: Vec<String>,
 }
+
+/// Seconds between checkpoints by default: a SIGKILL loses at most about
+/// this much training.
+pub const CHECKPOINT_SECONDS: u64 = 60;
 
 /// Flags of `eval`.
 #[derive(Clone, Debug, PartialEq)]
@@ -378,8 +395,12 @@ fn parse_train(mut flags: Flags, sweep: bool) -> CliResult<Command> {
         hidden_sizes: if sweep { vec![100, 500, 1000, 2000] } else { vec![1000] },
         threads: None,
         out: None,
+        resume: None,
+        checkpoint_seconds: CHECKPOINT_SECONDS,
+        given: Vec::new(),
     };
     while let Some((flag, inline)) = flags.next_flag() {
+        a.given.push(flag.clone());
         if data_flag(&mut a.data, &flag, inline.clone(), &mut flags)? {
             continue;
         }
@@ -416,6 +437,10 @@ fn parse_train(mut flags: Flags, sweep: bool) -> CliResult<Command> {
             "--patience" => a.config.patience = Some(positive(&flag, &flags.value(&flag, inline)?)?),
             "--threads" => a.threads = Some(threads_flag(&flag, &flags.value(&flag, inline)?)?),
             "--out" => a.out = Some(out_folder(&flags.value(&flag, inline)?)?),
+            "--resume" => a.resume = Some(PathBuf::from(flags.value(&flag, inline)?)),
+            "--checkpoint-every" => {
+                a.checkpoint_seconds = parse_num(&flag, &flags.value(&flag, inline)?, "a whole number of seconds")?
+            }
             _ => {
                 return Err(CliError::Usage(format!(
                     "unknown flag '{flag}' for mlp {}",
@@ -425,6 +450,9 @@ fn parse_train(mut flags: Flags, sweep: bool) -> CliResult<Command> {
         }
     }
     check_data(&a.data)?;
+    if a.resume.is_some() && a.out.is_some() {
+        return Err(CliError::Usage("--resume continues in the run's own folder; leave --out off".into()));
+    }
     a.config.hidden = a.hidden_sizes[0];
     Ok(if sweep { Command::Sweep(a) } else { Command::Train(a) })
 }

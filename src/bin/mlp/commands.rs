@@ -4,11 +4,13 @@
 //! [`Command`]; [`run`] carries it out.
 
 use std::ops::ControlFlow;
+use std::path::Path;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::bench;
 use crate::cli::{BenchCommand, CliError, CliResult, Command, DataArgs, TrainArgs};
 use crate::console;
-use crate::output::summary::{RunFacts, summary_json};
+use crate::output::summary::{RunFacts, run_json, summary_json};
 use crate::output::{self, MetricsLog, RunFolder, write_atomic};
 use crate::plan::{self, Blame};
 use crate::progress::Progress;
@@ -16,11 +18,25 @@ use crate::report;
 use crate::signals::{self, Signal};
 use crate::system;
 use mlp_engine::engine::SimdPath;
-use mlp_engine::training::{model, run_bytes};
-use mlp_engine::{CLASSES, Error, ErrorKind, Network, Split, StopReason, TrainConfig, TrainOutcome, train};
+use mlp_engine::training::{Checkpoint, EpochState, ResumePoint, model, run_bytes, train_from};
+use mlp_engine::{CLASSES, Error, ErrorKind, Network, Split, StopReason, TrainConfig, TrainOutcome};
+
+/// The checkpoint of a run folder.
+pub const CHECKPOINT: &str = "checkpoint.bin";
+
+/// What a run folder records about its run besides the checkpoint: the
+/// data flags (paths absolute) and the data's identity, written before the
+/// first epoch so that even a killed run's folder knows its data.
+pub const RUN_RECORD: &str = "run.json";
 
 /// Runs a parsed command.
 pub fn run(command: Command) -> CliResult<()> {
+    // A file size limit (ulimit -f) makes a write fail with an error to
+    // report, instead of killing the process mid-write.
+    signals::ignore_file_size_signal();
+    if matches!(command, Command::Eval(_) | Command::Report(_)) {
+        signals::quit_between_writes();
+    }
     match command {
         Command::Help(topic) => {
             say_part!("{}", topic.text());
@@ -89,17 +105,149 @@ fn training_split(args: &TrainArgs) -> CliResult<Split> {
 }
 
 fn train_command(args: TrainArgs) -> CliResult<()> {
+    if let Some(dir) = args.resume.clone() {
+        return resume_command(args, &dir);
+    }
     let split = training_split(&args)?;
     // Watching first: a Ctrl-C just after the claim still ends as an
     // interrupted run with a whole folder, not a folder holding a lone marker.
     signals::watch();
     let folder = RunFolder::claim(args.out.as_deref(), &format!("train-h{}", args.config.hidden))?;
-    let outcome = with_threads(args.threads, || train_into(&split, &args.config, &args.data, &folder))??;
-    say!("{}", final_report(&outcome));
+    let outcome = with_threads(args.threads, || {
+        train_into(&split, &args.config, &args.data, &folder, None, args.checkpoint_seconds)
+    })??;
+    finish_train(&outcome, &folder, args.config.hyper.learning_rate)
+}
+
+fn finish_train(outcome: &TrainOutcome, folder: &RunFolder, learning_rate: f32) -> CliResult<()> {
+    say!("{}", final_report(outcome));
     say!("run folder: {}", folder.path().display());
     say!("plots:      {}  {}", folder.file("loss.svg").display(), folder.file("accuracy.svg").display());
     say!("report:     {}", folder.file("report.html").display());
-    stopped_early(&outcome, &folder, args.config.hyper.learning_rate)
+    stopped_early(outcome, folder, learning_rate)
+}
+
+/// `mlp train --resume DIR`: continues the run in DIR from its checkpoint
+/// (or, for a sweep folder, the sweep).
+fn resume_command(args: TrainArgs, dir: &Path) -> CliResult<()> {
+    if !dir.is_dir() {
+        let what = if dir.exists() { "not a folder" } else { "no such folder" };
+        return Err(Error::new(ErrorKind::Io, what)
+            .at(dir)
+            .fix("pass the run folder of the run to continue to --resume")
+            .into());
+    }
+    let checkpoint_path = dir.join(CHECKPOINT);
+    if std::fs::symlink_metadata(&checkpoint_path).is_err() {
+        return Err(Error::new(
+            ErrorKind::Io,
+            format!("no {CHECKPOINT} in this folder, so there is nothing to continue"),
+        )
+        .at(dir)
+        .fix("pass a run folder written by mlp train (checkpoints began with this version), or start a new run")
+        .into());
+    }
+    let mut checkpoint = Checkpoint::load(&checkpoint_path)?;
+    let data = recorded_data(dir)?;
+    let config = resumed_config(&args, &checkpoint, &data)?;
+    // Held from here, though not a byte changes until the checks pass: two
+    // resumes of one folder never run at once.
+    let mut folder = RunFolder::reopen(dir)?;
+    let train_args =
+        TrainArgs { data: data.clone(), config: config.clone(), hidden_sizes: vec![config.hidden], ..args };
+    let split = training_split(&train_args)?;
+    checkpoint.check_fits(&split, &config).map_err(|e| {
+        CliError::Run(e.at(&checkpoint_path).fix(
+            "the run's data or state no longer allows it to continue; start a new run (another --out) with the data as it is now",
+        ))
+    })?;
+    signals::watch();
+    folder.mark_running()?;
+    remove_stale_temporaries(dir);
+    let done = checkpoint.epochs_done;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    checkpoint.resumes.push(ResumePoint { after_epoch: done, unix_seconds: now });
+    note!("mlp train --resume: continuing {} after epoch {done} of {}", dir.display(), config.epochs);
+    let outcome = with_threads(train_args.threads, || {
+        train_into(&split, &config, &data, &folder, Some(checkpoint), train_args.checkpoint_seconds)
+    })??;
+    finish_train(&outcome, &folder, config.hyper.learning_rate)
+}
+
+/// The data flags a run folder recorded, as `mlp train` took them.
+pub fn recorded_data(dir: &Path) -> CliResult<DataArgs> {
+    let path = dir.join(RUN_RECORD);
+    let unreadable = |why: String| {
+        CliError::Run(
+            Error::new(ErrorKind::BadHeader, why)
+                .at(&path)
+                .fix("this file is written by mlp train before its first epoch; without it the run's data is unknown"),
+        )
+    };
+    let bytes = mlp_engine::data::file::read_regular_file(&path)?;
+    let text = String::from_utf8(bytes).map_err(|_| unreadable("not UTF-8 text".into()))?;
+    let json = crate::json_read::parse(&text).map_err(|e| unreadable(format!("not valid JSON: {e}")))?;
+    report::data_args_from(&json).ok_or_else(|| unreadable("it records no data flags".into()))
+}
+
+/// The settings to continue with: the checkpoint's, with `--epochs` if
+/// given. Any other flag given with a value that would change the result is
+/// a usage error naming the flag and the recorded value.
+fn resumed_config(args: &TrainArgs, checkpoint: &Checkpoint, data: &DataArgs) -> CliResult<TrainConfig> {
+    let (given, recorded) = (&args.config, &checkpoint.config);
+    let off = |v: Option<usize>| v.map_or("off".to_string(), |v| v.to_string());
+    let path = |p: &Option<std::path::PathBuf>| {
+        p.as_ref().map_or("none".to_string(), |p| {
+            std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()).display().to_string()
+        })
+    };
+    let split = |s: Option<(usize, usize)>| s.map_or("default".to_string(), |(t, v)| format!("{t},{v}"));
+    let recorded_split = data.split.or(Some((checkpoint.data.train, checkpoint.data.valid)));
+    for flag in &args.given {
+        let pair = match flag.as_str() {
+            "--hidden" => (given.hidden.to_string(), recorded.hidden.to_string()),
+            "--lr" => (given.hyper.learning_rate.to_string(), recorded.hyper.learning_rate.to_string()),
+            "--momentum" => (given.hyper.momentum.to_string(), recorded.hyper.momentum.to_string()),
+            "--seed" => (given.seed.to_string(), recorded.seed.to_string()),
+            "--batch-size" => (off(given.batch_size), off(recorded.batch_size)),
+            "--patience" => (off(given.patience), off(recorded.patience)),
+            "--velocity-init" => (given.velocity_init.to_string(), recorded.velocity_init.to_string()),
+            "--data" => (path(&args.data.data), path(&data.data)),
+            "--images" => (path(&args.data.images), path(&data.images)),
+            "--labels" => (path(&args.data.labels), path(&data.labels)),
+            "--synthetic" => (off(args.data.synthetic), off(data.synthetic)),
+            "--split" => (split(args.data.split), split(recorded_split)),
+            "--shuffle-seed" => (args.data.shuffle_seed.to_string(), data.shuffle_seed.to_string()),
+            _ => continue,
+        };
+        if pair.0 != pair.1 {
+            return Err(CliError::Usage(format!(
+                "{flag} {} would change the result: the run was trained with {flag} {}; leave {flag} off to continue it, or start a new run with another --out",
+                pair.0, pair.1
+            )));
+        }
+    }
+    let epochs = if args.given.iter().any(|f| f == "--epochs") { given.epochs } else { recorded.epochs };
+    if epochs < checkpoint.epochs_done {
+        return Err(CliError::Usage(format!(
+            "--epochs {epochs} is fewer than the {} epochs the run has done; pass at least that many",
+            checkpoint.epochs_done
+        )));
+    }
+    Ok(TrainConfig { epochs, ..recorded.clone() })
+}
+
+/// Removes temporary files that a killed process left in a run folder
+/// (`.NAME.PID.tmp`, from a write cut short): never this process's own.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let own = format!(".{}.tmp", std::process::id());
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.ends_with(".tmp") && !name.ends_with(&own) && entry.path().is_file() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// The error a run ends with when it diverged or was interrupted, after
@@ -156,24 +304,63 @@ fn print_header(split: &Split, config: &TrainConfig, data: &DataArgs, folder: &R
     );
 }
 
-/// Trains on `split`, appending each epoch to `metrics.csv` as it ends and
-/// stopping after the epoch in which a signal arrived; then writes the
-/// plots, the model and the summary of whatever ran.
-fn train_into(split: &Split, config: &TrainConfig, data: &DataArgs, folder: &RunFolder) -> Result<TrainOutcome, Error> {
+/// Trains on `split` (from `start`, a checkpoint of the folder's run, or
+/// afresh), appending each epoch to `metrics.csv` as it ends, writing a
+/// checkpoint every `checkpoint_seconds` and stopping after the epoch in
+/// which a signal arrived; then writes the checkpoint, the model, the
+/// summary and the report of whatever ran.
+fn train_into(
+    split: &Split,
+    config: &TrainConfig,
+    data: &DataArgs,
+    folder: &RunFolder,
+    start: Option<Checkpoint>,
+    checkpoint_seconds: u64,
+) -> Result<TrainOutcome, Error> {
     let (threads, simd) = (rayon::current_num_threads(), SimdPath::best());
     print_header(split, config, data, folder, (threads, simd));
-    let mut log = MetricsLog::create(folder)?;
+    let (start, mut log) = match start {
+        Some(start) => {
+            let log = MetricsLog::rewrite(folder, &start.history)?;
+            (start, log)
+        }
+        None => {
+            let start = Checkpoint::start(split, config);
+            write_atomic(&folder.file(RUN_RECORD), run_json(split, config, data).to_pretty().as_bytes())?;
+            write_atomic(&folder.file(CHECKPOINT), &start.to_bytes())?;
+            (start, MetricsLog::create(folder)?)
+        }
+    };
     let mut log_error = None;
     let mut printer = Progress::new(config.epochs);
-    let outcome = train(split, config, |r| {
+    let mut last_checkpoint = Instant::now();
+    let every = checkpoint_seconds as f64;
+    let outcome = train_from(split, config, Some(start), |state: &EpochState<'_>| {
+        let r = state.record();
         printer.epoch(r);
-        if let Err(e) = log.append(r) {
+        let mut write = || {
+            log.append(r)?;
+            if checkpoint_seconds > 0 && last_checkpoint.elapsed().as_secs_f64() >= every {
+                write_atomic(&folder.file(CHECKPOINT), &state.checkpoint().to_bytes())?;
+                last_checkpoint = Instant::now();
+            }
+            Ok::<(), Error>(())
+        };
+        if let Err(e) = write() {
             log_error = Some(e);
             return ControlFlow::Break(());
         }
         if signals::received().is_some() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
     })?;
     printer.finish();
+    signals::finishing();
+    let saved = write_atomic(&folder.file(CHECKPOINT), &outcome.checkpoint.to_bytes());
+    if let Some(e) = log_error {
+        // A failed write stops here: the checkpoint (this one if it could
+        // be written, else the last) holds everything to continue from.
+        return Err(e);
+    }
+    saved?;
     write_atomic(&folder.file("model.npz"), &model::to_npz(&outcome.network))?;
     let facts = RunFacts { split, config, data, threads, simd };
     let signal = signals::received().filter(|_| matches!(outcome.stop, StopReason::Interrupted { .. }));
@@ -182,10 +369,7 @@ fn train_into(split: &Split, config: &TrainConfig, data: &DataArgs, folder: &Run
     // The report also writes loss.svg and accuracy.svg, from the same files
     // that `mlp report` rebuilds them from.
     report::write_run_report(folder.path(), split, &outcome.test_predictions)?;
-    match log_error {
-        Some(e) => Err(e),
-        None => Ok(outcome),
-    }
+    Ok(outcome)
 }
 
 fn final_report(o: &TrainOutcome) -> String {
@@ -233,7 +417,9 @@ fn sweep_command(args: TrainArgs) -> CliResult<()> {
         let Some(hidden) = sizes.next() else { break };
         let config = TrainConfig { hidden, ..args.config.clone() };
         let sub = folder.claim_inside(&format!("h{hidden}"))?;
-        let outcome = with_threads(args.threads, || train_into(&split, &config, &args.data, &sub))??;
+        let outcome = with_threads(args.threads, || {
+            train_into(&split, &config, &args.data, &sub, None, args.checkpoint_seconds)
+        })??;
         note!("{}", final_report(&outcome));
         let stop = stopped_early(&outcome, &sub, config.hyper.learning_rate);
         rows.push((hidden, outcome));

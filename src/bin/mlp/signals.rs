@@ -1,15 +1,19 @@
-//! Ctrl-C and SIGTERM during a run. The first asks the run to stop after
-//! the current epoch and write its folder as if it had ended there; the
-//! second ends the process at once, but only between file writes, so no
-//! half-written or temporary file is left behind.
+//! Ctrl-C, SIGTERM and SIGHUP (the terminal closed) during a run. The
+//! first asks the run to stop after the current epoch and write its folder
+//! as if it had ended there; the second ends the process at once, but only
+//! between file writes, so no half-written or temporary file is left
+//! behind. `mlp report` and `mlp eval` end at the first, between writes too.
+//! SIGXFSZ is caught and dropped, so that a file size limit makes a write
+//! fail with an error to report instead of killing the process.
 //!
 //! Standard Rust cannot catch signals; `signal-hook` delivers them to a
 //! watcher thread here, which then runs ordinary code (it may take locks),
 //! unlike a signal handler.
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGXFSZ};
 use signal_hook::iterator::Signals;
 
 use crate::output;
@@ -17,36 +21,53 @@ use crate::output;
 /// The first stop signal received, 0 while none.
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
 
+/// Set once training is over and only the final files are being written.
+static FINISHING: AtomicBool = AtomicBool::new(false);
+
+/// The signals that stop a command.
+const STOP_SIGNALS: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
+
 /// A signal that stopped a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Signal(i32);
 
 impl Signal {
-    /// `SIGINT` or `SIGTERM`.
+    /// `SIGINT`, `SIGTERM` or `SIGHUP`.
     pub fn name(self) -> &'static str {
-        if self.0 == SIGTERM { "SIGTERM" } else { "SIGINT" }
+        match self.0 {
+            SIGTERM => "SIGTERM",
+            SIGHUP => "SIGHUP",
+            _ => "SIGINT",
+        }
     }
 
-    /// The signal number (2 or 15): the exit code is 128 plus this.
+    /// The signal number (2, 15 or 1): the exit code is 128 plus this.
     pub fn number(self) -> u8 {
         self.0 as u8
     }
 }
 
-/// Starts watching for SIGINT and SIGTERM. Before this, they end the
-/// process as usual (nothing is worth keeping before a run folder exists).
+/// Starts watching for SIGINT, SIGTERM and SIGHUP. Before this, they end
+/// the process as usual (nothing is worth keeping before a run folder exists).
 pub fn watch() {
-    let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else {
+    let Ok(mut signals) = Signals::new(STOP_SIGNALS) else {
         note!("warning: cannot watch for Ctrl-C; an interrupted run will keep only its metrics.csv");
         return;
     };
     std::thread::spawn(move || {
         for signal in signals.forever() {
             if RECEIVED.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
-                note!(
-                    "\n{}: stopping after this epoch and writing the run folder (press Ctrl-C again to quit at once)",
-                    Signal(signal).name()
-                );
+                if FINISHING.load(Ordering::SeqCst) {
+                    note!(
+                        "\n{}: training has ended; writing its files, which completes the run (press Ctrl-C again to quit at once)",
+                        Signal(signal).name()
+                    );
+                } else {
+                    note!(
+                        "\n{}: stopping after this epoch and writing the run folder (press Ctrl-C again to quit at once)",
+                        Signal(signal).name()
+                    );
+                }
             } else {
                 // Wait for a write in progress to finish, then never let
                 // another start: every file stays whole.
@@ -55,6 +76,35 @@ pub fn watch() {
             }
         }
     });
+}
+
+/// Marks the end of training: a signal from now on cannot stop an epoch,
+/// so the run completes (or stops as it already has) and says so.
+pub fn finishing() {
+    FINISHING.store(true, Ordering::SeqCst);
+}
+
+/// For commands that write only whole files (`mlp report`, `mlp eval`):
+/// the first stop signal ends the process at once, after a write in
+/// progress finished (its temporary file renamed or removed), exit
+/// 128 + the signal's number.
+pub fn quit_between_writes() {
+    let Ok(mut signals) = Signals::new(STOP_SIGNALS) else { return };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            let _writes = output::block_writes();
+            note!("\n{}: stopped; every file written is whole", Signal(signal).name());
+            std::process::exit(128 + signal);
+        }
+    });
+}
+
+/// Drops SIGXFSZ: past a file size limit a write then fails with EFBIG,
+/// which the writer reports, instead of the signal killing the process.
+pub fn ignore_file_size_signal() {
+    if signal_hook::flag::register(SIGXFSZ, Arc::new(AtomicBool::new(false))).is_err() {
+        note!("warning: cannot catch SIGXFSZ; a file size limit would kill mlp mid-write");
+    }
 }
 
 /// The stop signal received so far, if any.

@@ -5,9 +5,13 @@
 //! ([`crate::report`]) go through.
 //!
 //! A run claims its folder before its first epoch by creating the marker
-//! `.mlp-run` exclusively (holding the process id and command), so two runs
-//! can never share a folder: the second fails at once naming the first.
-//! Every other file is written to a temporary name unique to this process and
+//! `.mlp-run` exclusively (holding the process id and command) and keeping
+//! it locked, so two runs can never share a folder: the second fails at
+//! once naming the first. The claim ends with the run: the marker then says
+//! `finished`, and a claim whose process is gone is stale; either kind of
+//! folder is reopened only by `mlp train --resume`. Every write into a
+//! claimed folder first checks that the path still names that folder.
+//! Every file but `metrics.csv` is written to a temporary name unique to this process and
 //! renamed into place, under one lock that a second Ctrl-C also takes before
 //! it exits: a file is whole or absent, and no temporary file is left.
 
@@ -38,34 +42,76 @@ pub fn block_writes() -> MutexGuard<'static, ()> {
     WRITES.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A run folder this process has claimed.
+/// A run folder this process has claimed. The marker stays open and
+/// locked while the folder is held, and says `state: finished` once the
+/// folder is let go (however the command ends, short of SIGKILL, whose
+/// claim the next look finds stale: the lock went with the process).
 #[derive(Debug)]
 pub struct RunFolder {
     dir: PathBuf,
+    marker: File,
 }
 
 impl RunFolder {
     /// Claims `out` (which must be a new or empty folder), or a new folder
-    /// `runs/<prefix>-<UTC date-time>` (with a suffix until it is new).
+    /// `runs/<prefix>-<UTC date-time>` (with a suffix until it is new). A
+    /// refused claim leaves nothing behind that was not there.
     pub fn claim(out: Option<&Path>, prefix: &str) -> CliResult<RunFolder> {
-        let dir = match out {
+        let (dir, created) = match out {
             Some(dir) => {
                 check_out(dir)?;
-                std::fs::create_dir_all(dir).map_err(|e| create_error(dir, &e))?;
-                dir.to_path_buf()
+                let created = create_dirs(dir)?;
+                (dir.to_path_buf(), created)
             }
-            None => fresh_dir(Path::new("runs"), &format!("{prefix}-{}", utc_stamp(SystemTime::now())))?,
+            None => {
+                let base = Path::new("runs");
+                let mut created = create_dirs(base)?;
+                let dir = fresh_dir(base, &format!("{prefix}-{}", utc_stamp(SystemTime::now())))
+                    .inspect_err(|_| remove_created(&created))?;
+                created.push(dir.clone());
+                (dir, created)
+            }
         };
-        claim_marker(&dir)?;
-        Ok(RunFolder { dir })
+        claim_marker(&dir).inspect_err(|_| remove_created(&created))
     }
 
     /// Claims a new folder `name` inside this one (a sweep's per-size runs).
     pub fn claim_inside(&self, name: &str) -> CliResult<RunFolder> {
         let dir = self.dir.join(name);
+        self.check_in_place()?;
         std::fs::create_dir(&dir).map_err(|e| create_error(&dir, &e))?;
-        claim_marker(&dir)?;
-        Ok(RunFolder { dir })
+        claim_marker(&dir).inspect_err(|_| remove_created(std::slice::from_ref(&dir)))
+    }
+
+    /// Takes back a folder of a finished or abandoned run (for `--resume`),
+    /// without changing a byte of it: refused while another process holds
+    /// it. [`RunFolder::mark_running`] then makes the claim this process's.
+    pub fn reopen(dir: &Path) -> CliResult<RunFolder> {
+        let path = dir.join(MARKER);
+        if std::fs::symlink_metadata(&path).is_ok() {
+            check_regular_marker_path(dir)?;
+        }
+        let marker = match OpenOptions::new().read(true).write(true).open(&path) {
+            Ok(file) => file,
+            // A folder of an older build, or whose marker was removed.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return claim_marker(dir);
+            }
+            Err(e) => return Err(create_error(dir, &e)),
+        };
+        check_regular_marker(&marker, dir)?;
+        match claim_state(&marker, dir) {
+            ClaimState::Live => Err(claimed_error(dir)),
+            ClaimState::Finished | ClaimState::Abandoned(_) => {
+                register(dir)?;
+                Ok(RunFolder { dir: dir.to_path_buf(), marker })
+            }
+        }
+    }
+
+    /// Rewrites the reopened marker as this process's claim.
+    pub fn mark_running(&mut self) -> CliResult<()> {
+        rewrite_marker(&mut self.marker, &marker_text("running")).map_err(|e| create_error(&self.dir, &e))
     }
 
     pub fn path(&self) -> &Path {
@@ -76,31 +122,274 @@ impl RunFolder {
     pub fn file(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
+
+    /// Fails if the path no longer names the folder that was claimed (it
+    /// was renamed, removed, or replaced by another folder or a symlink).
+    pub fn check_in_place(&self) -> Result<()> {
+        check_claimed(&self.dir)
+    }
+}
+
+impl Drop for RunFolder {
+    /// The claim ends with the command: the marker says so. (If the folder
+    /// moved, the marker is still this open file, wherever it went.)
+    fn drop(&mut self) {
+        let _writing = block_writes();
+        let _ = rewrite_marker(&mut self.marker, &marker_text("finished"));
+        unregister(&self.dir);
+    }
+}
+
+/// Whether a marker's claim still holds.
+#[derive(Debug, PartialEq, Eq)]
+enum ClaimState {
+    /// A live process holds the folder.
+    Live,
+    /// Its run ended and let the folder go.
+    Finished,
+    /// Its process is gone without letting go (SIGKILL, a crash, a
+    /// power cut): the reason.
+    Abandoned(String),
+}
+
+/// The state of the claim `marker` (an open marker file) records. A
+/// process holds the marker's lock while it runs, so a lock taken here
+/// means nobody does; the recorded process is also looked up, for a
+/// claim made without the lock (a file system without locks).
+fn claim_state(marker: &File, dir: &Path) -> ClaimState {
+    let text = read_marker(dir);
+    let field = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).map(str::trim);
+    match marker.try_lock() {
+        Err(std::fs::TryLockError::WouldBlock) => return ClaimState::Live,
+        Ok(()) => {
+            let _ = marker.unlock();
+        }
+        Err(_) => {}
+    }
+    if field("state:") == Some("finished") {
+        return ClaimState::Finished;
+    }
+    let pid = field("pid ").and_then(|p| p.parse::<u32>().ok());
+    let Some(pid) = pid else {
+        return ClaimState::Abandoned("its marker names no process".into());
+    };
+    match process_start(pid) {
+        None => ClaimState::Abandoned(format!("process {pid} is gone")),
+        Some(start) if field("process_start:").is_some_and(|s| s != start) => {
+            ClaimState::Abandoned(format!("process {pid} is gone (its number now belongs to a later process)"))
+        }
+        // The same process, alive, but not holding the lock: it is between
+        // making the marker and locking it, or on a file system without locks.
+        Some(_) if pid == std::process::id() => ClaimState::Abandoned("this process let it go".into()),
+        Some(_) => ClaimState::Live,
+    }
+}
+
+/// The start time of process `pid` in clock ticks after boot (field 22 of
+/// `/proc/PID/stat`), as text; `None` if there is no such process. Two
+/// processes that had the same number have different start times.
+fn process_start(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; fields after its ')' are plain.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19).map(str::to_string)
+}
+
+/// The marker text of this process in `state`.
+fn marker_text(state: &str) -> String {
+    let command: Vec<String> = std::env::args().collect();
+    let pid = std::process::id();
+    format!(
+        "pid {pid}\ncommand: {}\nstarted: {} UTC\nprocess_start: {}\nstate: {state}\n",
+        command.join(" "),
+        utc_stamp(SystemTime::now()),
+        process_start(pid).unwrap_or_default()
+    )
+}
+
+/// Replaces the marker's text in place (the lock stays on this file):
+/// one write after cutting it to nothing.
+fn rewrite_marker(marker: &mut File, text: &str) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    marker.set_len(0)?;
+    marker.seek(SeekFrom::Start(0))?;
+    marker.write_all(text.as_bytes())
+}
+
+/// The folders this process holds, with the identity (device, inode) each
+/// had when claimed: every write into one first checks it is still there.
+static CLAIMED: Mutex<Vec<(PathBuf, u64, u64)>> = Mutex::new(Vec::new());
+
+fn claimed_list() -> MutexGuard<'static, Vec<(PathBuf, u64, u64)>> {
+    CLAIMED.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn register(dir: &Path) -> CliResult<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(dir).map_err(|e| create_error(dir, &e))?;
+    claimed_list().push((dir.to_path_buf(), meta.dev(), meta.ino()));
+    Ok(())
+}
+
+fn unregister(dir: &Path) {
+    claimed_list().retain(|(d, _, _)| d != dir);
+}
+
+/// Fails if `dir`, a claimed folder, no longer is the folder it was.
+fn check_claimed(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Some((_, dev, ino)) = claimed_list().iter().find(|(d, _, _)| d == dir).cloned() else {
+        return Ok(());
+    };
+    // `symlink_metadata`: a symlink put in the folder's place is not it.
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.is_dir() && meta.dev() == dev && meta.ino() == ino => Ok(()),
+        _ => Err(Error::new(
+            ErrorKind::Output,
+            "the run folder was moved, removed or replaced while the run was writing to it; nothing more is written",
+        )
+        .at(dir)
+        .fix("leave a run folder in place while its run lasts; what was written is where the folder went, and mlp train --resume continues it there")),
+    }
+}
+
+/// Fails if `path` lies in a claimed folder that is no longer in place.
+fn in_claimed_folder(path: &Path) -> Result<()> {
+    match path.parent() {
+        Some(dir) => check_claimed(dir),
+        None => Ok(()),
+    }
 }
 
 /// Refuses an `--out` that cannot be a new run folder (exit 2), or one
 /// that another run holds (exit 1).
 fn check_out(dir: &Path) -> CliResult<()> {
-    let usage = |what: &str| CliError::Usage(format!("--out {}: {what}; pass a new folder", dir.display()));
+    let usage = |what: &str| CliError::Usage(format!("--out {}: {what}", dir.display()));
+    check_name_lengths(dir)?;
+    if let Ok(meta) = std::fs::symlink_metadata(dir)
+        && meta.file_type().is_symlink()
+        && std::fs::metadata(dir).is_err()
+    {
+        let target = std::fs::read_link(dir).map(|t| t.display().to_string()).unwrap_or_default();
+        return Err(usage(&format!(
+            "this is a symbolic link to {target}, which does not exist; create the folder it points to, or pass another --out"
+        )));
+    }
     let Ok(meta) = std::fs::metadata(dir) else {
         return Ok(()); // does not exist yet: it will be created
     };
     if !meta.is_dir() {
-        return Err(usage("this is not a folder"));
+        return Err(usage("this is not a folder; pass a new folder"));
     }
     let mut entries = std::fs::read_dir(dir).map_err(|e| create_error(dir, &e))?;
     if entries.next().is_none() {
         return Ok(());
     }
-    if dir.join(MARKER).exists() {
-        return Err(claimed_error(dir));
+    let marker_path = dir.join(MARKER);
+    if std::fs::symlink_metadata(&marker_path).is_ok() {
+        check_regular_marker_path(dir)?;
+        let marker = match OpenOptions::new().read(true).open(&marker_path) {
+            Ok(marker) => marker,
+            Err(_) => return Err(claimed_error(dir)),
+        };
+        check_regular_marker(&marker, dir)?;
+        let what = match claim_state(&marker, dir) {
+            ClaimState::Live => return Err(claimed_error(dir)),
+            ClaimState::Finished => "this folder holds a finished run".to_string(),
+            ClaimState::Abandoned(why) => format!("this folder holds an abandoned run ({why})"),
+        };
+        return Err(usage(&format!("{what}; pass --resume {} to continue it, or another --out", dir.display())));
     }
-    Err(usage("this folder already exists and is not empty"))
+    Err(usage("this folder already exists and is not empty; pass a new folder"))
+}
+
+/// A marker that is not a regular file (a FIFO, a device) is never opened
+/// (opening a FIFO would wait for a writer) …
+fn check_regular_marker_path(dir: &Path) -> CliResult<()> {
+    match std::fs::metadata(dir.join(MARKER)) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        _ => Err(not_a_marker(dir)),
+    }
+}
+
+/// … and, once open, checked again: it may have been swapped meanwhile.
+fn check_regular_marker(marker: &File, dir: &Path) -> CliResult<()> {
+    match marker.metadata() {
+        Ok(meta) if meta.is_file() => Ok(()),
+        _ => Err(not_a_marker(dir)),
+    }
+}
+
+fn not_a_marker(dir: &Path) -> CliError {
+    CliError::Run(
+        Error::new(ErrorKind::Output, format!("{MARKER} is not a regular file"))
+            .at(dir)
+            .fix("this is not a run folder written by mlp; pass another folder"),
+    )
+}
+
+/// The longest file name and path the system takes (Linux `NAME_MAX`,
+/// `PATH_MAX`); longer ones fail with ENAMETOOLONG.
+const NAME_MAX: usize = 255;
+const PATH_MAX: usize = 4095;
+
+/// Refuses an `--out` whose name, or the name of a file in it, is too
+/// long for the file system, before anything is created.
+fn check_name_lengths(dir: &Path) -> CliResult<()> {
+    use std::os::unix::ffi::OsStrExt;
+    // The longest name written inside: the temporary of the report.
+    let inside = ".report.html.4294967295.tmp".len();
+    if let Some(long) = dir.components().map(|c| c.as_os_str().as_bytes().len()).find(|&n| n > NAME_MAX) {
+        return Err(CliError::Usage(format!(
+            "--out has a folder name of {long} bytes, over the {NAME_MAX} the file system allows; pass a shorter --out"
+        )));
+    }
+    let absolute = std::env::current_dir().map(|cwd| cwd.join(dir)).unwrap_or_else(|_| dir.to_path_buf());
+    let length = absolute.as_os_str().as_bytes().len() + 1 + inside;
+    if length > PATH_MAX {
+        return Err(CliError::Usage(format!(
+            "--out makes paths of {length} bytes, over the {PATH_MAX} the system allows; pass a shorter --out"
+        )));
+    }
+    Ok(())
+}
+
+/// Creates `dir` and any missing folders above it; returns those it
+/// created, the deepest last, so that a refused claim can remove them.
+fn create_dirs(dir: &Path) -> CliResult<Vec<PathBuf>> {
+    let mut missing = Vec::new();
+    let mut at = Some(dir);
+    while let Some(p) = at.filter(|p| !p.as_os_str().is_empty() && std::fs::symlink_metadata(p).is_err()) {
+        missing.push(p.to_path_buf());
+        at = p.parent();
+    }
+    missing.reverse();
+    let mut created = Vec::new();
+    for p in missing {
+        match std::fs::create_dir(&p) {
+            Ok(()) => created.push(p),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && p.is_dir() => {}
+            Err(e) => {
+                remove_created(&created);
+                return Err(create_error(&p, &e));
+            }
+        }
+    }
+    Ok(created)
+}
+
+/// Removes folders this process created (deepest first) and whatever of
+/// its own it put in them.
+fn remove_created(created: &[PathBuf]) {
+    for dir in created.iter().rev() {
+        let _ = std::fs::remove_file(dir.join(MARKER));
+        let _ = std::fs::remove_file(dir.join(format!("{MARKER}.{}.tmp", std::process::id())));
+        let _ = std::fs::remove_dir(dir);
+    }
 }
 
 /// Creates `base/name`, or `base/name-2`, `-3`, … whichever is new first.
 fn fresh_dir(base: &Path, name: &str) -> CliResult<PathBuf> {
-    std::fs::create_dir_all(base).map_err(|e| create_error(base, &e))?;
     let mut n = 1;
     loop {
         let dir = if n == 1 { base.join(name) } else { base.join(format!("{name}-{n}")) };
@@ -112,48 +401,55 @@ fn fresh_dir(base: &Path, name: &str) -> CliResult<PathBuf> {
     }
 }
 
-/// Creates the marker exclusively, whole: it is written under a name of
-/// this process's own, then hard-linked to `.mlp-run`, which fails if the
-/// marker exists. Of two runs exactly one succeeds, and the other always
-/// finds the winner's process id and command in it.
-fn claim_marker(dir: &Path) -> CliResult<()> {
+/// Creates the marker exclusively, whole, and locks it: it is written
+/// under a name of this process's own, then hard-linked to `.mlp-run`,
+/// which fails if the marker exists. Of two runs exactly one succeeds, and
+/// the other always finds the winner's process id and command in it.
+fn claim_marker(dir: &Path) -> CliResult<RunFolder> {
     let path = dir.join(MARKER);
-    let command: Vec<String> = std::env::args().collect();
-    let text = format!(
-        "pid {}\ncommand: {}\nstarted: {} UTC\n",
-        std::process::id(),
-        command.join(" "),
-        utc_stamp(SystemTime::now())
-    );
+    let text = marker_text("running");
     let tmp = dir.join(format!("{MARKER}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, text.as_bytes()).map_err(|e| create_error(dir, &e))?;
+    std::fs::write(&tmp, text.as_bytes()).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        create_error(dir, &e)
+    })?;
     let linked = std::fs::hard_link(&tmp, &path);
     let _ = std::fs::remove_file(&tmp);
-    match linked {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(claimed_error(dir)),
+    let marker = match linked {
+        Ok(()) => OpenOptions::new().read(true).write(true).open(&path).map_err(|e| create_error(dir, &e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(claimed_error(dir)),
         // A file system without hard links: an exclusive create, then the text.
         Err(_) => {
-            let mut file = match OpenOptions::new().write(true).create_new(true).open(&path) {
+            let mut file = match OpenOptions::new().read(true).write(true).create_new(true).open(&path) {
                 Ok(file) => file,
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(claimed_error(dir)),
                 Err(e) => return Err(create_error(dir, &e)),
             };
-            file.write_all(text.as_bytes()).map_err(|e| create_error(dir, &e))
+            file.write_all(text.as_bytes()).map_err(|e| create_error(dir, &e))?;
+            file
         }
-    }
+    };
+    // Held until the process ends; a file system without locks still has
+    // the process id and start time to tell a live claim.
+    let _ = marker.try_lock();
+    register(dir)?;
+    Ok(RunFolder { dir: dir.to_path_buf(), marker })
+}
+
+/// The marker's text (read as the data layer reads inputs: a FIFO
+/// planted as the marker must not hang).
+fn read_marker(dir: &Path) -> String {
+    let marker = mlp_engine::data::file::read_regular_file(&dir.join(MARKER)).unwrap_or_default();
+    String::from_utf8_lossy(&marker).into_owned()
 }
 
 fn claimed_error(dir: &Path) -> CliError {
-    // Read as the data layer reads inputs: a FIFO planted as the marker
-    // must not hang this message.
-    let marker = mlp_engine::data::file::read_regular_file(&dir.join(MARKER)).unwrap_or_default();
-    let holder = String::from_utf8_lossy(&marker);
+    let holder = read_marker(dir);
     let holder = holder.lines().take(2).collect::<Vec<_>>().join(", ");
     CliError::Run(
-        Error::new(ErrorKind::Output, format!("this folder belongs to another run ({holder})"))
+        Error::new(ErrorKind::Output, format!("this folder belongs to another run ({holder}), which is still running"))
             .at(dir)
-            .fix("pass a new folder to --out, or leave --out off for a fresh folder under runs/"),
+            .fix("wait for it to end or stop it, or pass a new folder to --out"),
     )
 }
 
@@ -162,7 +458,7 @@ fn create_error(dir: &Path, e: &std::io::Error) -> CliError {
 }
 
 /// `YYYYmmdd-HHMMSS` in UTC.
-fn utc_stamp(t: SystemTime) -> String {
+pub fn utc_stamp(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -179,11 +475,13 @@ fn utc_stamp(t: SystemTime) -> String {
 }
 
 /// Writes `bytes` to `path` through a temporary file unique to this process
-/// and a rename, so the file is whole or absent.
+/// and a rename, so the file is whole or absent. Into a claimed run folder
+/// only while that folder is still in place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("output");
     let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     let _writing = block_writes();
+    in_claimed_folder(path)?;
     let result = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -197,52 +495,112 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The disk condition behind a failed write, in words, with its fix.
+fn disk_condition(e: &std::io::Error) -> Option<(&'static str, &'static str)> {
+    // Linux errno values; std names only some of them as stable kinds.
+    match e.raw_os_error()? {
+        28 => Some(("no space left on the device", "free space on that disk (or pass another --out)")),
+        27 => Some((
+            "the file would pass this process's file size limit (ulimit -f)",
+            "raise the limit (ulimit -f unlimited)",
+        )),
+        122 => Some(("the disk quota is exceeded", "free space within your quota")),
+        30 => Some(("the file system is read-only", "write to a writable file system with --out")),
+        _ => None,
+    }
+}
+
 fn write_error(path: &Path, e: &std::io::Error) -> Error {
-    Error::io(path, "write the file", e).fix("check that the output folder is writable and the disk is not full")
+    match disk_condition(e) {
+        Some((what, fix)) => Error::new(ErrorKind::Output, format!("cannot write the file: {what}"))
+            .at(path)
+            .fix(format!("{fix}; a run keeps its last checkpoint: continue it with mlp train --resume RUN_DIR")),
+        None => Error::io(path, "write the file", e)
+            .fix("check that the output folder is writable and the disk is not full"),
+    }
 }
 
 /// `metrics.csv`, one row appended and flushed as each epoch ends, so that
-/// an interrupted run keeps its curve and `tail -f` shows it live.
+/// an interrupted run keeps its curve and `tail -f` shows it live. Each row
+/// goes out in one write; after a failed write the file is cut back to its
+/// last whole row.
 pub struct MetricsLog {
     file: File,
     path: PathBuf,
     line: String,
+    /// Bytes of whole rows in the file.
+    whole: u64,
 }
 
 impl MetricsLog {
     /// Creates the file with its header.
     pub fn create(folder: &RunFolder) -> Result<MetricsLog> {
         let path = folder.file("metrics.csv");
+        folder.check_in_place()?;
         let file = OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| write_error(&path, &e))?;
-        let mut log = MetricsLog { file, path, line: String::with_capacity(128) };
+        let mut log = MetricsLog { file, path, line: String::with_capacity(128), whole: 0 };
         log.line.push_str(METRICS_HEADER);
         log.flush_line()?;
         Ok(log)
     }
 
-    /// Appends one epoch's row: accuracies as fractions, `seconds` the
-    /// epoch's own wall time, empty fields for a part with no rows.
-    pub fn append(&mut self, r: &EpochRecord) -> Result<()> {
-        use std::fmt::Write as _;
-        self.line.clear();
-        let _ = write!(self.line, "{}", r.epoch);
-        for m in [&r.train, &r.valid, &r.test] {
-            if m.rows == 0 {
-                self.line.push_str(",,");
-            } else {
-                let _ = write!(self.line, ",{:.6},{:.6}", m.loss, m.accuracy);
-            }
+    /// Writes the file anew (atomically) with the header and `records`, and
+    /// opens it to append after them: a continued run's rows past its
+    /// checkpoint are dropped here, to be measured again.
+    pub fn rewrite(folder: &RunFolder, records: &[EpochRecord]) -> Result<MetricsLog> {
+        let path = folder.file("metrics.csv");
+        let mut line = String::with_capacity(128);
+        let mut text = format!("{METRICS_HEADER}\n");
+        for r in records {
+            format_row(&mut line, r);
+            text.push_str(&line);
+            text.push('\n');
         }
-        let _ = write!(self.line, ",{:.4}", r.seconds);
+        write_atomic(&path, text.as_bytes())?;
+        let file = OpenOptions::new().append(true).open(&path).map_err(|e| write_error(&path, &e))?;
+        Ok(MetricsLog { file, path, line, whole: text.len() as u64 })
+    }
+
+    /// Appends one epoch's row (see [`format_row`]).
+    pub fn append(&mut self, r: &EpochRecord) -> Result<()> {
+        format_row(&mut self.line, r);
         self.flush_line()
     }
 
-    /// Writes the line with its newline in one call, under the write lock.
+    /// Writes the line with its newline in one call, under the write lock,
+    /// into the folder as claimed; a part written before a failure is cut off.
     fn flush_line(&mut self) -> Result<()> {
         self.line.push('\n');
         let _writing = block_writes();
-        self.file.write_all(self.line.as_bytes()).map_err(|e| write_error(&self.path, &e))
+        in_claimed_folder(&self.path)?;
+        match self.file.write_all(self.line.as_bytes()) {
+            Ok(()) => {
+                self.whole += self.line.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.file.set_len(self.whole);
+                Err(write_error(&self.path, &e))
+            }
+        }
     }
+}
+
+/// One epoch's row in `line`, without its newline: accuracies as
+/// fractions, `seconds` the epoch's own wall time, empty fields for a part
+/// with no rows.
+fn format_row(line: &mut String, r: &EpochRecord) {
+    use std::fmt::Write as _;
+    line.clear();
+    let _ = write!(line, "{}", r.epoch);
+    for m in [&r.train, &r.valid, &r.test] {
+        if m.rows == 0 {
+            line.push_str(",,");
+        } else {
+            let _ = write!(line, ",{:.6},{:.6}", m.loss, m.accuracy);
+        }
+    }
+    let _ = write!(line, ",{:.4}", r.seconds);
 }
 
 /// `{"loss": .., "accuracy": ..}` of a measurement, or `null` for a part

@@ -6,6 +6,7 @@ use crate::json::Json;
 use crate::output::metrics_json;
 use crate::system;
 use mlp_engine::engine::SimdPath;
+use mlp_engine::training::{DataIdentity, ResumePoint};
 use mlp_engine::{EpochRecord, Split, StopReason, TrainConfig, TrainOutcome};
 
 /// How the run ended, as `summary.json` and the report name it.
@@ -62,8 +63,8 @@ fn settings_json(f: &RunFacts<'_>) -> Json {
     ])
 }
 
-fn data_json(f: &RunFacts<'_>) -> Json {
-    let s = f.split;
+fn data_json(split: &Split, data: &DataArgs, identity: &DataIdentity) -> Json {
+    let s = split;
     Json::obj([
         ("source", Json::str(&s.source)),
         ("rows", Json::num(s.rows() as f64)),
@@ -71,8 +72,56 @@ fn data_json(f: &RunFacts<'_>) -> Json {
         ("train", Json::num(s.train as f64)),
         ("valid", Json::num(s.valid as f64)),
         ("test", Json::num(s.test as f64)),
-        ("shuffle_seed", Json::num(f.data.shuffle_seed)),
+        ("shuffle_seed", Json::num(data.shuffle_seed)),
+        ("checksum", Json::str(checksum_text(identity.checksum))),
     ])
+}
+
+/// A data checksum as `summary.json` and `run.json` record it.
+pub fn checksum_text(checksum: u64) -> String {
+    format!("{checksum:016x}")
+}
+
+/// `run.json`, written before the first epoch: the settings, the data flags
+/// (paths absolute) and the data's identity, which `mlp eval`, `mlp report`
+/// and `mlp train --resume` find the run's data by.
+pub fn run_json(split: &Split, config: &TrainConfig, data: &DataArgs) -> Json {
+    Json::obj([
+        ("command", Json::str("train")),
+        ("version", Json::str(env!("CARGO_PKG_VERSION"))),
+        ("settings", config_json(config)),
+        ("data", data_json(split, data, &DataIdentity::of(split))),
+        ("data_args", crate::report::data_args_json(data)),
+    ])
+}
+
+fn config_json(c: &TrainConfig) -> Json {
+    Json::obj([
+        ("hidden", Json::num(c.hidden as f64)),
+        ("epochs", Json::num(c.epochs as f64)),
+        ("learning_rate", Json::num_f32(c.hyper.learning_rate)),
+        ("momentum", Json::num_f32(c.hyper.momentum)),
+        ("seed", Json::num(c.seed as f64)),
+        ("batch_size", c.batch_size.map_or(Json::Null, |b| Json::num(b as f64))),
+        ("patience", c.patience.map_or(Json::Null, |p| Json::num(p as f64))),
+        ("velocity_init", Json::num_f32(c.velocity_init)),
+    ])
+}
+
+/// Where the run was continued from a checkpoint: epochs done then, and when.
+fn resumed_json(resumes: &[ResumePoint]) -> Json {
+    Json::Arr(
+        resumes
+            .iter()
+            .map(|r| {
+                let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(r.unix_seconds);
+                Json::obj([
+                    ("after_epoch", Json::num(r.after_epoch as f64)),
+                    ("at", Json::str(format!("{} UTC", crate::output::utc_stamp(at)))),
+                ])
+            })
+            .collect(),
+    )
 }
 
 fn split_json(r: &EpochRecord) -> Json {
@@ -106,7 +155,7 @@ pub fn summary_json(facts: &RunFacts<'_>, o: &TrainOutcome, signal: Option<&str>
         ("command", Json::str("train")),
         ("version", Json::str(env!("CARGO_PKG_VERSION"))),
         ("settings", settings_json(facts)),
-        ("data", data_json(facts)),
+        ("data", data_json(facts.split, facts.data, &o.checkpoint.data)),
         ("data_args", crate::report::data_args_json(facts.data)),
         ("stop", Json::str(stop_name(o.stop))),
         ("signal", signal.map_or(Json::Null, Json::str)),
@@ -115,6 +164,7 @@ pub fn summary_json(facts: &RunFacts<'_>, o: &TrainOutcome, signal: Option<&str>
         ("best_valid_loss", best_json(o, o.best_loss_epoch)),
         ("best_valid_accuracy", best_json(o, o.best_accuracy_epoch)),
         ("model", model_json(o, facts.config.batch_size.is_some())),
+        ("resumed", resumed_json(&o.checkpoint.resumes)),
         ("wall_seconds", Json::num(o.wall_seconds)),
         ("median_epoch_seconds", Json::num(median_epoch_seconds(o))),
         ("train_samples_per_second", Json::num(o.samples_per_second)),

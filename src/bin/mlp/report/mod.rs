@@ -367,7 +367,7 @@ pub fn data_args_json(data: &DataArgs) -> Json {
 }
 
 /// The data flags recorded in a summary by [`data_args_json`].
-fn data_args_from(summary: &Json) -> Option<DataArgs> {
+pub fn data_args_from(summary: &Json) -> Option<DataArgs> {
     let args = summary.at(&["data_args"])?;
     let path = |key: &str| args.str_at(&[key]).map(PathBuf::from);
     let split = match args.at(&["split"]) {
