@@ -219,7 +219,7 @@ pub struct TrainArgs {
     /// `--resume RUN_DIR`: continue that run (or sweep) folder.
     pub resume: Option<PathBuf>,
     /// Seconds between periodic checkpoints (0: only when the run stops).
-    pub checkpoint_seconds: u64,
+    pub checkpoint_seconds: f64,
     /// The flags given on the command line, in order (`--resume` refuses
     /// those that would change the result).
     pub given: Vec<String>,
@@ -227,7 +227,7 @@ pub struct TrainArgs {
 
 /// Seconds between checkpoints by default: a SIGKILL loses at most about
 /// this much training.
-pub const CHECKPOINT_SECONDS: u64 = 60;
+pub const CHECKPOINT_SECONDS: f64 = 60.0;
 
 /// Flags of `eval`.
 #[derive(Clone, Debug, PartialEq)]
@@ -439,7 +439,11 @@ fn parse_train(mut flags: Flags, sweep: bool) -> CliResult<Command> {
             "--out" => a.out = Some(out_folder(&flags.value(&flag, inline)?)?),
             "--resume" => a.resume = Some(PathBuf::from(flags.value(&flag, inline)?)),
             "--checkpoint-every" => {
-                a.checkpoint_seconds = parse_num(&flag, &flags.value(&flag, inline)?, "a whole number of seconds")?
+                let seconds = finite(&flag, &flags.value(&flag, inline)?)?;
+                if seconds < 0.0 {
+                    return Err(CliError::Usage(format!("--checkpoint-every takes seconds, 0 or more, not {seconds}")));
+                }
+                a.checkpoint_seconds = f64::from(seconds);
             }
             _ => {
                 return Err(CliError::Usage(format!(

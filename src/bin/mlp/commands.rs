@@ -315,7 +315,7 @@ fn train_into(
     data: &DataArgs,
     folder: &RunFolder,
     start: Option<Checkpoint>,
-    checkpoint_seconds: u64,
+    checkpoint_seconds: f64,
 ) -> Result<TrainOutcome, Error> {
     let (threads, simd) = (rayon::current_num_threads(), SimdPath::best());
     print_header(split, config, data, folder, (threads, simd));
@@ -334,13 +334,12 @@ fn train_into(
     let mut log_error = None;
     let mut printer = Progress::new(config.epochs);
     let mut last_checkpoint = Instant::now();
-    let every = checkpoint_seconds as f64;
     let outcome = train_from(split, config, Some(start), |state: &EpochState<'_>| {
         let r = state.record();
         printer.epoch(r);
         let mut write = || {
             log.append(r)?;
-            if checkpoint_seconds > 0 && last_checkpoint.elapsed().as_secs_f64() >= every {
+            if checkpoint_seconds > 0.0 && last_checkpoint.elapsed().as_secs_f64() >= checkpoint_seconds {
                 write_atomic(&folder.file(CHECKPOINT), &state.checkpoint().to_bytes())?;
                 last_checkpoint = Instant::now();
             }

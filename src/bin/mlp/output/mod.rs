@@ -50,6 +50,9 @@ pub fn block_writes() -> MutexGuard<'static, ()> {
 pub struct RunFolder {
     dir: PathBuf,
     marker: File,
+    /// Whether the marker is this process's claim (a reopened folder's is
+    /// not until [`RunFolder::mark_running`]): only then is it rewritten.
+    owned: bool,
 }
 
 impl RunFolder {
@@ -104,13 +107,14 @@ impl RunFolder {
             ClaimState::Live => Err(claimed_error(dir)),
             ClaimState::Finished | ClaimState::Abandoned(_) => {
                 register(dir)?;
-                Ok(RunFolder { dir: dir.to_path_buf(), marker })
+                Ok(RunFolder { dir: dir.to_path_buf(), marker, owned: false })
             }
         }
     }
 
     /// Rewrites the reopened marker as this process's claim.
     pub fn mark_running(&mut self) -> CliResult<()> {
+        self.owned = true;
         rewrite_marker(&mut self.marker, &marker_text("running")).map_err(|e| create_error(&self.dir, &e))
     }
 
@@ -134,8 +138,10 @@ impl Drop for RunFolder {
     /// The claim ends with the command: the marker says so. (If the folder
     /// moved, the marker is still this open file, wherever it went.)
     fn drop(&mut self) {
-        let _writing = block_writes();
-        let _ = rewrite_marker(&mut self.marker, &marker_text("finished"));
+        if self.owned {
+            let _writing = block_writes();
+            let _ = rewrite_marker(&mut self.marker, &marker_text("finished"));
+        }
         unregister(&self.dir);
     }
 }
@@ -433,7 +439,7 @@ fn claim_marker(dir: &Path) -> CliResult<RunFolder> {
     // the process id and start time to tell a live claim.
     let _ = marker.try_lock();
     register(dir)?;
-    Ok(RunFolder { dir: dir.to_path_buf(), marker })
+    Ok(RunFolder { dir: dir.to_path_buf(), marker, owned: true })
 }
 
 /// The marker's text (read as the data layer reads inputs: a FIFO
