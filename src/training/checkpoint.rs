@@ -89,7 +89,12 @@ impl DataIdentity {
         }
     }
 
-    /// `rows 18724 (10000/6000/2724), 784 values, checksum 0123…`.
+    /// The checksum as 16 hex digits, as run folders record it.
+    pub fn checksum_text(&self) -> String {
+        format!("{:016x}", self.checksum)
+    }
+
+    /// `18724 rows (10000 train / 6000 valid / 2724 test) of 784 values, checksum 0123…`.
     pub fn describe(&self) -> String {
         format!(
             "{} rows ({} train / {} valid / {} test) of {} values, checksum {:016x}",

@@ -109,7 +109,9 @@ Usage: mlp eval --model FILE [data flags] [--json]
   --threads N          worker threads (default: all cores)
 
 Prints loss and accuracy of the train, valid and test rows of the split and
-the confusion matrix of the test rows.
+the confusion matrix of the test rows. Without data flags, a model in a run
+folder is measured on the data and split recorded there (run.json); with
+them, a warning says when they differ from the run's.
 ";
 
 pub const BENCH_HELP: &str = "\
@@ -233,6 +235,8 @@ pub const CHECKPOINT_SECONDS: f64 = 60.0;
 #[derive(Clone, Debug, PartialEq)]
 pub struct EvalArgs {
     pub data: DataArgs,
+    /// Whether any data flag was given (else the run folder's data is used).
+    pub data_given: bool,
     pub model: PathBuf,
     pub json: bool,
     pub threads: Option<usize>,
@@ -463,8 +467,10 @@ fn parse_train(mut flags: Flags, sweep: bool) -> CliResult<Command> {
 
 fn parse_eval(mut flags: Flags) -> CliResult<Command> {
     let (mut data, mut model, mut json, mut threads) = (DataArgs::default(), None, false, None);
+    let mut data_given = false;
     while let Some((flag, inline)) = flags.next_flag() {
         if data_flag(&mut data, &flag, inline.clone(), &mut flags)? {
+            data_given = true;
             continue;
         }
         match flag.as_str() {
@@ -479,7 +485,7 @@ fn parse_eval(mut flags: Flags) -> CliResult<Command> {
     }
     check_data(&data)?;
     let model = model.ok_or_else(|| CliError::Usage("mlp eval needs --model FILE".into()))?;
-    Ok(Command::Eval(EvalArgs { data, model, json, threads }))
+    Ok(Command::Eval(EvalArgs { data, data_given, model, json, threads }))
 }
 
 fn parse_report(mut flags: Flags) -> CliResult<Command> {

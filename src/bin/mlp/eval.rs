@@ -1,5 +1,11 @@
 //! `mlp eval`: a saved model's loss and accuracy on the train, valid and
 //! test rows of a split, and the confusion matrix of the test rows.
+//!
+//! A model in a run folder is measured, without data flags, on the data and
+//! split the folder records (`run.json`, paths absolute), so its "test"
+//! rows are the run's own test rows; data flags that give other rows than
+//! the run's are warned about, since the test figures may then include rows
+//! the model trained on.
 
 use crate::cli::{CliError, CliResult, EvalArgs};
 use crate::commands::with_threads;
@@ -9,7 +15,7 @@ use crate::output::metrics_json;
 use crate::plan::{self, Blame};
 use crate::report::images;
 use mlp_engine::engine::matrix::MatRef;
-use mlp_engine::training::model;
+use mlp_engine::training::{DataIdentity, model};
 use mlp_engine::{CLASSES, Error, ErrorKind, Metrics, Network, Prediction, Split, Workspace};
 
 /// Rows evaluated per forward pass: bounds the workspace whatever the data.
@@ -28,17 +34,55 @@ pub fn eval(args: EvalArgs) -> CliResult<()> {
     let eval_bytes = |rows: usize| model_bytes.saturating_add(Workspace::bytes_for(h, c, rows.min(EVAL_CHUNK_ROWS), 0));
     let model_name = args.model.display().to_string();
     plan::check_fits(eval_bytes(1), &format!("the model {model_name}"), Blame::File)?;
-    let split = plan::load_split(&args.data, &format!("evaluating {model_name}"), Blame::File, |shape, _| {
+    let run = RecordedRun::beside(&args.model);
+    let data = match &run {
+        Some(run) if !args.data_given => run.data.clone(),
+        _ => args.data.clone(),
+    };
+    let split = plan::load_split(&data, &format!("evaluating {model_name}"), Blame::File, |shape, _| {
         eval_bytes(shape.rows).saturating_add(shape.rows as u64)
+    })
+    .map_err(|e| match (&run, e) {
+        (Some(run), CliError::Run(e)) if !args.data_given => CliError::Run(e.fix(format!(
+            "the data recorded in {} could not be loaded; pass the data flags to evaluate on other data",
+            run.record.display()
+        ))),
+        (_, e) => e,
     })?;
+    let whose = match &run {
+        Some(run) if !args.data_given => format!(", the data and split of its run ({})", run.record.display()),
+        _ => String::new(),
+    };
+    if let Some(run) = &run
+        && let Some(recorded) = &run.identity
+    {
+        let identity = DataIdentity::of(&split);
+        if identity.checksum_text() != *recorded {
+            note!(
+                "warning: these rows are not the run's ({}; the run recorded checksum {recorded} in {}): the test figures may include rows the model trained on",
+                identity.describe(),
+                run.record.display()
+            );
+        }
+    }
     let network = model::load(&args.model)?;
     check_model_fits_data(&network, &split, &args)?;
     let (metrics, predictions) = with_threads(args.threads, || measure(&network, &split))?;
     if args.json {
+        if !whose.is_empty() {
+            note!("mlp eval: {} on {}{whose}", args.model.display(), split.source);
+        }
         say!("{}", Json::obj(metrics.iter().map(|(name, m)| (*name, metrics_json(m)))).to_compact());
         return Ok(());
     }
-    say!("model {} ({}-{}-{}) on {}", args.model.display(), layout.inputs, layout.hidden, layout.classes, split.source);
+    say!(
+        "model {} ({}-{}-{}) on {}{whose}",
+        args.model.display(),
+        layout.inputs,
+        layout.hidden,
+        layout.classes,
+        split.source
+    );
     for (name, m) in &metrics {
         if m.rows == 0 {
             say!("{name:>5}: no rows");
@@ -100,5 +144,28 @@ fn print_confusion(split: &Split, predictions: &[Prediction]) {
             say_part!("{n:>6}");
         }
         say!();
+    }
+}
+
+/// What the run folder beside a model records about its data.
+struct RecordedRun {
+    /// The folder's `run.json`.
+    record: std::path::PathBuf,
+    /// The data flags the run took.
+    data: crate::cli::DataArgs,
+    /// The recorded checksum of the run's split, as text.
+    identity: Option<String>,
+}
+
+impl RecordedRun {
+    /// The run that wrote `model`, if its folder records one.
+    fn beside(model: &std::path::Path) -> Option<RecordedRun> {
+        let dir = model.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let record = dir.join(crate::commands::RUN_RECORD);
+        let data = crate::commands::recorded_data(dir).ok()?;
+        let text = mlp_engine::data::file::read_regular_file(&record).ok()?;
+        let json = crate::json_read::parse(&String::from_utf8_lossy(&text)).ok()?;
+        let identity = json.str_at(&["data", "checksum"]).map(str::to_string);
+        Some(RecordedRun { record, data, identity })
     }
 }

@@ -73,13 +73,8 @@ fn data_json(split: &Split, data: &DataArgs, identity: &DataIdentity) -> Json {
         ("valid", Json::num(s.valid as f64)),
         ("test", Json::num(s.test as f64)),
         ("shuffle_seed", Json::num(data.shuffle_seed)),
-        ("checksum", Json::str(checksum_text(identity.checksum))),
+        ("checksum", Json::str(identity.checksum_text())),
     ])
-}
-
-/// A data checksum as `summary.json` and `run.json` record it.
-pub fn checksum_text(checksum: u64) -> String {
-    format!("{checksum:016x}")
 }
 
 /// `run.json`, written before the first epoch: the settings, the data flags

@@ -73,6 +73,24 @@ pub fn read_metrics(dir: &Path) -> Result<Vec<Row>> {
     let path = dir.join("metrics.csv");
     let text = read_text(&path)
         .map_err(|e| e.fix("pass a run folder written by mlp train (it holds metrics.csv as a regular file)"))?;
+    // Every row goes out whole with its newline: a last line without one
+    // was cut short (a full disk, a kill mid-write) and is dropped.
+    let text = match text.rfind('\n') {
+        Some(end) if end + 1 < text.len() && text[..end].contains('\n') => {
+            // Said once per file, though a rebuild reads it twice.
+            static NOTED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+            let mut noted = NOTED.lock().unwrap_or_else(|p| p.into_inner());
+            if !noted.contains(&path) {
+                note!(
+                    "{}: its last row ends without a newline (a write cut short); that row is left out",
+                    path.display()
+                );
+                noted.push(path.clone());
+            }
+            &text[..=end]
+        }
+        _ => text.as_str(),
+    };
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split(',').map(str::trim).collect();
     let column = |name: &str| header.iter().position(|h| *h == name);
@@ -396,21 +414,46 @@ fn load_split(args: &DataArgs) -> std::result::Result<Split, String> {
     })
 }
 
-/// Loads a run's data again, from the flags given or those in its summary,
-/// and checks it is the data the run used.
-fn reload_data(summary: &Json, given: Option<&DataArgs>) -> std::result::Result<Split, String> {
+/// Loads a run's data again, from the flags given or those its folder
+/// records (`summary.json`, else `run.json`), and checks by its identity
+/// (sizes and checksum), not by how its path was spelled, that it is the
+/// data the run used.
+fn reload_data(dir: &Path, summary: &Json, given: Option<&DataArgs>) -> std::result::Result<Split, String> {
+    let record = read_record(dir);
+    let recorded = || data_args_from(summary).or_else(|| record.as_ref().and_then(data_args_from));
     let args = match given {
         Some(args) => args.clone(),
-        None => data_args_from(summary)
-            .ok_or("summary.json does not record the data flags; pass them, e.g. mlp report DIR --data FILE")?,
+        None => recorded()
+            .ok_or("the run folder does not record the data flags; pass them, e.g. mlp report DIR --data FILE")?,
     };
     let split = load_split(&args)?;
-    if let Some(source) = summary.str_at(&["data", "source"])
-        && source != split.source
-    {
-        return Err(format!("the run used {source}, the data found is {}", split.source));
+    let checksum = |json: &Json| json.str_at(&["data", "checksum"]).map(str::to_string);
+    let identity = mlp_engine::training::DataIdentity::of(&split);
+    match checksum(summary).or_else(|| record.as_ref().and_then(checksum)) {
+        Some(recorded) if recorded != identity.checksum_text() => {
+            let source = |json: &Json| json.str_at(&["data", "source"]).map(str::to_string);
+            let used = source(summary).or_else(|| record.as_ref().and_then(source)).unwrap_or("other data".into());
+            Err(format!(
+                "the run used {used} (checksum {recorded}), the data found is {}: {}",
+                split.source,
+                identity.describe()
+            ))
+        }
+        Some(_) => Ok(split),
+        // A folder of an older build records no checksum: its sizes must match.
+        None => match summary.num_at(&["data", "rows"]) {
+            Some(rows) if rows as usize != split.rows() => {
+                Err(format!("the data found has {} rows, the run had {rows}", split.rows()))
+            }
+            _ => Ok(split),
+        },
     }
-    Ok(split)
+}
+
+/// The folder's `run.json`, if it has a readable one.
+fn read_record(dir: &Path) -> Option<Json> {
+    let text = read_text(&dir.join(crate::commands::RUN_RECORD)).ok()?;
+    json_read::parse(&text).ok()
 }
 
 /// `mlp report DIR`: rebuilds the report of a run or a sweep folder.
@@ -430,7 +473,7 @@ pub fn rebuild(args: &ReportArgs) -> CliResult<()> {
         // here, before any data is loaded for it.
         read_metrics(run_dir)?;
         let summary = read_summary(run_dir)?;
-        let data = reload_data(&summary, args.data.as_ref());
+        let data = reload_data(run_dir, &summary, args.data.as_ref());
         if let Err(why) = &data {
             note!(
                 "{}: the data is not available ({why}); the confusion matrix and the gallery are left out",

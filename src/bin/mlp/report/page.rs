@@ -121,7 +121,7 @@ fn facts(run: &Run) -> Vec<(&'static str, String)> {
         _ => "–".into(),
     };
     let batch = n(&["settings", "batch_size"]).map_or("full batch".into(), |b| format!("batches of {b}"));
-    vec![
+    let mut facts = vec![
         ("data", s.str_at(&["data", "source"]).unwrap_or("–").to_string()),
         (
             "split",
@@ -166,7 +166,22 @@ fn facts(run: &Run) -> Vec<(&'static str, String)> {
                 fixed(n(&["peak_rss_bytes"]).map(|b| b / 1e6), 0)
             ),
         ),
-    ]
+    ];
+    if let Some(resumed) = resumed(s) {
+        facts.insert(5, ("resumed", resumed));
+    }
+    facts
+}
+
+/// `after epoch 12 (20261206-133337 UTC), after epoch 40 (…)`, or `None`
+/// for a run never continued from a checkpoint.
+fn resumed(s: &Json) -> Option<String> {
+    let Some(Json::Arr(points)) = s.at(&["resumed"]) else { return None };
+    let text: Vec<String> = points
+        .iter()
+        .map(|p| format!("after epoch {} ({})", fixed(p.num_at(&["after_epoch"]), 0), p.str_at(&["at"]).unwrap_or("–")))
+        .collect();
+    (!text.is_empty()).then(|| format!("{}; the wall time covers every segment", text.join(", ")))
 }
 
 fn header(run: &Run) -> String {
