@@ -222,49 +222,71 @@ fn rewrite_marker(marker: &mut File, text: &str) -> std::io::Result<()> {
     marker.write_all(text.as_bytes())
 }
 
-/// The folders this process holds, with the identity (device, inode) each
-/// had when claimed: every write into one first checks it is still there.
-static CLAIMED: Mutex<Vec<(PathBuf, u64, u64)>> = Mutex::new(Vec::new());
+/// A folder this process holds: the identity (device, inode) it had when
+/// claimed, and the folder itself held open.
+struct Claimed {
+    dir: PathBuf,
+    dev: u64,
+    ino: u64,
+    handle: File,
+}
 
-fn claimed_list() -> MutexGuard<'static, Vec<(PathBuf, u64, u64)>> {
+/// The folders this process holds: every write into one first checks that
+/// the path still names it, and then goes through the open folder itself
+/// (`/proc/self/fd/N/NAME`), so that a folder moved in between still gets
+/// the whole file and no file lands anywhere else.
+static CLAIMED: Mutex<Vec<Claimed>> = Mutex::new(Vec::new());
+
+fn claimed_list() -> MutexGuard<'static, Vec<Claimed>> {
     CLAIMED.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn register(dir: &Path) -> CliResult<()> {
     use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(dir).map_err(|e| create_error(dir, &e))?;
-    claimed_list().push((dir.to_path_buf(), meta.dev(), meta.ino()));
+    let handle = File::open(dir).map_err(|e| create_error(dir, &e))?;
+    let meta = handle.metadata().map_err(|e| create_error(dir, &e))?;
+    claimed_list().push(Claimed { dir: dir.to_path_buf(), dev: meta.dev(), ino: meta.ino(), handle });
     Ok(())
 }
 
 fn unregister(dir: &Path) {
-    claimed_list().retain(|(d, _, _)| d != dir);
+    claimed_list().retain(|c| c.dir != dir);
 }
 
 /// Fails if `dir`, a claimed folder, no longer is the folder it was.
 fn check_claimed(dir: &Path) -> Result<()> {
+    resolve_in_claimed(&dir.join("-")).map(|_| ())
+}
+
+/// The path to write `path` through: for a file of a claimed folder still
+/// in place, the same name inside the open folder; other paths as they are.
+fn resolve_in_claimed(path: &Path) -> Result<PathBuf> {
+    use std::os::fd::AsRawFd;
     use std::os::unix::fs::MetadataExt;
-    let Some((_, dev, ino)) = claimed_list().iter().find(|(d, _, _)| d == dir).cloned() else {
-        return Ok(());
-    };
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return Ok(path.to_path_buf()) };
+    let list = claimed_list();
+    let Some(claimed) = list.iter().find(|c| c.dir == dir) else { return Ok(path.to_path_buf()) };
     // `symlink_metadata`: a symlink put in the folder's place is not it.
     match std::fs::symlink_metadata(dir) {
-        Ok(meta) if meta.is_dir() && meta.dev() == dev && meta.ino() == ino => Ok(()),
-        _ => Err(Error::new(
-            ErrorKind::Output,
-            "the run folder was moved, removed or replaced while the run was writing to it; nothing more is written",
-        )
-        .at(dir)
-        .fix("leave a run folder in place while its run lasts; what was written is where the folder went, and mlp train --resume continues it there")),
+        Ok(meta) if meta.is_dir() && meta.dev() == claimed.dev && meta.ino() == claimed.ino => {}
+        _ => return Err(folder_moved(dir)),
     }
+    let through = Path::new("/proc/self/fd").join(claimed.handle.as_raw_fd().to_string());
+    Ok(if through.is_dir() { through.join(name) } else { path.to_path_buf() })
+}
+
+fn folder_moved(dir: &Path) -> Error {
+    Error::new(
+        ErrorKind::Output,
+        "the run folder was moved, removed or replaced while the run was writing to it; nothing more is written",
+    )
+    .at(dir)
+    .fix("leave a run folder in place while its run lasts; what was written is where the folder went, and mlp train --resume continues it there")
 }
 
 /// Fails if `path` lies in a claimed folder that is no longer in place.
 fn in_claimed_folder(path: &Path) -> Result<()> {
-    match path.parent() {
-        Some(dir) => check_claimed(dir),
-        None => Ok(()),
-    }
+    resolve_in_claimed(path).map(|_| ())
 }
 
 /// Refuses an `--out` that cannot be a new run folder (exit 2), or one
@@ -485,17 +507,19 @@ pub fn utc_stamp(t: SystemTime) -> String {
 /// only while that folder is still in place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("output");
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     let _writing = block_writes();
-    in_claimed_folder(path)?;
+    let target = resolve_in_claimed(path)?;
+    let tmp = target.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, &target)
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
+        // A folder moved meanwhile is the cause to name.
+        in_claimed_folder(path)?;
         return Err(write_error(path, &e));
     }
     Ok(())
@@ -542,8 +566,8 @@ impl MetricsLog {
     /// Creates the file with its header.
     pub fn create(folder: &RunFolder) -> Result<MetricsLog> {
         let path = folder.file("metrics.csv");
-        folder.check_in_place()?;
-        let file = OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| write_error(&path, &e))?;
+        let target = resolve_in_claimed(&path)?;
+        let file = OpenOptions::new().write(true).create_new(true).open(target).map_err(|e| write_error(&path, &e))?;
         let mut log = MetricsLog { file, path, line: String::with_capacity(128), whole: 0 };
         log.line.push_str(METRICS_HEADER);
         log.flush_line()?;
@@ -563,7 +587,8 @@ impl MetricsLog {
             text.push('\n');
         }
         write_atomic(&path, text.as_bytes())?;
-        let file = OpenOptions::new().append(true).open(&path).map_err(|e| write_error(&path, &e))?;
+        let target = resolve_in_claimed(&path)?;
+        let file = OpenOptions::new().append(true).open(target).map_err(|e| write_error(&path, &e))?;
         Ok(MetricsLog { file, path, line, whole: text.len() as u64 })
     }
 

@@ -1,0 +1,331 @@
+//! Faults while a run writes lose nothing: a disk that fills, a file size
+//! limit, a run folder renamed or replaced mid-run, SIGHUP, signals during
+//! `mlp report`, and a half-written metrics row. Also the run folder's
+//! claim: it ends with the run, a killed run's claim is stale, only
+//! `--resume` reopens such a folder (one at a time), and a refused claim
+//! leaves nothing behind.
+//!
+//! The full-disk test mounts a small tmpfs, which needs root (as CI runs):
+//! if the mount fails the test fails, naming why.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{fresh_path, mlp_command, temp_dir};
+use mlp_engine::training::Checkpoint;
+
+/// A run of 2,000 synthetic rows at H = 16 (a few milliseconds an epoch).
+fn train_args(epochs: &str) -> Vec<&str> {
+    vec!["train", "--synthetic", "2000", "--split", "1200,400", "--hidden", "16", "--epochs", epochs]
+}
+
+fn spawn_run(epochs: &str, out: &Path, extra: &[&str]) -> Child {
+    mlp_command()
+        .args(train_args(epochs))
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for `child`, killing it and failing the test after `limit`.
+fn wait_limited(mut child: Child, limit: Duration) -> Output {
+    let start = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("mlp did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.wait_with_output().expect("output")
+}
+
+fn metric_rows(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("metrics.csv")).map(|t| t.lines().count().saturating_sub(1)).unwrap_or(0)
+}
+
+fn wait_rows(dir: &Path, rows: usize) {
+    let start = Instant::now();
+    while metric_rows(dir) < rows {
+        assert!(start.elapsed() < Duration::from_secs(60), "no {rows} epochs within a minute");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn signal(child: &Child, name: &str) {
+    assert!(Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status().unwrap().success());
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+/// `metrics.csv` holds whole rows only: each ends with a newline and has
+/// the header's eight fields, epochs 1, 2, 3, …
+fn assert_whole_rows(dir: &Path) {
+    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    assert!(text.ends_with('\n'), "metrics.csv ends in a half row: {:?}", text.lines().last());
+    for (n, line) in text.lines().enumerate().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(fields.len(), 8, "row {n}: {line}");
+        assert_eq!(fields[0], n.to_string(), "row {n}: {line}");
+    }
+}
+
+fn no_temporaries(dir: &Path) {
+    let left: Vec<String> = names(dir).into_iter().filter(|n| n.ends_with(".tmp")).collect();
+    assert!(left.is_empty(), "temporary files left in {}: {left:?}", dir.display());
+}
+
+/// A tmpfs of `size` mounted at a fresh folder, unmounted when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(name: &str, size: &str) -> Tmpfs {
+        let dir = temp_dir(name);
+        let out =
+            Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(&dir).output();
+        let out = out.expect("run mount");
+        assert!(
+            out.status.success(),
+            "this test needs a small tmpfs for a full disk and mounting one failed (run as root, as CI does): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs(dir)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Fills the file system of `dir` to the last byte it gives.
+fn fill(dir: &Path) -> PathBuf {
+    use std::io::Write;
+    let path = dir.join("filler");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let block = vec![0xA5u8; 4096];
+    while file.write_all(&block).is_ok() {}
+    while file.write_all(&[0]).is_ok() {}
+    path
+}
+
+#[test]
+fn a_disk_that_fills_mid_run_stops_it_with_whole_rows_and_a_checkpoint_to_continue() {
+    let disk = Tmpfs::mount("tmpfs-full", "8m");
+    let run = disk.0.join("run");
+    let child = spawn_run("100000", &run, &["--checkpoint-every", "0.02"]);
+    wait_rows(&run, 5);
+    let filler = fill(&disk.0);
+    let out = wait_limited(child, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no space left on the device") && stderr.contains("--resume"), "{stderr}");
+    assert_whole_rows(&run);
+    no_temporaries(&run);
+    let checkpoint = Checkpoint::load(&run.join("checkpoint.bin")).expect("the last checkpoint is whole");
+    assert!(checkpoint.epochs_done >= 1 && checkpoint.epochs_done <= metric_rows(&run) + 1);
+    // Space again: the run continues from its checkpoint and ends.
+    std::fs::remove_file(filler).unwrap();
+    let done = checkpoint.epochs_done + 3;
+    let out = mlp_command().arg("train").arg("--resume").arg(&run).args(["--epochs", &done.to_string()]).output();
+    let out = out.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(metric_rows(&run), done);
+    assert_whole_rows(&run);
+}
+
+#[test]
+fn a_file_size_limit_is_an_error_not_a_kill() {
+    let dir = fresh_path("fsize");
+    // 80 KiB: the checkpoint (77 KB) and model of H = 8 fit, the report (88 KB) does not.
+    let script = format!(
+        "ulimit -f 80; exec {} train --synthetic 600 --split 400,100 --hidden 8 --epochs 3 --out {}",
+        env!("CARGO_BIN_EXE_mlp"),
+        dir.display()
+    );
+    let out = Command::new("bash").args(["-c", &script]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "killed by SIGXFSZ (153) or another end: {stderr}");
+    assert!(stderr.contains("file size limit") && stderr.contains("ulimit -f"), "{stderr}");
+    no_temporaries(&dir);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_run_folder_renamed_or_replaced_mid_run_is_never_split() {
+    for replace_with_link in [false, true] {
+        let base = temp_dir(if replace_with_link { "replaced" } else { "renamed" });
+        let (run, moved, other) = (base.join("run"), base.join("moved"), base.join("other"));
+        let child = spawn_run("100000", &run, &["--checkpoint-every", "0.02"]);
+        wait_rows(&run, 5);
+        std::fs::rename(&run, &moved).unwrap();
+        if replace_with_link {
+            std::fs::create_dir(&other).unwrap();
+            std::os::unix::fs::symlink(&other, &run).unwrap();
+        }
+        let out = wait_limited(child, Duration::from_secs(60));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("moved, removed or replaced"), "{stderr}");
+        if replace_with_link {
+            assert!(names(&other).is_empty(), "files went to the new folder: {:?}", names(&other));
+        } else {
+            assert!(!run.exists(), "files were written at the old path");
+        }
+        // Everything is in the folder where it went, and it continues there.
+        assert_whole_rows(&moved);
+        no_temporaries(&moved);
+        let out = mlp_command().arg("train").arg("--resume").arg(&moved).args(["--epochs", "40"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(moved.join("summary.json").is_file());
+        std::fs::remove_dir_all(base).unwrap();
+    }
+}
+
+#[test]
+fn sighup_stops_a_run_like_sigterm() {
+    let dir = fresh_path("sighup");
+    let child = spawn_run("100000", &dir, &[]);
+    wait_rows(&dir, 3);
+    signal(&child, "HUP");
+    let out = wait_limited(child, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(129), "{stderr}");
+    assert!(stderr.contains("SIGHUP"), "{stderr}");
+    let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    assert!(summary.contains("\"stop\": \"interrupted\"") && summary.contains("\"signal\": \"SIGHUP\""), "{summary}");
+    assert!(dir.join("model.npz").is_file() && dir.join("checkpoint.bin").is_file());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn signals_during_mlp_report_leave_no_temporary_file() {
+    let dir = fresh_path("report-signals");
+    let out = mlp_command().args(train_args("3")).args(["--hidden", "200", "--out"]).arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut rng = mlp_engine::engine::rng::Rng::new(std::process::id().into());
+    let mut stopped = 0;
+    for round in 0..12 {
+        let child = mlp_command().arg("report").arg(&dir).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        std::thread::sleep(Duration::from_micros(rng.below(150_000)));
+        let name = if round % 2 == 0 { "INT" } else { "TERM" };
+        signal(&child, name);
+        let out = wait_limited(child, Duration::from_secs(60));
+        let code = out.status.code();
+        let expected = if name == "INT" { 130 } else { 143 };
+        assert!(code == Some(0) || code == Some(expected), "SIG{name}: exit {code:?}");
+        stopped += usize::from(code == Some(expected));
+        no_temporaries(&dir);
+        let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
+        assert!(page.trim_end().ends_with("</html>"), "report.html is not whole");
+    }
+    assert!(stopped > 0, "no signal arrived while the report was being written");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_half_written_last_row_is_dropped_by_report_with_a_note() {
+    let dir = fresh_path("half-row");
+    let out = mlp_command().args(train_args("4")).arg("--out").arg(&dir).output().unwrap();
+    assert!(out.status.success());
+    let mut csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    csv.push_str("5,0.12");
+    std::fs::write(dir.join("metrics.csv"), csv).unwrap();
+    let out = mlp_command().arg("report").arg(&dir).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr.matches("left out").count(), 1, "{stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_finished_or_killed_runs_folder_is_refused_with_the_resume_fix() {
+    let dir = fresh_path("claim-finished");
+    let out = mlp_command().args(train_args("2")).arg("--out").arg(&dir).output().unwrap();
+    assert!(out.status.success());
+    assert!(std::fs::read_to_string(dir.join(".mlp-run")).unwrap().contains("state: finished"));
+    let again = mlp_command().args(train_args("2")).arg("--out").arg(&dir).output().unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("holds a finished run") && stderr.contains("--resume"), "{stderr}");
+    assert!(!stderr.contains("pid"), "a finished run is not a live process: {stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // Killed: the claim is stale.
+    let dir = fresh_path("claim-killed");
+    let mut child = spawn_run("100000", &dir, &[]);
+    wait_rows(&dir, 2);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let again = mlp_command().args(train_args("2")).arg("--out").arg(&dir).output().unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("abandoned run") && stderr.contains("is gone") && stderr.contains("--resume"), "{stderr}");
+    // A double Ctrl-C leaves a folder that --resume takes back too.
+    let out = mlp_command().arg("train").arg("--resume").arg(&dir).args(["--epochs", "6"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn two_resumes_of_one_folder_never_run_at_once() {
+    let dir = fresh_path("two-resumes");
+    let out = mlp_command().args(train_args("2")).arg("--out").arg(&dir).output().unwrap();
+    assert!(out.status.success());
+    let first = mlp_command()
+        .arg("train")
+        .arg("--resume")
+        .arg(&dir)
+        .args(["--epochs", "100000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_rows(&dir, 4);
+    let second = mlp_command().arg("train").arg("--resume").arg(&dir).args(["--epochs", "100000"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    signal(&first, "INT");
+    let first = wait_limited(first, Duration::from_secs(60));
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("still running"), "{stderr}");
+    assert_eq!(first.status.code(), Some(130));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn refused_claims_leave_nothing_behind() {
+    let base = temp_dir("refused-claims");
+    // A name too long for the file system, below folders that do not exist yet.
+    let long = base.join("new").join("deeper").join("x".repeat(300));
+    let out = mlp_command().args(train_args("2")).arg("--out").arg(&long).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("255") && !stderr.contains("epoch "), "{stderr}");
+    // A dangling symlink.
+    let link = base.join("link");
+    std::os::unix::fs::symlink(base.join("missing"), &link).unwrap();
+    let out = mlp_command().args(train_args("2")).arg("--out").arg(&link).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("symbolic link") && stderr.contains("does not exist"), "{stderr}");
+    // Below a file: nothing can be created.
+    std::fs::write(base.join("file"), b"x").unwrap();
+    let out = mlp_command().args(train_args("2")).arg("--out").arg(base.join("file").join("run")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(names(&base), ["file", "link"], "a refused claim left something");
+    std::fs::remove_dir_all(base).unwrap();
+}
