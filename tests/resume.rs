@@ -389,3 +389,43 @@ fn idx_labels(labels: &[u8]) -> Vec<u8> {
     out.extend_from_slice(labels);
     out
 }
+
+#[test]
+fn an_interrupted_sweep_resumed_equals_a_straight_sweep() {
+    let (straight, stopped) = (fresh_path("sweep-straight"), fresh_path("sweep-stopped"));
+    let args = ["sweep", "--synthetic", "2000", "--split", "1200,400", "--hidden", "8,16,24", "--epochs", "150"];
+    ok(&mlp_command().args(args).arg("--out").arg(&straight).output().unwrap(), "straight sweep");
+    let child = mlp_command()
+        .args(args)
+        .arg("--out")
+        .arg(&stopped)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while metric_rows(&stopped.join("h16")) < 5 {
+        assert!(start.elapsed() < Duration::from_secs(60), "the second size never started");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert_eq!(wait_limited(child, Duration::from_secs(60)).status.code(), Some(130));
+    let csv = std::fs::read_to_string(stopped.join("sweep.csv")).unwrap();
+    assert!(csv.contains("16,interrupted") && csv.contains("24,not_started"), "{csv}");
+    // A flag that would change the sizes is refused.
+    let out = mlp_command().arg("sweep").arg("--resume").arg(&stopped).args(["--hidden", "8,16"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    ok(&mlp_command().arg("sweep").arg("--resume").arg(&stopped).output().unwrap(), "sweep resume");
+    for h in ["h8", "h16", "h24"] {
+        assert_same_folder(&stopped.join(h), &straight.join(h), h);
+    }
+    let columns = |dir: &Path| {
+        let text = std::fs::read_to_string(dir.join("sweep.csv")).unwrap();
+        // Every column but the wall time.
+        text.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(columns(&stopped), columns(&straight));
+    for d in [straight, stopped] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}

@@ -138,6 +138,9 @@ fn resume_command(args: TrainArgs, dir: &Path) -> CliResult<()> {
             .into());
     }
     let checkpoint_path = dir.join(CHECKPOINT);
+    if std::fs::symlink_metadata(&checkpoint_path).is_err() && is_sweep_folder(dir) {
+        return sweep_command(args);
+    }
     if std::fs::symlink_metadata(&checkpoint_path).is_err() {
         return Err(Error::new(
             ErrorKind::Io,
@@ -174,6 +177,12 @@ fn resume_command(args: TrainArgs, dir: &Path) -> CliResult<()> {
     finish_train(&outcome, &folder, config.hyper.learning_rate)
 }
 
+/// Whether `dir` is a sweep folder (its `run.json` says so).
+fn is_sweep_folder(dir: &Path) -> bool {
+    let Ok(bytes) = mlp_engine::data::file::read_regular_file(&dir.join(RUN_RECORD)) else { return false };
+    crate::json_read::parse(&String::from_utf8_lossy(&bytes)).is_ok_and(|j| j.str_at(&["command"]) == Some("sweep"))
+}
+
 /// The data flags a run folder recorded, as `mlp train` took them.
 pub fn recorded_data(dir: &Path) -> CliResult<DataArgs> {
     let path = dir.join(RUN_RECORD);
@@ -194,7 +203,23 @@ pub fn recorded_data(dir: &Path) -> CliResult<DataArgs> {
 /// given. Any other flag given with a value that would change the result is
 /// a usage error naming the flag and the recorded value.
 fn resumed_config(args: &TrainArgs, checkpoint: &Checkpoint, data: &DataArgs) -> CliResult<TrainConfig> {
-    let (given, recorded) = (&args.config, &checkpoint.config);
+    let recorded_split = (checkpoint.data.train, checkpoint.data.valid);
+    let hidden = [checkpoint.config.hidden];
+    resumed_settings(args, (&checkpoint.config, &hidden), data, recorded_split, checkpoint.epochs_done)
+}
+
+/// [`resumed_config`] for a recorded configuration `recorded.0` of the
+/// hidden sizes `recorded.1`, trained on `recorded_split` rows, with
+/// `epochs_done` epochs done.
+fn resumed_settings(
+    args: &TrainArgs,
+    recorded: (&TrainConfig, &[usize]),
+    data: &DataArgs,
+    recorded_split: (usize, usize),
+    epochs_done: usize,
+) -> CliResult<TrainConfig> {
+    let (given, (recorded, recorded_sizes)) = (&args.config, recorded);
+    let list = |sizes: &[usize]| sizes.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
     let off = |v: Option<usize>| v.map_or("off".to_string(), |v| v.to_string());
     let path = |p: &Option<std::path::PathBuf>| {
         p.as_ref().map_or("none".to_string(), |p| {
@@ -202,10 +227,10 @@ fn resumed_config(args: &TrainArgs, checkpoint: &Checkpoint, data: &DataArgs) ->
         })
     };
     let split = |s: Option<(usize, usize)>| s.map_or("default".to_string(), |(t, v)| format!("{t},{v}"));
-    let recorded_split = data.split.or(Some((checkpoint.data.train, checkpoint.data.valid)));
+    let recorded_split = data.split.or(Some(recorded_split));
     for flag in &args.given {
         let pair = match flag.as_str() {
-            "--hidden" => (given.hidden.to_string(), recorded.hidden.to_string()),
+            "--hidden" => (list(&args.hidden_sizes), list(recorded_sizes)),
             "--lr" => (given.hyper.learning_rate.to_string(), recorded.hyper.learning_rate.to_string()),
             "--momentum" => (given.hyper.momentum.to_string(), recorded.hyper.momentum.to_string()),
             "--seed" => (given.seed.to_string(), recorded.seed.to_string()),
@@ -228,10 +253,9 @@ fn resumed_config(args: &TrainArgs, checkpoint: &Checkpoint, data: &DataArgs) ->
         }
     }
     let epochs = if args.given.iter().any(|f| f == "--epochs") { given.epochs } else { recorded.epochs };
-    if epochs < checkpoint.epochs_done {
+    if epochs < epochs_done {
         return Err(CliError::Usage(format!(
-            "--epochs {epochs} is fewer than the {} epochs the run has done; pass at least that many",
-            checkpoint.epochs_done
+            "--epochs {epochs} is fewer than the {epochs_done} epochs the run has done; pass at least that many"
         )));
     }
     Ok(TrainConfig { epochs, ..recorded.clone() })
@@ -406,18 +430,40 @@ fn final_report(o: &TrainOutcome) -> String {
 }
 
 fn sweep_command(args: TrainArgs) -> CliResult<()> {
+    let resuming = args.resume.clone();
+    let (args, reopened) = match &resuming {
+        Some(dir) => {
+            let args = resumed_sweep_args(args, dir)?;
+            (args, Some(RunFolder::reopen(dir)?))
+        }
+        None => (args, None),
+    };
     let split = training_split(&args)?;
     signals::watch();
-    let folder = RunFolder::claim(args.out.as_deref(), "sweep")?;
+    let folder = match reopened {
+        Some(mut folder) => {
+            folder.mark_running()?;
+            remove_stale_temporaries(folder.path());
+            folder
+        }
+        None => {
+            let folder = RunFolder::claim(args.out.as_deref(), "sweep")?;
+            write_atomic(&folder.file(RUN_RECORD), sweep_json(&split, &args).to_pretty().as_bytes())?;
+            folder
+        }
+    };
     let mut rows = Vec::new();
     let mut sizes = args.hidden_sizes.iter().copied();
     let mut failure = None;
     while signals::received().is_none() {
         let Some(hidden) = sizes.next() else { break };
         let config = TrainConfig { hidden, ..args.config.clone() };
-        let sub = folder.claim_inside(&format!("h{hidden}"))?;
+        let (sub, start) = match resuming {
+            Some(_) => sweep_size_to_resume(&folder, hidden, &split, &config)?,
+            None => (folder.claim_inside(&format!("h{hidden}"))?, None),
+        };
         let outcome = with_threads(args.threads, || {
-            train_into(&split, &config, &args.data, &sub, None, args.checkpoint_seconds)
+            train_into(&split, &config, &args.data, &sub, start, args.checkpoint_seconds)
         })??;
         note!("{}", final_report(&outcome));
         let stop = stopped_early(&outcome, &sub, config.hyper.learning_rate);
@@ -455,6 +501,112 @@ fn sweep_command(args: TrainArgs) -> CliResult<()> {
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// `run.json` of a sweep folder: the sizes, the settings and the data,
+/// which `mlp sweep --resume` continues with.
+fn sweep_json(split: &Split, args: &TrainArgs) -> crate::json::Json {
+    use crate::json::Json;
+    let mut record = run_json(split, &args.config, &args.data);
+    if let Json::Obj(fields) = &mut record {
+        for (key, value) in fields.iter_mut() {
+            if key == "command" {
+                *value = Json::str("sweep");
+            }
+        }
+        let sizes = args.hidden_sizes.iter().map(|&h| Json::num(h as f64)).collect();
+        fields.push(("hidden_sizes".into(), Json::Arr(sizes)));
+    }
+    record
+}
+
+/// The flags of an interrupted sweep, from its `run.json`, with `--epochs`
+/// and `--threads` as given; any other flag that would change the result is
+/// refused.
+fn resumed_sweep_args(args: TrainArgs, dir: &Path) -> CliResult<TrainArgs> {
+    let path = dir.join(RUN_RECORD);
+    let data = recorded_data(dir)?;
+    let bytes = mlp_engine::data::file::read_regular_file(&path)?;
+    let json = crate::json_read::parse(&String::from_utf8_lossy(&bytes)).unwrap_or(crate::json::Json::Null);
+    let not_a_sweep = || {
+        CliError::Run(
+            Error::new(ErrorKind::BadHeader, "this folder's run.json does not record a sweep")
+                .at(&path)
+                .fix("pass a folder written by mlp sweep, or continue a single run with mlp train --resume"),
+        )
+    };
+    if json.str_at(&["command"]) != Some("sweep") {
+        return Err(not_a_sweep());
+    }
+    let sizes: Vec<usize> = match json.at(&["hidden_sizes"]) {
+        Some(crate::json::Json::Arr(sizes)) => sizes
+            .iter()
+            .filter_map(|h| if let crate::json::Json::Num(h) = h { Some(*h as usize) } else { None })
+            .collect(),
+        _ => return Err(not_a_sweep()),
+    };
+    let num = |key: &str| json.num_at(&["settings", key]);
+    let config = (|| {
+        Some(TrainConfig {
+            hidden: *sizes.first()?,
+            epochs: num("epochs")? as usize,
+            hyper: mlp_engine::Hyper { learning_rate: num("learning_rate")? as f32, momentum: num("momentum")? as f32 },
+            seed: num("seed")? as u64,
+            batch_size: num("batch_size").map(|b| b as usize),
+            patience: num("patience").map(|p| p as usize),
+            velocity_init: num("velocity_init")? as f32,
+        })
+    })()
+    .ok_or_else(not_a_sweep)?;
+    let split = (num_at(&json, "train"), num_at(&json, "valid"));
+    let config = resumed_settings(&args, (&config, &sizes), &data, split, 0)?;
+    Ok(TrainArgs { data, config, hidden_sizes: sizes, ..args })
+}
+
+fn num_at(json: &crate::json::Json, key: &str) -> usize {
+    json.num_at(&["data", key]).unwrap_or(0.0) as usize
+}
+
+/// The folder of one size of a sweep being continued, and the checkpoint to
+/// continue it from: a size with a checkpoint goes on from there, one never
+/// started (or stopped before its first checkpoint) starts afresh.
+fn sweep_size_to_resume(
+    sweep: &RunFolder,
+    hidden: usize,
+    split: &Split,
+    config: &TrainConfig,
+) -> CliResult<(RunFolder, Option<Checkpoint>)> {
+    let name = format!("h{hidden}");
+    let dir = sweep.file(&name);
+    let checkpoint_path = dir.join(CHECKPOINT);
+    if std::fs::symlink_metadata(&checkpoint_path).is_err() {
+        // Killed between its claim and its first checkpoint: nothing but
+        // the claim and the run record to clear.
+        if dir.is_dir() {
+            let known = |n: &str| n == crate::output::MARKER || n == RUN_RECORD || n.ends_with(".tmp");
+            let entries: Vec<String> = std::fs::read_dir(&dir)
+                .map_err(|e| Error::io(&dir, "read the folder", &e))?
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            if entries.iter().any(|n| !known(n)) {
+                return Err(Error::new(ErrorKind::Output, format!("{name} holds files but no {CHECKPOINT}"))
+                    .at(&dir)
+                    .fix("move that folder away to train this size afresh")
+                    .into());
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        return Ok((sweep.claim_inside(&name)?, None));
+    }
+    let mut checkpoint = Checkpoint::load(&checkpoint_path)?;
+    let mut folder = RunFolder::reopen(&dir)?;
+    checkpoint.check_fits(split, config).map_err(|e| CliError::Run(e.at(&checkpoint_path)))?;
+    folder.mark_running()?;
+    remove_stale_temporaries(&dir);
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    checkpoint.resumes.push(ResumePoint { after_epoch: checkpoint.epochs_done, unix_seconds: now });
+    Ok((folder, Some(checkpoint)))
 }
 
 #[cfg(test)]
