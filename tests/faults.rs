@@ -329,3 +329,30 @@ fn refused_claims_leave_nothing_behind() {
     assert_eq!(names(&base), ["file", "link"], "a refused claim left something");
     std::fs::remove_dir_all(base).unwrap();
 }
+
+#[test]
+fn a_signal_around_the_final_writes_gets_one_story() {
+    let mut rng = mlp_engine::engine::rng::Rng::new(u64::from(std::process::id()) ^ 0x5EED);
+    for round in 0..6 {
+        let dir = fresh_path(&format!("final-writes-{round}"));
+        let child = spawn_run("4", &dir, &["--hidden", "300"]);
+        wait_rows(&dir, 3 + usize::from(round % 2 == 1));
+        std::thread::sleep(Duration::from_micros(rng.below(30_000)));
+        signal(&child, "INT");
+        let out = wait_limited(child, Duration::from_secs(60));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap_or_default();
+        match out.status.code() {
+            Some(0) => {
+                assert!(summary.contains("\"stop\": \"completed\""), "exit 0 but {summary}");
+                assert!(!stderr.contains("stopping after this epoch"), "exit 0 after saying it would stop: {stderr}");
+            }
+            Some(130) => {
+                assert!(summary.contains("\"stop\": \"interrupted\""), "exit 130 but {summary}");
+                assert!(stderr.contains("stopping after this epoch") && stderr.contains("interrupted after epoch"));
+            }
+            other => panic!("exit {other:?}: {stderr}"),
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

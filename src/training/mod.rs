@@ -174,6 +174,12 @@ impl EpochState<'_> {
         self.record
     }
 
+    /// Whether the run ends after this epoch whatever the callback says
+    /// (patience ran out, or the loss diverged).
+    pub fn stops_here(&self) -> bool {
+        self.state != RunState::Running
+    }
+
     /// Everything needed to continue the run from the end of this epoch
     /// (this copies the parameters, so it allocates: take one now and then,
     /// not every epoch of a fast run).

@@ -342,6 +342,7 @@ fn train_into(
     checkpoint_seconds: f64,
 ) -> Result<TrainOutcome, Error> {
     let (threads, simd) = (rayon::current_num_threads(), SimdPath::best());
+    signals::start_training();
     print_header(split, config, data, folder, (threads, simd));
     let (start, mut log) = match start {
         Some(start) => {
@@ -373,10 +374,15 @@ fn train_into(
             log_error = Some(e);
             return ControlFlow::Break(());
         }
-        if signals::received().is_some() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        // After the last epoch (or one that ends the run), training is over:
+        // a signal before this point stops it as interrupted, one after lets
+        // it complete.
+        let last = r.epoch == config.epochs || state.stops_here();
+        let stopped = if last { signals::finish_training() } else { signals::received() };
+        if stopped.is_some() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
     })?;
     printer.finish();
-    signals::finishing();
+    signals::finish_training();
     let saved = write_atomic(&folder.file(CHECKPOINT), &outcome.checkpoint.to_bytes());
     if let Some(e) = log_error {
         // A failed write stops here: the checkpoint (this one if it could
@@ -486,8 +492,9 @@ fn sweep_command(args: TrainArgs) -> CliResult<()> {
     say!("report:       {}", sweep_report.display());
     let failure = failure.or_else(|| {
         // A signal during the last epoch of a size, or while its files were
-        // written, stops the sweep before the next size.
-        signals::received().map(|signal| CliError::Interrupted { signal, message: String::new() })
+        // written, stops the sweep before the next size (if there is one).
+        let stopped = signals::received().filter(|_| !not_started.is_empty());
+        stopped.map(|signal| CliError::Interrupted { signal, message: String::new() })
     });
     match failure {
         Some(CliError::Interrupted { signal, .. }) => Err(interrupted(

@@ -18,11 +18,16 @@ use signal_hook::iterator::Signals;
 
 use crate::output;
 
-/// The first stop signal received, 0 while none.
+/// The first stop signal received (0 while none) in the low bits, and
+/// [`FINISHING`]: one atomic, so that whether a signal came before or after
+/// training ended is decided once, and the message, the exit code and the
+/// recorded stop agree.
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
 
-/// Set once training is over and only the final files are being written.
-static FINISHING: AtomicBool = AtomicBool::new(false);
+/// Set in [`RECEIVED`] once training is over and only the final files are
+/// being written: a signal then no longer stops the run.
+const FINISHING: i32 = 1 << 16;
+const SIGNAL_BITS: i32 = FINISHING - 1;
 
 /// The signals that stop a command.
 const STOP_SIGNALS: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
@@ -56,8 +61,11 @@ pub fn watch() {
     };
     std::thread::spawn(move || {
         for signal in signals.forever() {
-            if RECEIVED.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
-                if FINISHING.load(Ordering::SeqCst) {
+            let first = RECEIVED.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |state| {
+                (state & SIGNAL_BITS == 0).then_some(state | signal)
+            });
+            if let Ok(state) = first {
+                if state & FINISHING != 0 {
                     note!(
                         "\n{}: training has ended; writing its files, which completes the run (press Ctrl-C again to quit at once)",
                         Signal(signal).name()
@@ -78,10 +86,18 @@ pub fn watch() {
     });
 }
 
-/// Marks the end of training: a signal from now on cannot stop an epoch,
-/// so the run completes (or stops as it already has) and says so.
-pub fn finishing() {
-    FINISHING.store(true, Ordering::SeqCst);
+/// Marks the end of training after its last epoch: a signal from now on
+/// lets the run complete (and says so). Returns the signal that came before,
+/// if one did: then the run stops as interrupted, as its message said.
+pub fn finish_training() -> Option<Signal> {
+    let before = RECEIVED.fetch_or(FINISHING, Ordering::SeqCst);
+    Some(Signal(before & SIGNAL_BITS)).filter(|s| s.0 != 0)
+}
+
+/// Marks the start of a run's training (a sweep trains several): a signal
+/// stops it after the current epoch again.
+pub fn start_training() {
+    RECEIVED.fetch_and(!FINISHING, Ordering::SeqCst);
 }
 
 /// For commands that write only whole files (`mlp report`, `mlp eval`):
@@ -109,7 +125,7 @@ pub fn ignore_file_size_signal() {
 
 /// The stop signal received so far, if any.
 pub fn received() -> Option<Signal> {
-    match RECEIVED.load(Ordering::SeqCst) {
+    match RECEIVED.load(Ordering::SeqCst) & SIGNAL_BITS {
         0 => None,
         s => Some(Signal(s)),
     }
