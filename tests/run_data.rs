@@ -57,7 +57,7 @@ fn eval_and_report_use_the_runs_own_data_from_anywhere() {
         let model = &summary[summary.find("\"model\"").unwrap()..];
         let valid = &model[model.find("\"valid\"").unwrap()..];
         let acc = &valid[valid.find("\"accuracy\": ").unwrap() + 12..];
-        acc[..acc.find(|c: char| c == '\n' || c == '}').unwrap()].trim().parse::<f64>().unwrap()
+        acc[..acc.find(['\n', '}']).unwrap()].trim().parse::<f64>().unwrap()
     };
     // From another directory, without data flags: the run's rows.
     let elsewhere = base.join("elsewhere");
