@@ -356,3 +356,25 @@ fn a_signal_around_the_final_writes_gets_one_story() {
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
+
+#[test]
+fn an_out_symlink_to_an_empty_folder_is_written_through_and_a_marker_symlink_refused() {
+    let base = temp_dir("out-link");
+    let (target, link) = (base.join("target"), base.join("link"));
+    std::fs::create_dir(&target).unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = mlp_command().args(train_args("2")).arg("--out").arg(&link).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(target.join("summary.json").is_file() && target.join("checkpoint.bin").is_file());
+    // A marker that is a symlink is never followed (its target would be rewritten).
+    let other = base.join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(base.join("victim"), b"keep").unwrap();
+    std::os::unix::fs::symlink(base.join("victim"), other.join(".mlp-run")).unwrap();
+    let out = mlp_command().arg("train").arg("--resume").arg(&other).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = mlp_command().args(train_args("2")).arg("--out").arg(&other).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(base.join("victim")).unwrap(), b"keep");
+    std::fs::remove_dir_all(base).unwrap();
+}

@@ -162,7 +162,18 @@ impl RecordedRun {
     fn beside(model: &std::path::Path) -> Option<RecordedRun> {
         let dir = model.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
         let record = dir.join(crate::commands::RUN_RECORD);
-        let data = crate::commands::recorded_data(dir).ok()?;
+        std::fs::symlink_metadata(&record).ok()?;
+        let data = match crate::commands::recorded_data(dir) {
+            Ok(data) => data,
+            Err(e) => {
+                let why = match e {
+                    CliError::Run(e) => e.to_string(),
+                    CliError::Usage(m) | CliError::Interrupted { message: m, .. } => m,
+                };
+                note!("warning: the run's data is unknown ({why}); evaluating on the data the flags name");
+                return None;
+            }
+        };
         let text = mlp_engine::data::file::read_regular_file(&record).ok()?;
         let json = crate::json_read::parse(&String::from_utf8_lossy(&text)).ok()?;
         let identity = json.str_at(&["data", "checksum"]).map(str::to_string);

@@ -266,8 +266,9 @@ fn resolve_in_claimed(path: &Path) -> Result<PathBuf> {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return Ok(path.to_path_buf()) };
     let list = claimed_list();
     let Some(claimed) = list.iter().find(|c| c.dir == dir) else { return Ok(path.to_path_buf()) };
-    // `symlink_metadata`: a symlink put in the folder's place is not it.
-    match std::fs::symlink_metadata(dir) {
+    // Followed through symlinks (an `--out` may be one): a symlink put in
+    // the folder's place names another folder, and fails here.
+    match std::fs::metadata(dir) {
         Ok(meta) if meta.is_dir() && meta.dev() == claimed.dev && meta.ino() == claimed.ino => {}
         _ => return Err(folder_moved(dir)),
     }
@@ -334,7 +335,8 @@ fn check_out(dir: &Path) -> CliResult<()> {
 /// A marker that is not a regular file (a FIFO, a device) is never opened
 /// (opening a FIFO would wait for a writer) …
 fn check_regular_marker_path(dir: &Path) -> CliResult<()> {
-    match std::fs::metadata(dir.join(MARKER)) {
+    // Not followed: a marker that is a symlink would have its target rewritten.
+    match std::fs::symlink_metadata(dir.join(MARKER)) {
         Ok(meta) if meta.is_file() => Ok(()),
         _ => Err(not_a_marker(dir)),
     }
