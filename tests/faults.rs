@@ -378,3 +378,42 @@ fn an_out_symlink_to_an_empty_folder_is_written_through_and_a_marker_symlink_ref
     assert_eq!(std::fs::read(base.join("victim")).unwrap(), b"keep");
     std::fs::remove_dir_all(base).unwrap();
 }
+
+#[test]
+fn two_resumes_started_together_one_runs() {
+    let dir = fresh_path("resumes-together");
+    let out = mlp_command().args(train_args("2")).arg("--out").arg(&dir).output().unwrap();
+    assert!(out.status.success());
+    let resume = || {
+        mlp_command()
+            .arg("train")
+            .arg("--resume")
+            .arg(&dir)
+            .args(["--epochs", "100000"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (mut a, mut b) = (resume(), resume());
+    // One of them is refused; the other runs until stopped.
+    let start = Instant::now();
+    let (refused, running) = loop {
+        assert!(start.elapsed() < Duration::from_secs(60), "neither resume was refused");
+        if a.try_wait().unwrap().is_some() {
+            break (a, b);
+        }
+        if b.try_wait().unwrap().is_some() {
+            break (b, a);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let refused = refused.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("still running"), "{stderr}");
+    wait_rows(&dir, 4);
+    signal(&running, "INT");
+    assert_eq!(wait_limited(running, Duration::from_secs(60)).status.code(), Some(130));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -171,6 +171,9 @@ fn resume_command(args: TrainArgs, dir: &Path) -> CliResult<()> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     checkpoint.resumes.push(ResumePoint { after_epoch: done, unix_seconds: now });
     note!("mlp train --resume: continuing {} after epoch {done} of {}", dir.display(), config.epochs);
+    if done == config.epochs || checkpoint.state != mlp_engine::training::RunState::Running {
+        note!("  the run has no epochs left to run; its files are written again (pass --epochs E to extend it)");
+    }
     let outcome = with_threads(train_args.threads, || {
         train_into(&split, &config, &data, &folder, Some(checkpoint), train_args.checkpoint_seconds)
     })??;

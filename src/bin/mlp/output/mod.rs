@@ -106,6 +106,11 @@ impl RunFolder {
         match claim_state(&marker, dir) {
             ClaimState::Live => Err(claimed_error(dir)),
             ClaimState::Finished | ClaimState::Abandoned(_) => {
+                // Held from now on: a second resume finds the lock taken,
+                // even before this one rewrites the marker.
+                if let Err(std::fs::TryLockError::WouldBlock) = marker.try_lock() {
+                    return Err(claimed_error(dir));
+                }
                 register(dir)?;
                 Ok(RunFolder { dir: dir.to_path_buf(), marker, owned: false })
             }
