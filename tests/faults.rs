@@ -275,7 +275,23 @@ fn a_finished_or_killed_runs_folder_is_refused_with_the_resume_fix() {
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert_eq!(again.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("abandoned run") && stderr.contains("is gone") && stderr.contains("--resume"), "{stderr}");
-    // A double Ctrl-C leaves a folder that --resume takes back too.
+    // A marker naming a live process that started after the claim (its
+    // number reused) is stale too; one naming a live process as it was is not.
+    let marker = std::fs::read_to_string(dir.join(".mlp-run")).unwrap();
+    let reused = marker.replace(&format!("pid {}", child.id()), "pid 1").replace("process_start: ", "process_start: 9");
+    std::fs::write(dir.join(".mlp-run"), &reused).unwrap();
+    let again = mlp_command().args(train_args("2")).arg("--out").arg(&dir).output().unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("abandoned run") && stderr.contains("later process"), "{stderr}");
+    let live: String = reused.lines().filter(|l| !l.starts_with("process_start")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.join(".mlp-run"), live).unwrap();
+    let again = mlp_command().args(train_args("2")).arg("--out").arg(&dir).output().unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("still running"), "{stderr}");
+    std::fs::write(dir.join(".mlp-run"), marker).unwrap();
+    // A killed run's folder (like one after a double Ctrl-C) is taken back by --resume.
     let out = mlp_command().arg("train").arg("--resume").arg(&dir).args(["--epochs", "6"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     std::fs::remove_dir_all(&dir).unwrap();
@@ -416,4 +432,27 @@ fn two_resumes_started_together_one_runs() {
     signal(&running, "INT");
     assert_eq!(wait_limited(running, Duration::from_secs(60)).status.code(), Some(130));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn signals_during_mlp_eval_end_it_cleanly() {
+    let dir = fresh_path("eval-signals");
+    let out = mlp_command().args(train_args("2")).args(["--hidden", "300", "--out"]).arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for (name, code) in [("INT", 130), ("TERM", 143)] {
+        let child = mlp_command()
+            .args(["eval", "--model"])
+            .arg(dir.join("model.npz"))
+            .args(["--synthetic", "18724"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(30));
+        signal(&child, name);
+        let out = wait_limited(child, Duration::from_secs(60));
+        let got = out.status.code();
+        assert!(got == Some(code) || got == Some(0), "SIG{name}: exit {got:?}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -234,6 +234,8 @@ fn resumed_after_sigint_equals_straight_full_batch() {
     let summary = std::fs::read_to_string(stopped.join("summary.json")).unwrap();
     assert!(summary.contains(&format!("\"after_epoch\": {stopped_at}")), "{summary}");
     assert!(summary.contains("\"stop\": \"completed\""), "{summary}");
+    let page = std::fs::read_to_string(stopped.join("report.html")).unwrap();
+    assert!(page.contains(&format!("after epoch {stopped_at} (")), "the report does not say where the run was resumed");
     for d in [straight, stopped] {
         std::fs::remove_dir_all(d).unwrap();
     }

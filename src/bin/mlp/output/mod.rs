@@ -332,6 +332,11 @@ fn check_out(dir: &Path) -> CliResult<()> {
             ClaimState::Finished => "this folder holds a finished run".to_string(),
             ClaimState::Abandoned(why) => format!("this folder holds an abandoned run ({why})"),
         };
+        if std::fs::symlink_metadata(dir.join("checkpoint.bin")).is_err() {
+            return Err(usage(&format!(
+                "{what}, which stopped before saving anything to continue from; remove the folder, or pass another --out"
+            )));
+        }
         return Err(usage(&format!("{what}; pass --resume {} to continue it, or another --out", dir.display())));
     }
     Err(usage("this folder already exists and is not empty; pass a new folder"))
