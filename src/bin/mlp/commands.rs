@@ -104,10 +104,11 @@ fn training_split(args: &TrainArgs) -> CliResult<Split> {
     Ok(split)
 }
 
-fn train_command(args: TrainArgs) -> CliResult<()> {
+fn train_command(mut args: TrainArgs) -> CliResult<()> {
     if let Some(dir) = args.resume.clone() {
         return resume_command(args, &dir);
     }
+    args.data = resolved_default(args.data);
     let split = training_split(&args)?;
     // Watching first: a Ctrl-C just after the claim still ends as an
     // interrupted run with a whole folder, not a folder holding a lone marker.
@@ -178,6 +179,20 @@ fn resume_command(args: TrainArgs, dir: &Path) -> CliResult<()> {
         train_into(&split, &config, &data, &folder, Some(checkpoint), train_args.checkpoint_seconds)
     })??;
     finish_train(&outcome, &folder, config.hyper.learning_rate)
+}
+
+/// The data flags with the default source made explicit: without a data
+/// flag the data is the course file in the working folder if there is one,
+/// so a run records that file (absolute) and not "the default", which
+/// from another folder could be other data.
+fn resolved_default(data: DataArgs) -> DataArgs {
+    if data.data.is_some() || data.images.is_some() || data.synthetic.is_some() {
+        return data;
+    }
+    match mlp_engine::data::DataSource::default_source() {
+        mlp_engine::data::DataSource::Npz(path) => DataArgs { data: Some(path), ..data },
+        _ => data,
+    }
 }
 
 /// Whether `dir` is a sweep folder (its `run.json` says so).
@@ -445,7 +460,7 @@ fn sweep_command(args: TrainArgs) -> CliResult<()> {
             let args = resumed_sweep_args(args, dir)?;
             (args, Some(RunFolder::reopen(dir)?))
         }
-        None => (args, None),
+        None => (TrainArgs { data: resolved_default(args.data.clone()), ..args }, None),
     };
     let split = training_split(&args)?;
     signals::watch();
