@@ -142,8 +142,10 @@ Rebuilds report.html, loss.svg and accuracy.svg of a folder written by
 mlp train (or every size's and the sweep's report of a folder written by
 mlp sweep) from its metrics.csv, summary.json and model.npz. The confusion
 matrix and the gallery also need the run's data: it is loaded with the data
-flags given here, else with those recorded in summary.json; when it cannot
-be loaded the report says so and the rest still renders.
+flags given here, else with those the folder records (paths absolute), and
+recognised by its checksum; when it cannot be loaded, or is not the run's
+data, the report says so and the rest still renders. A last metrics row
+cut short (a full disk, a kill) is left out with a note.
 ";
 
 pub const PROFILE_HELP: &str = "\
