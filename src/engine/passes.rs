@@ -23,6 +23,7 @@
 
 use rayon::prelude::*;
 
+use crate::engine::network::{PhaseClock, Tasks};
 use crate::engine::simd::{SimdPath, multiversion};
 
 /// Rows handled by one rayon task in the row-parallel passes.
@@ -210,12 +211,23 @@ pub fn relu_backward(
 ///
 /// `partials` is scratch of at least [`partials_len`]`(N, C)`.
 pub fn column_sums(path: SimdPath, rows: &[f32], out: &mut [f32], partials: &mut [f64]) {
+    column_sums_tasks(path, rows, out, partials, Tasks::NONE);
+}
+
+/// [`column_sums`], each chunk reported to `tasks`.
+pub(crate) fn column_sums_tasks<C: PhaseClock>(
+    path: SimdPath,
+    rows: &[f32],
+    out: &mut [f32],
+    partials: &mut [f64],
+    tasks: Tasks<'_, C>,
+) {
     let c = out.len();
     assert!(c > 0 && rows.len().is_multiple_of(c), "buffer is not whole rows of {c}");
     let partials = &mut partials[..partials_len(rows.len() / c, c)];
     rows.par_chunks(c * SUM_CHUNK_ROWS)
         .zip(partials.par_chunks_mut(c))
-        .for_each(|(rows, partial)| column_sums_chunk(path, rows, partial));
+        .for_each(|(rows, partial)| tasks.run(|| column_sums_chunk(path, rows, partial)));
     reduce_partials(partials, out);
 }
 
@@ -238,6 +250,19 @@ pub fn momentum_update(
     learning_rate: f32,
     momentum: f32,
 ) {
+    momentum_update_tasks(path, params, velocity, grads, learning_rate, momentum, Tasks::NONE);
+}
+
+/// [`momentum_update`], each chunk reported to `tasks`.
+pub(crate) fn momentum_update_tasks<C: PhaseClock>(
+    path: SimdPath,
+    params: &mut [f32],
+    velocity: &mut [f32],
+    grads: &[f32],
+    learning_rate: f32,
+    momentum: f32,
+    tasks: Tasks<'_, C>,
+) {
     assert!(
         params.len() == velocity.len() && params.len() == grads.len(),
         "parameter, velocity and gradient buffers differ in length"
@@ -246,7 +271,7 @@ pub fn momentum_update(
         .par_chunks_mut(UPDATE_CHUNK)
         .zip(velocity.par_chunks_mut(UPDATE_CHUNK))
         .zip(grads.par_chunks(UPDATE_CHUNK))
-        .for_each(|((w, v), g)| momentum_chunk(path, w, v, g, learning_rate, momentum));
+        .for_each(|((w, v), g)| tasks.run(|| momentum_chunk(path, w, v, g, learning_rate, momentum)));
 }
 
 multiversion! {
@@ -260,9 +285,19 @@ multiversion! {
 /// `w ← w − v` elementwise: the second half of a momentum update whose
 /// velocity was already updated (by the ∂W_h GEMM).
 pub fn apply_velocity(path: SimdPath, params: &mut [f32], velocity: &[f32]) {
+    apply_velocity_tasks(path, params, velocity, Tasks::NONE);
+}
+
+/// [`apply_velocity`], each chunk reported to `tasks`.
+pub(crate) fn apply_velocity_tasks<C: PhaseClock>(
+    path: SimdPath,
+    params: &mut [f32],
+    velocity: &[f32],
+    tasks: Tasks<'_, C>,
+) {
     assert_eq!(params.len(), velocity.len(), "parameter and velocity buffers differ in length");
     params
         .par_chunks_mut(UPDATE_CHUNK)
         .zip(velocity.par_chunks(UPDATE_CHUNK))
-        .for_each(|(w, v)| apply_velocity_chunk(path, w, v));
+        .for_each(|(w, v)| tasks.run(|| apply_velocity_chunk(path, w, v)));
 }
