@@ -198,7 +198,7 @@ fn check_forward_shapes(hidden: &[f32], w: &OutputWeights<'_>, labels: &[u8], ou
 ///
 /// Per row: `A ← relu(Z + b_h)` in place in `hidden`; `logits = A·W_o + b_o`
 /// (W_o read as `w.transposed`); then as
-/// [`passes::softmax_cross_entropy`](crate::engine::passes::softmax_cross_entropy):
+/// `passes::softmax_cross_entropy` (feature `bench-aids`):
 /// loss, correctness, and δ = (p − y)·inv_n (first `delta_rows` rows) or p in
 /// place of the logits.
 pub fn forward_output(

@@ -14,6 +14,7 @@
 //! its two callers.
 
 use crate::engine::network::{PhaseClock, Tasks};
+#[cfg(feature = "bench-aids")]
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// An owned, dense, row-major `rows × cols` matrix of `f32`.
@@ -240,11 +241,13 @@ fn check_extent(len: usize, rows: usize, cols: usize, row_stride: usize, col_str
 ///
 /// Each `matrixmultiply::sgemm` call allocates one packing buffer; the
 /// allocation test uses this count to tell the library's allocations from
-/// ours.
+/// ours. A test aid: only with the non-default `bench-aids` feature.
+#[cfg(feature = "bench-aids")]
 pub fn sgemm_calls() -> usize {
     SGEMM_CALLS.load(Ordering::Relaxed)
 }
 
+#[cfg(feature = "bench-aids")]
 static SGEMM_CALLS: AtomicUsize = AtomicUsize::new(0);
 
 /// `C ← α·A·B + β·C` for `A: m×k`, `B: k×n`, `C: m×n`.
@@ -310,6 +313,7 @@ unsafe fn sgemm_into(
         }
         return;
     }
+    #[cfg(feature = "bench-aids")]
     SGEMM_CALLS.fetch_add(1, Ordering::Relaxed);
     // SAFETY: the view constructors guarantee every addressed element of A
     // and B lies inside its slice; the caller guarantees the C block is

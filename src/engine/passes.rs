@@ -1,20 +1,23 @@
 //! The fused elementwise passes around the GEMMs, rayon-parallel over rows.
 //!
 //! Each pass is one read (and at most one write) of its buffers:
-//! - [`bias_relu`]: `A ← relu(Z + b_h)` in place over the hidden GEMM output;
-//! - [`softmax_cross_entropy`]: per row, `+ b_o`, the row's own max, log-sum-exp
-//!   loss, argmax, and `δ = (p − y)/N` in place of the logits;
-//! - [`relu_backward`]: `dZ ← dA ⊙ 1[A > 0]` in place, fused with the column
-//!   sums that make ∂L/∂b_h;
 //! - [`column_sums`]: ∂L/∂b_o = Σ δ over rows;
 //! - [`momentum_update`]: `v ← γ·v + α·g; w ← w − v` over one flat slice;
 //! - [`apply_velocity`]: `w ← w − v`, after a GEMM updated the velocity.
 //!
+//! With the non-default `bench-aids` feature (the crate's own tests and
+//! benchmarks turn it on), three standalone passes that training never
+//! calls, kept to be compared with naive loops and with the fused sweep:
+//! - `bias_relu`: `A ← relu(Z + b_h)` in place over the hidden GEMM output;
+//! - `softmax_cross_entropy`: per row, `+ b_o`, the row's own max,
+//!   log-sum-exp loss, argmax, and `δ = (p − y)/N` in place of the logits;
+//! - `relu_backward`: `dZ ← dA ⊙ 1[A > 0]` in place, fused with the column
+//!   sums that make ∂L/∂b_h.
+//!
 //! The training step uses `column_sums`, the two updates, and the per-row
 //! body of `softmax_cross_entropy` inside `engine::fused`, which also does
 //! the work of `bias_relu` and `relu_backward` together with the output
-//! layer; those two stay as standalone passes for the tests and benchmarks
-//! that compare them with naive loops.
+//! layer.
 //!
 //! Determinism: rows are split into fixed-size tasks, and every reduction
 //! (column sums) first sums fixed row chunks, then adds the chunk results in
@@ -38,6 +41,7 @@ pub fn partials_len(rows: usize, cols: usize) -> usize {
     rows.div_ceil(SUM_CHUNK_ROWS) * cols
 }
 
+#[cfg(feature = "bench-aids")]
 multiversion! {
     fn bias_relu_rows(rows: &mut [f32], bias: &[f32]) {
         for row in rows.chunks_exact_mut(bias.len()) {
@@ -52,6 +56,7 @@ multiversion! {
 }
 
 /// `hidden ← relu(hidden + bias)` for a dense `(N, H)` buffer, `H = bias.len()`.
+#[cfg(feature = "bench-aids")]
 pub fn bias_relu(path: SimdPath, hidden: &mut [f32], bias: &[f32]) {
     let h = bias.len();
     assert!(h > 0 && hidden.len().is_multiple_of(h), "hidden buffer is not whole rows of {h}");
@@ -60,7 +65,8 @@ pub fn bias_relu(path: SimdPath, hidden: &mut [f32], bias: &[f32]) {
 
 multiversion! {
     /// Per row of `logits` `(rows, C)`: `+ bias`, loss, correctness, then δ
-    /// (first `delta_rows` rows) or p in place; see [`softmax_cross_entropy`].
+    /// (first `delta_rows` rows) or p in place, as `softmax_cross_entropy`
+    /// describes.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn softmax_rows(
         logits: &mut [f32],
@@ -117,6 +123,7 @@ multiversion! {
 /// log-sum-exp) and `correct[i] = argmax == label`; then overwrites the row
 /// with `δ = (p − onehot)·inv_n` for `i < delta_rows` and with `p` for the
 /// rest.
+#[cfg(feature = "bench-aids")]
 #[allow(clippy::too_many_arguments)]
 pub fn softmax_cross_entropy(
     path: SimdPath,
@@ -145,6 +152,7 @@ pub fn softmax_cross_entropy(
         });
 }
 
+#[cfg(feature = "bench-aids")]
 multiversion! {
     fn relu_backward_chunk(d_hidden: &mut [f32], hidden: &[f32], partial: &mut [f64]) {
         let h = partial.len();
@@ -188,6 +196,7 @@ fn reduce_partials(partials: &[f64], out: &mut [f32]) {
 /// `bias_grad[j] = Σ_i d_hidden[i, j]` of the result (∂L/∂b_h), written.
 ///
 /// `partials` is scratch of at least [`partials_len`]`(N, H)`.
+#[cfg(feature = "bench-aids")]
 pub fn relu_backward(
     path: SimdPath,
     d_hidden: &mut [f32],
