@@ -164,3 +164,30 @@ fn bench_bandwidth_agrees_with_a_plain_copy_loop() {
     assert!(triad > here / 3.0 && triad < here * 3.0, "bench triad {triad:.1} GB/s, plain copy here {here:.1} GB/s");
     assert_eq!(j.num_at(&["threads"]), Some(1.0));
 }
+
+#[test]
+fn bench_takes_lists_of_batch_sizes_and_threads() {
+    let text = stdout_of(&mlp(&[
+        "bench",
+        "--hidden",
+        "16",
+        "--rows",
+        "96",
+        "--eval-rows",
+        "0",
+        "--batch-size",
+        "8,32,full",
+        "--threads",
+        "1,2",
+        "--steps",
+        "2",
+        "--json",
+    ]));
+    let j = json_read::parse(text.trim()).expect("one JSON object");
+    let Some(Json::Arr(runs)) = j.at(&["runs"]) else { panic!("no runs: {text}") };
+    let got: Vec<(f64, f64)> = runs.iter().map(|r| (num(r, "threads"), num(r, "batch_size"))).collect();
+    assert_eq!(got, [(1.0, 8.0), (1.0, 32.0), (1.0, 96.0), (2.0, 8.0), (2.0, 32.0), (2.0, 96.0)]);
+    for r in runs {
+        assert!(num(r, "samples_per_second") > 0.0 && num(r, "memory_bandwidth_gbs") > 0.0, "{r:?}");
+    }
+}

@@ -401,3 +401,35 @@ fn profile_page_passes_the_same_structure_checks() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn bench_page_of_lists_passes_the_same_structure_checks() {
+    let dir = fresh_path("bench-page");
+    let stdout = ok(&mlp(&[
+        "bench",
+        "--hidden",
+        "16",
+        "--rows",
+        "128",
+        "--eval-rows",
+        "0",
+        "--batch-size",
+        "8,full",
+        "--threads",
+        "1,2",
+        "--steps",
+        "2",
+        "--out",
+        dir.to_str().unwrap(),
+    ]));
+    assert!(stdout.contains("bench.html"), "{stdout}");
+    let page = std::fs::read_to_string(dir.join("bench.html")).unwrap();
+    assert_well_formed(&page);
+    assert_self_contained(&page);
+    for section in ["id=\"batch\"", "id=\"threads\"", "id=\"runs\""] {
+        assert!(page.contains(section), "bench.html lacks {section}");
+    }
+    // Two thread counts × two batch sizes, one table row each.
+    assert_eq!(page.matches("<tr><td>").count(), 4, "one row per run");
+    let _ = std::fs::remove_dir_all(&dir);
+}

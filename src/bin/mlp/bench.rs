@@ -10,7 +10,10 @@
 
 use std::time::Instant;
 
+use crate::cli::{BenchCommand, CliError, CliResult};
+use crate::commands::with_threads;
 use crate::json::Json;
+use crate::output::{RunFolder, write_atomic};
 use crate::peak::{self, Bandwidth, Peak};
 use crate::system::{build_profile, cores, cpu_features, cpu_line, cpu_model, peak_rss_bytes};
 use mlp_engine::data::{CLASSES, FEATURES};
@@ -178,61 +181,62 @@ pub fn bench_data(rows: usize, features: usize) -> (Vec<f32>, Vec<u8>) {
 }
 
 /// Everything `mlp bench` measured.
-struct Measured {
-    check: f64,
-    batch: usize,
-    step: Timing,
-    gemms: Timing,
-    epoch: Timing,
+pub struct Measured {
+    pub check: f64,
+    pub batch: usize,
+    pub threads: usize,
+    pub step: Timing,
+    pub gemms: Timing,
+    pub epoch: Timing,
     /// Flops of one step, of the two big GEMMs alone, and of one epoch.
-    step_flops: f64,
-    gemm_flops: f64,
-    epoch_flops: f64,
+    pub step_flops: f64,
+    pub gemm_flops: f64,
+    pub epoch_flops: f64,
     /// Measured before, between and after the timings: its spread is the
     /// machine's noise.
-    peak: Peak,
-    bandwidth: Bandwidth,
-    peak_rss: Option<u64>,
-    needed_bytes: u64,
+    pub peak: Peak,
+    pub bandwidth: Bandwidth,
+    pub peak_rss: Option<u64>,
+    pub needed_bytes: u64,
 }
 
 impl Measured {
     fn rate(flops: f64, t: &Timing) -> f64 {
         flops / t.median / 1e9
     }
-    fn step_gflops(&self) -> f64 {
+    pub fn step_gflops(&self) -> f64 {
         Self::rate(self.step_flops, &self.step)
     }
-    fn gemm_gflops(&self) -> f64 {
+    pub fn gemm_gflops(&self) -> f64 {
         Self::rate(self.gemm_flops, &self.gemms)
     }
-    fn epoch_gflops(&self) -> f64 {
+    pub fn epoch_gflops(&self) -> f64 {
         Self::rate(self.epoch_flops, &self.epoch)
     }
     /// Time of the two big GEMMs alone over the step's time: 1 would mean
     /// everything else in the step is free.
-    fn efficiency(&self) -> f64 {
+    pub fn efficiency(&self) -> f64 {
         self.gemms.median / self.step.median
     }
-    fn samples_per_second(&self) -> f64 {
+    pub fn samples_per_second(&self) -> f64 {
         self.batch as f64 / self.step.median
     }
     /// `gflops` as a share of the best peak measured, or `None` where that
     /// share would exceed 1: a rate above the peak is impossible, so the
     /// machine was too busy for one of the two figures to hold.
-    fn share_of_peak(&self, gflops: f64) -> Option<f64> {
+    pub fn share_of_peak(&self, gflops: f64) -> Option<f64> {
         let share = gflops / self.peak.gflops;
         (share <= 1.0).then_some(share)
     }
     /// [`efficiency`](Self::efficiency), or `None` where it exceeds 1 (the
     /// GEMMs alone slower than the whole step: only load can do that).
-    fn possible_efficiency(&self) -> Option<f64> {
+    pub fn possible_efficiency(&self) -> Option<f64> {
         Some(self.efficiency()).filter(|&e| e <= 1.0)
     }
     /// Whether anything measured was too noisy to trust: a peak or a
     /// bandwidth whose rounds differ by more than 10%, or a figure that
     /// cannot be true.
-    fn noisy(&self) -> bool {
+    pub fn noisy(&self) -> bool {
         let impossible = [self.step_gflops(), self.gemm_gflops(), self.epoch_gflops()]
             .iter()
             .any(|&g| self.share_of_peak(g).is_none())
@@ -244,6 +248,91 @@ impl Measured {
 /// Rounds of a roof measurement that differ by more than this share make
 /// the report say the machine was noisy.
 const NOISE: f64 = 0.10;
+
+/// Runs `mlp bench`: one measurement as before, or with lists of batch
+/// sizes and thread counts (or `--out`) every combination, a summary table
+/// and `bench.html` in a new folder.
+pub fn bench_command(b: &BenchCommand) -> CliResult<()> {
+    let single = b.batch_sizes.len() == 1 && b.threads.len() <= 1;
+    if single && b.out.is_none() {
+        return with_threads(b.first_threads(), || bench(&b.args))?.map_err(CliError::from);
+    }
+    let folder = if b.args.json { None } else { Some(RunFolder::claim(b.out.as_deref(), "bench")?) };
+    let thread_counts: Vec<Option<usize>> =
+        if b.threads.is_empty() { vec![None] } else { b.threads.iter().map(|&t| Some(t)).collect() };
+    let mut runs = Vec::new();
+    for threads in thread_counts {
+        let measured = with_threads(threads, || -> Result<Vec<(BenchArgs, Measured)>> {
+            warn_if_debug();
+            let check = check_against_reference()?;
+            let run = |&batch_size: &Option<usize>| {
+                let args = BenchArgs { batch_size, ..b.args.clone() };
+                let m = measure(&args, check);
+                (args, m)
+            };
+            Ok(b.batch_sizes.iter().map(run).collect())
+        })??;
+        runs.extend(measured);
+    }
+    // The process's peak memory is a high-water mark: after the first run
+    // it holds that run's bandwidth buffers, not the next run's needs.
+    for (_, m) in runs.iter_mut().skip(1) {
+        m.peak_rss = None;
+    }
+    if b.args.json {
+        let all = runs.iter().map(|(args, m)| report_json(args, m)).collect();
+        say!("{}", Json::obj([("runs", Json::Arr(all))]).to_compact());
+        return Ok(());
+    }
+    for (args, m) in &runs {
+        report_text(args, m);
+        say!();
+    }
+    say!(
+        "  {:>7} {:>7} {:>10} {:>11} {:>10} {:>9} {:>13}",
+        "threads",
+        "batch",
+        "step ms",
+        "samples/s",
+        "GEMMs/step",
+        "GFLOP/s",
+        "of ceiling"
+    );
+    for (args, m) in &runs {
+        let ceiling = ceiling_samples_per_second(args.hidden, m);
+        say!(
+            "  {:>7} {:>7} {:>10.3} {:>11.0} {:>10} {:>9.1} {:>12.0}%",
+            m.threads,
+            m.batch,
+            m.step.median * 1e3,
+            m.samples_per_second(),
+            m.possible_efficiency().map_or("noisy".into(), |e| format!("{e:.3}")),
+            m.step_gflops(),
+            100.0 * m.samples_per_second() / ceiling
+        );
+    }
+    if let Some(folder) = folder {
+        let path = folder.file("bench.html");
+        write_atomic(&path, crate::profile::bench_page::bench_page(&runs).as_bytes())?;
+        say!("page:    {}", path.display());
+    }
+    Ok(())
+}
+
+/// The samples/s the roofline allows a step of this run's batch: each
+/// phase at the better of its two roofs' times (its flops at the peak, its
+/// bytes at the bandwidth), the phases one after another.
+pub fn ceiling_samples_per_second(hidden: usize, m: &Measured) -> f64 {
+    let layout = Layout::new(FEATURES, hidden, CLASSES);
+    let seconds: f64 = mlp_engine::engine::Phase::ALL
+        .iter()
+        .map(|&phase| {
+            let cost = crate::profile::roofline::phase_cost(layout, m.batch, phase);
+            (cost.flops / (m.peak.gflops * 1e9)).max(cost.bytes / (m.bandwidth.roof_gbs() * 1e9))
+        })
+        .sum();
+    m.batch as f64 / seconds
+}
 
 /// Runs `mlp bench` and prints its report.
 pub fn bench(args: &BenchArgs) -> Result<()> {
@@ -335,6 +424,7 @@ fn measure(args: &BenchArgs, check: f64) -> Measured {
     Measured {
         check,
         batch,
+        threads: rayon::current_num_threads(),
         step,
         gemms,
         epoch,
@@ -382,7 +472,7 @@ fn report_json(args: &BenchArgs, m: &Measured) -> Json {
         ("noisy", Json::Bool(m.noisy())),
         ("peak_rss_bytes", m.peak_rss.map_or(Json::Null, |p| Json::num(p as f64))),
         ("needed_bytes", Json::num(m.needed_bytes as f64)),
-        ("threads", Json::num(rayon::current_num_threads() as f64)),
+        ("threads", Json::num(m.threads as f64)),
         ("cpu_model", cpu_model().map_or(Json::Null, Json::str)),
         ("cpu_count", Json::num(cores() as f64)),
         ("cpu_features", Json::Arr(cpu_features().iter().map(|f| Json::str(*f)).collect())),
@@ -400,7 +490,7 @@ fn report_text(args: &BenchArgs, m: &Measured) {
         args.eval_rows
     );
     say!("  CPU {}, features [{}]", cpu_line(), cpu_features().join(" "));
-    say!("  build {}, {} threads, passes {}", build_profile(), rayon::current_num_threads(), SimdPath::best().name());
+    say!("  build {}, {} threads, passes {}", build_profile(), m.threads, SimdPath::best().name());
     say!("  reference check: max relative error {:.2e} (passes below 1e-4)", m.check);
     let ms = |t: &Timing| format!("median {:.2} ms (min {:.2}, max {:.2})", t.median * 1e3, t.min * 1e3, t.max * 1e3);
     let of_peak = |gflops: f64| match m.share_of_peak(gflops) {

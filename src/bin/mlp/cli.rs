@@ -114,10 +114,14 @@ Usage: mlp bench [FLAGS]
   --hidden H           hidden units (default 1000)
   --rows N             training rows (default 10000)
   --eval-rows M        rows evaluated each epoch besides them (default 8724 = 6000 + 2724)
-  --batch-size B       rows per step (default: N, full batch)
+  --batch-size B,..    rows per step, one size or a list (1,8,32,128,512,full;
+                       default: N, full batch)
   --steps K            timed steps after two warm-up steps (default 20)
-  --threads N          worker threads (default: all cores)
-  --json               print one JSON object instead of the report
+  --threads N,..       worker threads, one count or a list (1,2; default: all cores)
+  --out DIR            the folder for bench.html (default with a list:
+                       runs/bench-<UTC time>; a new or empty folder)
+  --json               print one JSON object instead of the report ({\"runs\": [..]}
+                       with a list)
 
 Checks the fast step against the f64 reference first, then reports median,
 min and max step time, samples/s, GFLOP/s, the same run's GEMM-only rate on
@@ -127,6 +131,11 @@ and after the timings, with its spread) and memory bandwidth (STREAM copy
 and triad over 128 MiB buffers), peak memory, threads, CPU features and the
 build profile. A share that cannot be true (above the peak, or GEMMs slower
 than the step) is reported as a noisy machine, never printed.
+
+With a list of batch sizes or thread counts (or with --out) every
+combination is measured, a table sums them up, and bench.html shows
+samples/s against batch size under the roofline's ceiling and the scaling
+efficiency against threads.
 ";
 
 pub const REPORT_HELP: &str = "\

@@ -32,7 +32,7 @@ pub fn run(command: Command) -> CliResult<()> {
         Command::Report(args) => report::rebuild(&args),
         Command::Bench(b) => {
             check_bench_fits(&b)?;
-            with_threads(b.first_threads(), || bench::bench(&b.args))?.map_err(CliError::from)
+            bench::bench_command(&b)
         }
         Command::Profile(b) => {
             check_bench_fits(&b)?;

@@ -8,6 +8,8 @@
 //! `chrome://tracing`) and `profile.html` (a timeline of a few steps, the
 //! roofline and the table), and prints both paths.
 
+pub mod bench_page;
+pub mod chart;
 pub mod page;
 pub mod roofline;
 pub mod timeline;
