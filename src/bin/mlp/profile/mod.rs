@@ -240,6 +240,17 @@ fn report_text(args: &BenchArgs, m: &Machine, sizes: &[SizeProfile]) {
                 100.0 * p.of_roof(&roofs)
             );
         }
+        let above = |bound: Bound| {
+            size.points.iter().any(|p| roofs.bound(p.cost.intensity()) == bound && p.of_roof(&roofs) > 1.0)
+        };
+        if above(Bound::Memory) {
+            say!("  (a memory-bound phase above 100% kept its data in cache: the memory roof is measured from DRAM)");
+        }
+        if above(Bound::Compute) {
+            say!(
+                "  (a phase above 100% of the FMA peak is impossible: the machine was busy while the peak was measured)"
+            );
+        }
         say!("  {:<26} {:>9.3} {:>6.1}%", "all GEMMs", gemm * 1e3, 100.0 * gemm / total);
         say!("  {:<26} {:>9.3} {:>6.1}%", "passes and update", (total - gemm) * 1e3, 100.0 * (total - gemm) / total);
         say!("  {:<26} {:>9.3}", "step wall time", size.plain.median * 1e3);
