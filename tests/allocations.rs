@@ -20,6 +20,7 @@ use mlp_engine::engine::matrix::MatRef;
 use mlp_engine::engine::matrix::sgemm_calls;
 use mlp_engine::engine::passes;
 use mlp_engine::engine::rng::Rng;
+use mlp_engine::engine::{Phase, PhaseClock};
 use mlp_engine::{Hyper, Layout, Network, Workspace};
 
 struct Counting;
@@ -81,6 +82,44 @@ fn step_allocations(train_rows: usize) -> (usize, usize, usize) {
     figures
 }
 
+/// A clock that takes every span, as `mlp profile`'s recorder does, and
+/// only counts them.
+#[derive(Default)]
+struct SpanCounter {
+    phases: AtomicUsize,
+    tasks: AtomicUsize,
+}
+
+impl PhaseClock for SpanCounter {
+    const ENABLED: bool = true;
+    const SPANS: bool = true;
+    fn record(&mut self, _: Phase, _: f64) {}
+    fn span(&self, _: Phase, task: bool, _: std::time::Instant, _: std::time::Instant) {
+        let counter = if task { &self.tasks } else { &self.phases };
+        counter.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// As [`step_allocations`], for a step that reports every span: also the
+/// phase and task spans of the counted step.
+fn traced_step_allocations(train_rows: usize) -> ((usize, usize, usize), usize, usize) {
+    let layout = Layout::new(784, 300, 10);
+    let mut rng = Rng::new(4);
+    let x = pixels(&mut rng, train_rows, 784);
+    let y = labels(&mut rng, train_rows, 10);
+    let mut net = Network::new(layout, 2, 1e-5);
+    let mut ws = Workspace::new(layout, train_rows, train_rows);
+    let xv = MatRef::from_slice(&x, train_rows, 784);
+    let mut clock = SpanCounter::default();
+    for _ in 0..2 {
+        net.step_timed(&mut ws, xv, &y, train_rows, Hyper::default(), &mut clock);
+    }
+    let before = (clock.phases.load(Ordering::SeqCst), clock.tasks.load(Ordering::SeqCst));
+    let figures = count(|| net.step_timed(&mut ws, xv, &y, train_rows, Hyper::default(), &mut clock));
+    let after = (clock.phases.load(Ordering::SeqCst), clock.tasks.load(Ordering::SeqCst));
+    (figures, after.0 - before.0, after.1 - before.1)
+}
+
 #[test]
 fn a_step_allocates_only_the_sgemm_packing_buffers() {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
@@ -102,6 +141,17 @@ fn a_step_allocates_only_the_sgemm_packing_buffers() {
         assert!(per_batch[0].1 <= per_batch[1].1, "{per_batch:?}");
 
         passes_allocate_nothing();
+
+        // Recording every phase and task (what `mlp profile` does) adds no
+        // allocation either, on the full step and on the folded one (≤ 64
+        // rows). Six phase spans: the output layer is two (W_oᵀ's copy and
+        // the sweep); every parallel loop adds at least one task.
+        for train_rows in [64, 256] {
+            let ((allocations, _, sgemm), phases, tasks) = traced_step_allocations(train_rows);
+            assert_eq!(allocations, sgemm, "traced T={train_rows}: {allocations} allocations for {sgemm} sgemm calls");
+            assert_eq!(phases, 6, "traced T={train_rows}: phase spans");
+            assert!(tasks >= sgemm + 3, "traced T={train_rows}: {tasks} task spans for {sgemm} sgemm calls");
+        }
 
         // The epoch loop allocates nothing per epoch beyond the steps'
         // packing buffers: 6 epochs allocate 3 epochs' sgemm calls more than 3.

@@ -6,8 +6,7 @@ mod common;
 
 use common::{fresh_path, mlp};
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 /// The number at `path` in a JSON text: each key is searched after the
 /// previous one, so `["model", "metrics", "test", "loss"]` finds the model's
@@ -327,8 +326,12 @@ fn bench_and_profile_report_on_a_small_shape() {
     let json = String::from_utf8_lossy(&bench.stdout);
     assert!(bench.status.success(), "{}", String::from_utf8_lossy(&bench.stderr));
     assert!(json_number(&json, &["reference_check_max_rel_error"]) < 1e-4, "{json}");
-    let efficiency = json_number(&json, &["efficiency"]);
-    assert!(efficiency > 0.0 && efficiency.is_finite(), "{json}");
+    // The GEMMs alone are part of the step: a share above 1 is impossible,
+    // and a machine too busy to give a possible one prints null.
+    if !json.contains("\"efficiency\":null") {
+        let efficiency = json_number(&json, &["efficiency"]);
+        assert!(efficiency > 0.0 && efficiency <= 1.0, "{json}");
+    }
     for key in ["samples_per_second", "step_gflops", "gemm_gflops", "needed_bytes"] {
         assert!(json_number(&json, &[key]) > 0.0, "{key}: {json}");
     }
@@ -341,10 +344,12 @@ fn bench_and_profile_report_on_a_small_shape() {
     let text = String::from_utf8_lossy(&many.stdout);
     assert!(many.status.success(), "{}", String::from_utf8_lossy(&many.stderr));
     assert!(text.contains("epoch (eval rows in chunks + one step)"), "{text}");
-    let profile = mlp(&["profile", "--hidden", "32", "--rows", "256", "--steps", "3"]);
+    let out = fresh_path("profile-small");
+    let profile = mlp(&["profile", "--hidden", "32", "--rows", "256", "--steps", "3", "--out", out.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&profile.stdout);
     assert!(profile.status.success(), "{}", String::from_utf8_lossy(&profile.stderr));
     for phase in ["forward GEMM", "ReLU + output layer + dZ", "∂W_h", "momentum update", "all GEMMs"] {
         assert!(text.contains(phase), "profile lacks {phase}: {text}");
     }
+    std::fs::remove_dir_all(&out).unwrap();
 }

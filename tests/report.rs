@@ -8,8 +8,8 @@ mod common;
 
 use common::{fresh_path, mlp};
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 fn ok(output: &Output) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -370,5 +370,66 @@ fn a_diverged_run_has_a_report_saying_so() {
     assert!(!without_images(&page).replace("NaN or infinite", "").contains("NaN"));
     assert!(page.contains("<td>–</td>"));
     assert_eq!(confusion_counts(&page).len(), 100);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn profile_page_passes_the_same_structure_checks() {
+    let dir = fresh_path("profile-page");
+    let out = mlp(&[
+        "profile",
+        "--hidden",
+        "24",
+        "--rows",
+        "200",
+        "--batch-size",
+        "32,full",
+        "--steps",
+        "3",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    ok(&out);
+    let page = std::fs::read_to_string(dir.join("profile.html")).unwrap();
+    assert_well_formed(&page);
+    assert_self_contained(&page);
+    // Inline SVG only: the two timelines and the roofline, no image files.
+    assert_eq!(page.matches("<svg ").count(), 3, "two timelines and one roofline");
+    assert!(!page.contains("<img"), "the profile page draws everything as SVG");
+    for section in ["id=\"timeline\"", "id=\"roofline\"", "id=\"sizes\"", "class=\"phases\""] {
+        assert!(page.contains(section), "profile.html lacks {section}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bench_page_of_lists_passes_the_same_structure_checks() {
+    let dir = fresh_path("bench-page");
+    let stdout = ok(&mlp(&[
+        "bench",
+        "--hidden",
+        "16",
+        "--rows",
+        "128",
+        "--eval-rows",
+        "0",
+        "--batch-size",
+        "8,full",
+        "--threads",
+        "1,2",
+        "--steps",
+        "2",
+        "--out",
+        dir.to_str().unwrap(),
+    ]));
+    assert!(stdout.contains("bench.html"), "{stdout}");
+    let page = std::fs::read_to_string(dir.join("bench.html")).unwrap();
+    assert_well_formed(&page);
+    assert_self_contained(&page);
+    for section in ["id=\"batch\"", "id=\"threads\"", "id=\"runs\""] {
+        assert!(page.contains(section), "bench.html lacks {section}");
+    }
+    // Two thread counts × two batch sizes, one table row each.
+    assert_eq!(page.matches("<tr><td>").count(), 4, "one row per run");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -11,7 +11,9 @@
 //! Chromium they fail, never pass silently. Set `CHROMIUM` to the browser,
 //! `REPORT_RUN` to check an existing run folder instead of a fresh small
 //! run, and `REPORT_SCREENSHOT` to keep the screenshot (the README's is
-//! made this way).
+//! made this way). The profile page (`mlp profile`'s `profile.html`) gets
+//! the same checks with its own sections (`PROFILE_DIR`,
+//! `PROFILE_SCREENSHOT`; docs/profile.png is made this way).
 
 #[allow(dead_code)]
 #[path = "../src/bin/mlp/json.rs"]
@@ -406,7 +408,56 @@ fn the_browser_check_catches_a_broken_page() {
     assert!(all.contains("example.invalid"), "the outside request went unnoticed: {all}");
     assert!(all.contains("missing.png"), "the failed image went unnoticed: {all}");
     assert!(std::panic::catch_unwind(|| assert_sections(&visit.dom)).is_err());
+    assert!(std::panic::catch_unwind(|| assert_profile_sections(&visit.dom, 1)).is_err());
     let blank = std::panic::catch_unwind(|| assert_not_blank(&visit.png));
     assert!(blank.is_err(), "a near-empty page passed as not blank");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn assert_profile_sections(dom: &str, sizes: usize) {
+    for id in ["timeline", "roofline", "sizes"] {
+        assert!(dom.contains(&format!("id=\"{id}\"")), "the profile page has no section {id}");
+    }
+    assert_eq!(dom.matches("class=\"phases\"").count(), sizes, "one phase table per batch size");
+    assert_eq!(dom.matches("class=\"timeline\"").count(), sizes, "one timeline per batch size");
+    assert!(dom.contains("<polyline"), "the roofline's roofs");
+}
+
+/// The profile page in Chromium, with the same checks as the run report.
+/// `PROFILE_DIR` checks an existing profile folder instead of a fresh small
+/// one; `PROFILE_SCREENSHOT` keeps the screenshot (docs/profile.png is
+/// made this way).
+#[test]
+#[ignore = "needs Chromium; .ci/run installs it and runs this with --ignored"]
+fn profile_page_renders_in_chromium_without_errors() {
+    let given = std::env::var_os("PROFILE_DIR");
+    let (dir, sizes) = match &given {
+        Some(dir) => {
+            let page = std::fs::read_to_string(Path::new(dir).join("profile.html")).expect("profile.html");
+            (PathBuf::from(dir), page.matches("class=\"phases\"").count())
+        }
+        None => {
+            let dir = temp_dir("profile");
+            std::fs::remove_dir_all(&dir).unwrap();
+            let out = Command::new(env!("CARGO_BIN_EXE_mlp"))
+                .args(["profile", "--hidden", "64", "--rows", "512", "--batch-size", "32,128,full", "--steps", "5"])
+                .args(["--threads", "2", "--out", dir.to_str().unwrap()])
+                .output()
+                .expect("run mlp");
+            assert!(out.status.success(), "mlp profile failed: {}", String::from_utf8_lossy(&out.stderr));
+            (dir, 3)
+        }
+    };
+    assert!(sizes > 0, "the profile page has no phase table");
+    let visit = visit(&dir.join("profile.html"));
+    assert!(visit.problems.is_empty(), "the page had problems:\n{}", visit.problems.join("\n"));
+    assert_profile_sections(&visit.dom, sizes);
+    assert_not_blank(&visit.png);
+    if let Some(path) = std::env::var_os("PROFILE_SCREENSHOT") {
+        std::fs::write(&path, &visit.png).expect("write the screenshot");
+        eprintln!("screenshot: {} ({} bytes)", Path::new(&path).display(), visit.png.len());
+    }
+    if given.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -33,6 +33,7 @@
 
 use rayon::prelude::*;
 
+use crate::engine::network::{PhaseClock, Tasks};
 use crate::engine::passes::{ROWS_PER_TASK, SUM_CHUNK_ROWS, softmax_rows};
 use crate::engine::simd::{SimdPath, multiversion};
 
@@ -197,7 +198,7 @@ fn check_forward_shapes(hidden: &[f32], w: &OutputWeights<'_>, labels: &[u8], ou
 ///
 /// Per row: `A ← relu(Z + b_h)` in place in `hidden`; `logits = A·W_o + b_o`
 /// (W_o read as `w.transposed`); then as
-/// [`passes::softmax_cross_entropy`](crate::engine::passes::softmax_cross_entropy):
+/// `passes::softmax_cross_entropy` (feature `bench-aids`):
 /// loss, correctness, and δ = (p − y)·inv_n (first `delta_rows` rows) or p in
 /// place of the logits.
 pub fn forward_output(
@@ -473,6 +474,26 @@ pub fn train_output(
     w_o_grad: &mut [f32],
     partials: &mut [f32],
 ) {
+    #[rustfmt::skip]
+    train_output_tasks(path, hidden, w, labels, out, train_rows, inv_n, b_h_grad, w_o_grad, partials, Tasks::NONE);
+}
+
+/// [`train_output`], each chunk (and the forward pass of the held-out rows,
+/// and the reduction of the chunk sums) reported to `tasks`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn train_output_tasks<C: PhaseClock>(
+    path: SimdPath,
+    hidden: &mut [f32],
+    w: &OutputWeights<'_>,
+    labels: &[u8],
+    out: RowOutputs<'_>,
+    train_rows: usize,
+    inv_n: f32,
+    b_h_grad: &mut [f32],
+    w_o_grad: &mut [f32],
+    partials: &mut [f32],
+    tasks: Tasks<'_, C>,
+) {
     let (h, c) = check_backward_shapes(w.transposed, b_h_grad, w_o_grad);
     let n = labels.len();
     check_forward_shapes(hidden, w, labels, &out);
@@ -499,15 +520,17 @@ pub fn train_output(
                 .enumerate()
                 .for_each(|(i, (((((a, z), y), loss), ok), sums))| {
                     let own_train = train_rows.saturating_sub(i * chunk);
-                    train_chunk(path, a, w, y, z, loss, ok, own_train, inv_n, sums);
+                    tasks.run(|| train_chunk(path, a, w, y, z, loss, ok, own_train, inv_n, sums));
                 });
         },
         || {
-            let rest = RowOutputs { logits: z_rest, loss: loss_rest, correct: ok_rest };
-            forward_output(path, a_rest, w, y_rest, rest, 0, 0.0);
+            if !y_rest.is_empty() {
+                let rest = RowOutputs { logits: z_rest, loss: loss_rest, correct: ok_rest };
+                tasks.run(|| forward_output(path, a_rest, w, y_rest, rest, 0, 0.0));
+            }
         },
     );
-    reduce_chunk_sums(partials, b_h_grad, w_o_grad);
+    tasks.run(|| reduce_chunk_sums(partials, b_h_grad, w_o_grad));
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@
 //! is in the private `sgemm_into`, whose `# Safety` contract states what is left to
 //! its two callers.
 
+use crate::engine::network::{PhaseClock, Tasks};
+#[cfg(feature = "bench-aids")]
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// An owned, dense, row-major `rows × cols` matrix of `f32`.
@@ -239,11 +241,13 @@ fn check_extent(len: usize, rows: usize, cols: usize, row_stride: usize, col_str
 ///
 /// Each `matrixmultiply::sgemm` call allocates one packing buffer; the
 /// allocation test uses this count to tell the library's allocations from
-/// ours.
+/// ours. A test aid: only with the non-default `bench-aids` feature.
+#[cfg(feature = "bench-aids")]
 pub fn sgemm_calls() -> usize {
     SGEMM_CALLS.load(Ordering::Relaxed)
 }
 
+#[cfg(feature = "bench-aids")]
 static SGEMM_CALLS: AtomicUsize = AtomicUsize::new(0);
 
 /// `C ← α·A·B + β·C` for `A: m×k`, `B: k×n`, `C: m×n`.
@@ -309,6 +313,7 @@ unsafe fn sgemm_into(
         }
         return;
     }
+    #[cfg(feature = "bench-aids")]
     SGEMM_CALLS.fetch_add(1, Ordering::Relaxed);
     // SAFETY: the view constructors guarantee every addressed element of A
     // and B lies inside its slice; the caller guarantees the C block is
@@ -372,7 +377,20 @@ impl BlockPtr {
 /// its edge-tile path stores that value unchanged. For other `α`, `β` the
 /// split does not depend on the thread count, so results stay reproducible
 /// there too. `tests/determinism.rs` checks 1, 2 and 3 threads.
-pub fn gemm_par(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, mut c: MatMut<'_>) {
+pub fn gemm_par(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) {
+    gemm_par_tasks(alpha, a, b, beta, c, Tasks::NONE);
+}
+
+/// [`gemm_par`], each block's `sgemm` call reported to `tasks` as one span
+/// of the thread that ran it.
+pub(crate) fn gemm_par_tasks<C: PhaseClock>(
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    mut c: MatMut<'_>,
+    tasks: Tasks<'_, C>,
+) {
     use rayon::prelude::*;
     let (m, n, k) = (c.rows, c.cols, a.cols);
     check_shapes(&a, &b, m, n);
@@ -382,21 +400,23 @@ pub fn gemm_par(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, mut c: MatM
     // Blocks of whole micro-tiles (16 covers every matrixmultiply kernel).
     let block = along.div_ceil(parts.clamp(1, MAX_BLOCKS)).next_multiple_of(16);
     if m.saturating_mul(n).saturating_mul(k) < PARALLEL_MIN_MACS || block >= along {
-        return gemm(alpha, a, b, beta, c);
+        return tasks.run(|| gemm(alpha, a, b, beta, c));
     }
     let (c_data, rsc) = c.raw_parts();
     let base = BlockPtr(c_data.as_mut_ptr());
     (0..along.div_ceil(block)).into_par_iter().for_each(|i| {
-        let start = i * block;
-        let len = block.min(along - start);
-        if by_rows {
-            // SAFETY: rows start..start+len of C are inside the exclusively
-            // borrowed block and no other task writes them.
-            unsafe { sgemm_into(alpha, a.row_range(start, len), b, beta, base.offset(start * rsc), rsc, len, n) }
-        } else {
-            // SAFETY: columns start..start+len of C are inside the exclusively
-            // borrowed block and no other task writes them.
-            unsafe { sgemm_into(alpha, a, b.col_range(start, len), beta, base.offset(start), rsc, m, len) }
-        }
+        tasks.run(|| {
+            let start = i * block;
+            let len = block.min(along - start);
+            if by_rows {
+                // SAFETY: rows start..start+len of C are inside the exclusively
+                // borrowed block and no other task writes them.
+                unsafe { sgemm_into(alpha, a.row_range(start, len), b, beta, base.offset(start * rsc), rsc, len, n) }
+            } else {
+                // SAFETY: columns start..start+len of C are inside the exclusively
+                // borrowed block and no other task writes them.
+                unsafe { sgemm_into(alpha, a, b.col_range(start, len), beta, base.offset(start), rsc, m, len) }
+            }
+        })
     });
 }

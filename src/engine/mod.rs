@@ -7,7 +7,6 @@
 //! - [`simd`], [`passes`]: the fused elementwise passes, AVX2/FMA or portable;
 //! - [`fused`]: the output layer inside the hidden layer's row passes;
 //! - [`network`]: network, workspace, forward / backward / update;
-//! - [`peak`]: the machine's measured FMA peak, the roofline of `mlp bench`;
 //! - [`reference`](mod@reference): the naive f64 oracle with the assignment's function names;
 //! - [`rng`]: the seeded generator for initialisation and batch order.
 
@@ -16,7 +15,6 @@ pub mod layout;
 pub mod matrix;
 pub mod network;
 pub mod passes;
-pub mod peak;
 pub mod reference;
 pub mod rng;
 pub mod simd;

@@ -11,8 +11,10 @@
 //! Dimension letters: N rows in the batch (T of them training rows), D
 //! inputs, H hidden units, C classes.
 
+use std::time::Instant;
+
 use crate::engine::layout::{Layout, Tensor};
-use crate::engine::matrix::{MatMut, MatRef, gemm_par};
+use crate::engine::matrix::{MatMut, MatRef, gemm_par_tasks};
 use crate::engine::rng::Rng;
 use crate::engine::simd::SimdPath;
 use crate::engine::{fused, passes};
@@ -39,7 +41,7 @@ impl Default for Hyper {
 /// a write and a read of the gradient. Measured at batch 32: +6–15%
 /// samples/s. At batch 128 it cost 40%: a GEMM with α ≠ 1 is split into a
 /// fixed 8 blocks (for thread-count independence), each packing all of Xᵀ.
-const FOLD_MAX_ROWS: usize = 64;
+pub const FOLD_MAX_ROWS: usize = 64;
 
 /// The assignment's initial velocity for every parameter.
 pub const DEFAULT_VELOCITY_INIT: f32 = 1e-5;
@@ -184,14 +186,14 @@ impl Network {
         ws.rows = n;
         ws.dz_rows = 0;
         let hidden = &mut ws.hidden[..n * l.hidden];
-        timed(clock, Phase::HiddenGemm, || {
+        timed(clock, Phase::HiddenGemm, |tasks| {
             let z = MatMut::from_slice(hidden, n, l.hidden);
-            gemm_par(1.0, x, self.tensor(Tensor::HiddenWeights), 0.0, z);
+            gemm_par_tasks(1.0, x, self.tensor(Tensor::HiddenWeights), 0.0, z, tasks);
         });
         // W_oᵀ, the layout the fused passes read (10,000 values at the
         // course's size: microseconds).
         let (w_o, w_o_t) = (&self.params[l.range(Tensor::OutputWeights)], &mut ws.w_o_t);
-        timed(clock, Phase::OutputLayer, || fused::transpose_output_weights(w_o, l.classes, w_o_t));
+        timed(clock, Phase::OutputLayer, |_| fused::transpose_output_weights(w_o, l.classes, w_o_t));
     }
 
     /// Gradients of the mean loss over the first `t` rows of the last
@@ -226,19 +228,26 @@ impl Network {
         let [g_w_h, _, _, g_b_o] = l.split_mut(&mut self.grads);
         let delta = &ws.logits[..t * l.classes];
         let partials = &mut ws.partials;
-        timed(clock, Phase::OutputBiasGrad, || passes::column_sums(path, delta, g_b_o, partials));
+        timed(clock, Phase::OutputBiasGrad, |tasks| passes::column_sums_tasks(path, delta, g_b_o, partials, tasks));
         let dz = MatRef::from_slice(&ws.hidden[..t * l.hidden], t, l.hidden);
         let v_w_h = &mut self.velocity[l.range(Tensor::HiddenWeights)];
-        timed(clock, Phase::HiddenWeightGrad, || match fold {
-            None => gemm_par(1.0, x.t(), dz, 0.0, MatMut::from_slice(g_w_h, l.inputs, l.hidden)),
-            Some(h) => gemm_par(h.learning_rate, x.t(), dz, h.momentum, MatMut::from_slice(v_w_h, l.inputs, l.hidden)),
+        timed(clock, Phase::HiddenWeightGrad, |tasks| match fold {
+            None => gemm_par_tasks(1.0, x.t(), dz, 0.0, MatMut::from_slice(g_w_h, l.inputs, l.hidden), tasks),
+            Some(h) => {
+                let v = MatMut::from_slice(v_w_h, l.inputs, l.hidden);
+                gemm_par_tasks(h.learning_rate, x.t(), dz, h.momentum, v, tasks)
+            }
         });
     }
 
     /// `v ← γ·v + α·g; W ← W − v` over the whole flat buffers.
     pub fn update(&mut self, path: SimdPath, hyper: Hyper) {
+        self.update_tasks(path, hyper, Tasks::NONE);
+    }
+
+    fn update_tasks<C: PhaseClock>(&mut self, path: SimdPath, hyper: Hyper, tasks: Tasks<'_, C>) {
         let (lr, momentum) = (hyper.learning_rate, hyper.momentum);
-        passes::momentum_update(path, &mut self.params, &mut self.velocity, &self.grads, lr, momentum);
+        passes::momentum_update_tasks(path, &mut self.params, &mut self.velocity, &self.grads, lr, momentum, tasks);
     }
 
     /// One full training step on the first `train_rows` rows of `x`: forward
@@ -304,10 +313,10 @@ impl Network {
         let (path, n) = (ws.simd, x.rows());
         let [_, g_b_h, g_w_o, _] = l.split_mut(&mut self.grads);
         let (hidden, weights, out, sums) = ws.output_layer(&self.params, n);
-        timed(clock, Phase::OutputLayer, || {
+        timed(clock, Phase::OutputLayer, |tasks| {
             let inv_n = 1.0 / train_rows as f32;
             #[rustfmt::skip]
-            fused::train_output(path, hidden, &weights, labels, out, train_rows, inv_n, g_b_h, g_w_o, sums);
+            fused::train_output_tasks(path, hidden, &weights, labels, out, train_rows, inv_n, g_b_h, g_w_o, sums, tasks);
         });
         ws.dz_rows = train_rows;
         if !inspect(self, ws) {
@@ -315,40 +324,22 @@ impl Network {
         }
         let fold = (train_rows <= FOLD_MAX_ROWS).then_some(hyper);
         self.weight_grads(ws, x.row_range(0, train_rows), clock, fold);
-        timed(clock, Phase::Update, || match fold {
-            Some(_) => self.update_after_fold(ws.simd, hyper),
-            None => self.update(ws.simd, hyper),
+        timed(clock, Phase::Update, |tasks| match fold {
+            Some(_) => self.update_after_fold(ws.simd, hyper, tasks),
+            None => self.update_tasks(ws.simd, hyper, tasks),
         });
         true
     }
 
     /// The update after a backward pass that folded W_h's momentum into its
     /// GEMM: `W_h ← W_h − v_W_h`, and the usual update of the other tensors.
-    fn update_after_fold(&mut self, path: SimdPath, hyper: Hyper) {
+    fn update_after_fold<C: PhaseClock>(&mut self, path: SimdPath, hyper: Hyper, tasks: Tasks<'_, C>) {
         let split = self.layout.range(Tensor::HiddenWeights).end;
         let (w_h, rest) = self.params.split_at_mut(split);
         let (v_w_h, v_rest) = self.velocity.split_at_mut(split);
-        passes::apply_velocity(path, w_h, v_w_h);
+        passes::apply_velocity_tasks(path, w_h, v_w_h, tasks);
         let (lr, momentum) = (hyper.learning_rate, hyper.momentum);
-        passes::momentum_update(path, rest, v_rest, &self.grads[split..], lr, momentum);
-    }
-
-    /// Benchmark aid: the two GEMMs of [`step`](Self::step) alone (Z = X·W_h
-    /// and ∂W_h = Xᵀ·dZ), with the same shapes, strides and buffers, and
-    /// none of the fused passes or the update. Overwrites the workspace and
-    /// the gradients.
-    pub fn step_gemms_only(&mut self, ws: &mut Workspace, x: MatRef<'_>, train_rows: usize) {
-        let l = self.layout;
-        let (n, t) = (x.rows(), train_rows);
-        assert!(n <= ws.max_rows && t <= n.min(ws.max_train_rows), "batch does not fit the workspace");
-        let [g_w_h, ..] = l.split_mut(&mut self.grads);
-        let hidden = &mut ws.hidden[..n * l.hidden];
-        let w_h = self.layout.view(&self.params, Tensor::HiddenWeights);
-        gemm_par(1.0, x, w_h, 0.0, MatMut::from_slice(hidden, n, l.hidden));
-        // Z stands in for dZ: same shape and stride, and GEMM speed does not
-        // depend on the values.
-        let dz = MatRef::from_slice(&hidden[..t * l.hidden], t, l.hidden);
-        gemm_par(1.0, x.row_range(0, t).t(), dz, 0.0, MatMut::from_slice(g_w_h, l.inputs, l.hidden));
+        passes::momentum_update_tasks(path, rest, v_rest, &self.grads[split..], lr, momentum, tasks);
     }
 
     /// Bytes of the three flat buffers (parameters, gradients, velocity).
@@ -452,11 +443,25 @@ impl Phase {
 
 /// Receives the wall time of each phase of a step. `()` ignores them, and
 /// the untimed step compiles to the same code as before timing existed.
-pub trait PhaseClock {
+///
+/// A clock may also take spans ([`SPANS`](Self::SPANS)): each phase on the
+/// thread that runs the step, and each rayon task of it (a GEMM block, a
+/// chunk of the output layer's sweep, of the ∂b_o sums or of the update)
+/// on the thread that ran the task, which is what a per-thread timeline
+/// needs. Spans are only read from the clock where `SPANS` is true, so a
+/// clock without them costs nothing inside the parallel loops.
+pub trait PhaseClock: Sync {
     /// Whether `timed` should read the clock at all.
     const ENABLED: bool;
+    /// Whether [`span`](Self::span) wants every phase and task.
+    const SPANS: bool = false;
     /// Adds `seconds` spent in `phase`.
     fn record(&mut self, phase: Phase, seconds: f64);
+    /// `phase` ran on the current thread from `start` to `end`: the whole
+    /// phase on the step's thread (`task` false), or one task of it.
+    fn span(&self, phase: Phase, task: bool, start: Instant, end: Instant) {
+        let _ = (phase, task, start, end);
+    }
 }
 
 impl PhaseClock for () {
@@ -478,14 +483,54 @@ impl PhaseClock for PhaseTimes {
     }
 }
 
-fn timed<C: PhaseClock, R>(clock: &mut C, phase: Phase, f: impl FnOnce() -> R) -> R {
+/// Runs one phase of a step on the step's thread; `f` gets the phase's
+/// [`Tasks`] to hand to the parallel loop inside it.
+fn timed<C: PhaseClock, R>(clock: &mut C, phase: Phase, f: impl FnOnce(Tasks<'_, C>) -> R) -> R {
     if !C::ENABLED {
-        return f();
+        return f(Tasks { clock, phase });
     }
-    let start = std::time::Instant::now();
-    let out = f();
-    clock.record(phase, start.elapsed().as_secs_f64());
+    let start = Instant::now();
+    let out = f(Tasks { clock, phase });
+    let end = Instant::now();
+    if C::SPANS {
+        clock.span(phase, false, start, end);
+    }
+    clock.record(phase, (end - start).as_secs_f64());
     out
+}
+
+/// The clock and phase a parallel loop reports its tasks' spans to.
+#[derive(Debug)]
+pub(crate) struct Tasks<'a, C: PhaseClock> {
+    clock: &'a C,
+    phase: Phase,
+}
+
+impl<C: PhaseClock> Clone for Tasks<'_, C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C: PhaseClock> Copy for Tasks<'_, C> {}
+
+impl Tasks<'static, ()> {
+    /// No clock: the loops run exactly as without instrumentation.
+    pub(crate) const NONE: Tasks<'static, ()> = Tasks { clock: &(), phase: Phase::HiddenGemm };
+}
+
+impl<C: PhaseClock> Tasks<'_, C> {
+    /// Runs one task, reporting its span when the clock takes spans.
+    #[inline(always)]
+    pub(crate) fn run<R>(self, f: impl FnOnce() -> R) -> R {
+        if !C::SPANS {
+            return f();
+        }
+        let start = Instant::now();
+        let out = f();
+        self.clock.span(self.phase, true, start, Instant::now());
+        out
+    }
 }
 
 /// The class a row's probabilities `p` predict, consistent with the

@@ -1,20 +1,23 @@
 //! The fused elementwise passes around the GEMMs, rayon-parallel over rows.
 //!
 //! Each pass is one read (and at most one write) of its buffers:
-//! - [`bias_relu`]: `A ← relu(Z + b_h)` in place over the hidden GEMM output;
-//! - [`softmax_cross_entropy`]: per row, `+ b_o`, the row's own max, log-sum-exp
-//!   loss, argmax, and `δ = (p − y)/N` in place of the logits;
-//! - [`relu_backward`]: `dZ ← dA ⊙ 1[A > 0]` in place, fused with the column
-//!   sums that make ∂L/∂b_h;
 //! - [`column_sums`]: ∂L/∂b_o = Σ δ over rows;
 //! - [`momentum_update`]: `v ← γ·v + α·g; w ← w − v` over one flat slice;
 //! - [`apply_velocity`]: `w ← w − v`, after a GEMM updated the velocity.
 //!
+//! With the non-default `bench-aids` feature (the crate's own tests and
+//! benchmarks turn it on), three standalone passes that training never
+//! calls, kept to be compared with naive loops and with the fused sweep:
+//! - `bias_relu`: `A ← relu(Z + b_h)` in place over the hidden GEMM output;
+//! - `softmax_cross_entropy`: per row, `+ b_o`, the row's own max,
+//!   log-sum-exp loss, argmax, and `δ = (p − y)/N` in place of the logits;
+//! - `relu_backward`: `dZ ← dA ⊙ 1[A > 0]` in place, fused with the column
+//!   sums that make ∂L/∂b_h.
+//!
 //! The training step uses `column_sums`, the two updates, and the per-row
 //! body of `softmax_cross_entropy` inside `engine::fused`, which also does
 //! the work of `bias_relu` and `relu_backward` together with the output
-//! layer; those two stay as standalone passes for the tests and benchmarks
-//! that compare them with naive loops.
+//! layer.
 //!
 //! Determinism: rows are split into fixed-size tasks, and every reduction
 //! (column sums) first sums fixed row chunks, then adds the chunk results in
@@ -23,6 +26,7 @@
 
 use rayon::prelude::*;
 
+use crate::engine::network::{PhaseClock, Tasks};
 use crate::engine::simd::{SimdPath, multiversion};
 
 /// Rows handled by one rayon task in the row-parallel passes.
@@ -37,6 +41,7 @@ pub fn partials_len(rows: usize, cols: usize) -> usize {
     rows.div_ceil(SUM_CHUNK_ROWS) * cols
 }
 
+#[cfg(feature = "bench-aids")]
 multiversion! {
     fn bias_relu_rows(rows: &mut [f32], bias: &[f32]) {
         for row in rows.chunks_exact_mut(bias.len()) {
@@ -51,6 +56,7 @@ multiversion! {
 }
 
 /// `hidden ← relu(hidden + bias)` for a dense `(N, H)` buffer, `H = bias.len()`.
+#[cfg(feature = "bench-aids")]
 pub fn bias_relu(path: SimdPath, hidden: &mut [f32], bias: &[f32]) {
     let h = bias.len();
     assert!(h > 0 && hidden.len().is_multiple_of(h), "hidden buffer is not whole rows of {h}");
@@ -59,7 +65,8 @@ pub fn bias_relu(path: SimdPath, hidden: &mut [f32], bias: &[f32]) {
 
 multiversion! {
     /// Per row of `logits` `(rows, C)`: `+ bias`, loss, correctness, then δ
-    /// (first `delta_rows` rows) or p in place; see [`softmax_cross_entropy`].
+    /// (first `delta_rows` rows) or p in place, as `softmax_cross_entropy`
+    /// describes.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn softmax_rows(
         logits: &mut [f32],
@@ -116,6 +123,7 @@ multiversion! {
 /// log-sum-exp) and `correct[i] = argmax == label`; then overwrites the row
 /// with `δ = (p − onehot)·inv_n` for `i < delta_rows` and with `p` for the
 /// rest.
+#[cfg(feature = "bench-aids")]
 #[allow(clippy::too_many_arguments)]
 pub fn softmax_cross_entropy(
     path: SimdPath,
@@ -144,6 +152,7 @@ pub fn softmax_cross_entropy(
         });
 }
 
+#[cfg(feature = "bench-aids")]
 multiversion! {
     fn relu_backward_chunk(d_hidden: &mut [f32], hidden: &[f32], partial: &mut [f64]) {
         let h = partial.len();
@@ -187,6 +196,7 @@ fn reduce_partials(partials: &[f64], out: &mut [f32]) {
 /// `bias_grad[j] = Σ_i d_hidden[i, j]` of the result (∂L/∂b_h), written.
 ///
 /// `partials` is scratch of at least [`partials_len`]`(N, H)`.
+#[cfg(feature = "bench-aids")]
 pub fn relu_backward(
     path: SimdPath,
     d_hidden: &mut [f32],
@@ -210,12 +220,23 @@ pub fn relu_backward(
 ///
 /// `partials` is scratch of at least [`partials_len`]`(N, C)`.
 pub fn column_sums(path: SimdPath, rows: &[f32], out: &mut [f32], partials: &mut [f64]) {
+    column_sums_tasks(path, rows, out, partials, Tasks::NONE);
+}
+
+/// [`column_sums`], each chunk reported to `tasks`.
+pub(crate) fn column_sums_tasks<C: PhaseClock>(
+    path: SimdPath,
+    rows: &[f32],
+    out: &mut [f32],
+    partials: &mut [f64],
+    tasks: Tasks<'_, C>,
+) {
     let c = out.len();
     assert!(c > 0 && rows.len().is_multiple_of(c), "buffer is not whole rows of {c}");
     let partials = &mut partials[..partials_len(rows.len() / c, c)];
     rows.par_chunks(c * SUM_CHUNK_ROWS)
         .zip(partials.par_chunks_mut(c))
-        .for_each(|(rows, partial)| column_sums_chunk(path, rows, partial));
+        .for_each(|(rows, partial)| tasks.run(|| column_sums_chunk(path, rows, partial)));
     reduce_partials(partials, out);
 }
 
@@ -238,6 +259,19 @@ pub fn momentum_update(
     learning_rate: f32,
     momentum: f32,
 ) {
+    momentum_update_tasks(path, params, velocity, grads, learning_rate, momentum, Tasks::NONE);
+}
+
+/// [`momentum_update`], each chunk reported to `tasks`.
+pub(crate) fn momentum_update_tasks<C: PhaseClock>(
+    path: SimdPath,
+    params: &mut [f32],
+    velocity: &mut [f32],
+    grads: &[f32],
+    learning_rate: f32,
+    momentum: f32,
+    tasks: Tasks<'_, C>,
+) {
     assert!(
         params.len() == velocity.len() && params.len() == grads.len(),
         "parameter, velocity and gradient buffers differ in length"
@@ -246,7 +280,7 @@ pub fn momentum_update(
         .par_chunks_mut(UPDATE_CHUNK)
         .zip(velocity.par_chunks_mut(UPDATE_CHUNK))
         .zip(grads.par_chunks(UPDATE_CHUNK))
-        .for_each(|((w, v), g)| momentum_chunk(path, w, v, g, learning_rate, momentum));
+        .for_each(|((w, v), g)| tasks.run(|| momentum_chunk(path, w, v, g, learning_rate, momentum)));
 }
 
 multiversion! {
@@ -260,9 +294,19 @@ multiversion! {
 /// `w ← w − v` elementwise: the second half of a momentum update whose
 /// velocity was already updated (by the ∂W_h GEMM).
 pub fn apply_velocity(path: SimdPath, params: &mut [f32], velocity: &[f32]) {
+    apply_velocity_tasks(path, params, velocity, Tasks::NONE);
+}
+
+/// [`apply_velocity`], each chunk reported to `tasks`.
+pub(crate) fn apply_velocity_tasks<C: PhaseClock>(
+    path: SimdPath,
+    params: &mut [f32],
+    velocity: &[f32],
+    tasks: Tasks<'_, C>,
+) {
     assert_eq!(params.len(), velocity.len(), "parameter and velocity buffers differ in length");
     params
         .par_chunks_mut(UPDATE_CHUNK)
         .zip(velocity.par_chunks(UPDATE_CHUNK))
-        .for_each(|(w, v)| apply_velocity_chunk(path, w, v));
+        .for_each(|(w, v)| tasks.run(|| apply_velocity_chunk(path, w, v)));
 }

@@ -1,5 +1,5 @@
-//! `mlp bench` and `mlp profile`: measuring the training step on built-in
-//! data of a chosen shape.
+//! `mlp bench`: measuring the training step on built-in data of a chosen
+//! shape (`mlp profile`, in [`crate::profile`], splits it into phases).
 //!
 //! `bench` first checks the fast step against the f64 reference on a small
 //! case (a benchmark of a wrong result is worthless), then times steps after
@@ -7,20 +7,22 @@
 //! GEMMs alone, the efficiency ratio between the two, epoch time with
 //! evaluation, the machine's measured FMA peak with every rate as a share
 //! of it, peak memory and the conditions of the run (CPU, threads, build).
-//! `profile` splits the step's time over its phases.
 
 use std::time::Instant;
 
+use crate::cli::{BenchCommand, CliError, CliResult};
+use crate::commands::with_threads;
 use crate::json::Json;
+use crate::output::{RunFolder, write_atomic};
+use crate::peak::{self, Bandwidth, Peak};
 use crate::system::{build_profile, cores, cpu_features, cpu_line, cpu_model, peak_rss_bytes};
 use mlp_engine::data::{CLASSES, FEATURES};
 use mlp_engine::engine::layout::{Layout, Tensor};
-use mlp_engine::engine::matrix::MatRef;
-use mlp_engine::engine::peak::{self, Peak};
+use mlp_engine::engine::matrix::{MatMut, MatRef, gemm_par};
 use mlp_engine::engine::reference::{RefMat, RefNetwork};
 use mlp_engine::engine::rng::Rng;
 use mlp_engine::engine::simd::SimdPath;
-use mlp_engine::engine::{Hyper, Network, Phase, PhaseTimes, Workspace};
+use mlp_engine::engine::{Hyper, Network, Workspace};
 use mlp_engine::training;
 use mlp_engine::{Error, ErrorKind, Result};
 
@@ -54,12 +56,12 @@ pub struct Timing {
 }
 
 impl Timing {
-    fn of(mut samples: Vec<f64>) -> Timing {
+    pub fn of(mut samples: Vec<f64>) -> Timing {
         samples.sort_by(f64::total_cmp);
         Timing { median: samples[samples.len() / 2], min: samples[0], max: samples[samples.len() - 1] }
     }
 
-    fn json(&self) -> Json {
+    pub fn json(&self) -> Json {
         Json::obj([("median", Json::num(self.median)), ("min", Json::num(self.min)), ("max", Json::num(self.max))])
     }
 }
@@ -79,7 +81,59 @@ fn time(steps: usize, mut f: impl FnMut()) -> Timing {
     )
 }
 
-fn warn_if_debug() {
+/// Times `run(false)` and `run(true)` `steps` times each, alternating,
+/// after two warm-up calls of each: load that comes and goes on the
+/// machine then falls on both alike, and their ratio stays meaningful.
+fn time_alternating(steps: usize, mut run: impl FnMut(bool)) -> (Timing, Timing) {
+    for _ in 0..2 {
+        run(false);
+        run(true);
+    }
+    let mut samples = [Vec::with_capacity(steps), Vec::with_capacity(steps)];
+    for _ in 0..steps {
+        for (second, times) in [false, true].into_iter().zip(samples.iter_mut()) {
+            let t = Instant::now();
+            run(second);
+            times.push(t.elapsed().as_secs_f64());
+        }
+    }
+    let [a, b] = samples;
+    (Timing::of(a), Timing::of(b))
+}
+
+/// The two GEMMs of a training step alone, `Z = X·W_h` and
+/// `∂W_h = Xᵀ·dZ`, with the step's shapes and strides, into buffers of
+/// their own, without the passes or the update: the rate the step would
+/// have if everything else were free. Z stands in for dZ: same shape and
+/// stride, and GEMM speed does not depend on the values.
+pub struct GemmsOnly {
+    z: Vec<f32>,
+    grad: Vec<f32>,
+}
+
+impl GemmsOnly {
+    pub fn new(layout: Layout, rows: usize) -> GemmsOnly {
+        GemmsOnly { z: vec![0.0; rows * layout.hidden], grad: vec![0.0; layout.inputs * layout.hidden] }
+    }
+
+    /// Bytes the two buffers take.
+    pub fn bytes_for(layout: Layout, rows: usize) -> u64 {
+        let floats = (rows as u64).saturating_mul(layout.hidden as u64);
+        floats.saturating_add((layout.inputs * layout.hidden) as u64).saturating_mul(4)
+    }
+
+    /// Runs both GEMMs on the first `train_rows` rows of `x`.
+    pub fn run(&mut self, net: &Network, x: MatRef<'_>, train_rows: usize) {
+        let (l, n) = (net.layout(), x.rows());
+        let z = &mut self.z[..n * l.hidden];
+        gemm_par(1.0, x, net.tensor(Tensor::HiddenWeights), 0.0, MatMut::from_slice(z, n, l.hidden));
+        let dz = MatRef::from_slice(&z[..train_rows * l.hidden], train_rows, l.hidden);
+        let grad = MatMut::from_slice(&mut self.grad, l.inputs, l.hidden);
+        gemm_par(1.0, x.row_range(0, train_rows).t(), dz, 0.0, grad);
+    }
+}
+
+pub fn warn_if_debug() {
     if cfg!(debug_assertions) {
         note!("WARNING: this is a debug build; its timings say nothing. Use `cargo run --release -- bench`.");
     }
@@ -119,7 +173,7 @@ pub fn check_against_reference() -> Result<f64> {
 }
 
 /// Built-in benchmark data: `rows` random pixels in [0, 1) and labels.
-fn bench_data(rows: usize, features: usize) -> (Vec<f32>, Vec<u8>) {
+pub fn bench_data(rows: usize, features: usize) -> (Vec<f32>, Vec<u8>) {
     let mut rng = Rng::new(2024);
     let x = (0..rows * features).map(|_| rng.uniform() as f32).collect();
     let y = (0..rows).map(|_| rng.below(CLASSES as u64) as u8).collect();
@@ -127,42 +181,157 @@ fn bench_data(rows: usize, features: usize) -> (Vec<f32>, Vec<u8>) {
 }
 
 /// Everything `mlp bench` measured.
-struct Measured {
-    check: f64,
-    batch: usize,
-    step: Timing,
-    gemms: Timing,
-    epoch: Timing,
+pub struct Measured {
+    pub check: f64,
+    pub batch: usize,
+    pub threads: usize,
+    pub step: Timing,
+    pub gemms: Timing,
+    pub epoch: Timing,
     /// Flops of one step, of the two big GEMMs alone, and of one epoch.
-    step_flops: f64,
-    gemm_flops: f64,
-    epoch_flops: f64,
-    peak: Peak,
-    peak_rss: Option<u64>,
-    needed_bytes: u64,
+    pub step_flops: f64,
+    pub gemm_flops: f64,
+    pub epoch_flops: f64,
+    /// Measured before, between and after the timings: its spread is the
+    /// machine's noise.
+    pub peak: Peak,
+    pub bandwidth: Bandwidth,
+    pub peak_rss: Option<u64>,
+    pub needed_bytes: u64,
 }
 
 impl Measured {
     fn rate(flops: f64, t: &Timing) -> f64 {
         flops / t.median / 1e9
     }
-    fn step_gflops(&self) -> f64 {
+    pub fn step_gflops(&self) -> f64 {
         Self::rate(self.step_flops, &self.step)
     }
-    fn gemm_gflops(&self) -> f64 {
+    pub fn gemm_gflops(&self) -> f64 {
         Self::rate(self.gemm_flops, &self.gemms)
     }
-    fn epoch_gflops(&self) -> f64 {
+    pub fn epoch_gflops(&self) -> f64 {
         Self::rate(self.epoch_flops, &self.epoch)
     }
     /// Time of the two big GEMMs alone over the step's time: 1 would mean
     /// everything else in the step is free.
-    fn efficiency(&self) -> f64 {
+    pub fn efficiency(&self) -> f64 {
         self.gemms.median / self.step.median
     }
-    fn samples_per_second(&self) -> f64 {
+    pub fn samples_per_second(&self) -> f64 {
         self.batch as f64 / self.step.median
     }
+    /// `gflops` as a share of the best peak measured, or `None` where that
+    /// share would exceed 1: a rate above the peak is impossible, so the
+    /// machine was too busy for one of the two figures to hold.
+    pub fn share_of_peak(&self, gflops: f64) -> Option<f64> {
+        let share = gflops / self.peak.gflops;
+        (share <= 1.0).then_some(share)
+    }
+    /// [`efficiency`](Self::efficiency), or `None` where it exceeds 1 (the
+    /// GEMMs alone slower than the whole step: only load can do that).
+    pub fn possible_efficiency(&self) -> Option<f64> {
+        Some(self.efficiency()).filter(|&e| e <= 1.0)
+    }
+    /// Whether anything measured was too noisy to trust: a peak or a
+    /// bandwidth whose rounds differ by more than 10%, or a figure that
+    /// cannot be true.
+    pub fn noisy(&self) -> bool {
+        let impossible = [self.step_gflops(), self.gemm_gflops(), self.epoch_gflops()]
+            .iter()
+            .any(|&g| self.share_of_peak(g).is_none())
+            || self.possible_efficiency().is_none();
+        impossible || self.peak.spread() > NOISE || self.bandwidth.spread > NOISE
+    }
+}
+
+/// Rounds of a roof measurement that differ by more than this share make
+/// the report say the machine was noisy.
+const NOISE: f64 = 0.10;
+
+/// Runs `mlp bench`: one measurement as before, or with lists of batch
+/// sizes and thread counts (or `--out`) every combination, a summary table
+/// and `bench.html` in a new folder.
+pub fn bench_command(b: &BenchCommand) -> CliResult<()> {
+    let single = b.batch_sizes.len() == 1 && b.threads.len() <= 1;
+    if single && b.out.is_none() {
+        return with_threads(b.first_threads(), || bench(&b.args))?.map_err(CliError::from);
+    }
+    let folder = if b.args.json { None } else { Some(RunFolder::claim(b.out.as_deref(), "bench")?) };
+    let thread_counts: Vec<Option<usize>> =
+        if b.threads.is_empty() { vec![None] } else { b.threads.iter().map(|&t| Some(t)).collect() };
+    let mut runs = Vec::new();
+    for threads in thread_counts {
+        let measured = with_threads(threads, || -> Result<Vec<(BenchArgs, Measured)>> {
+            warn_if_debug();
+            let check = check_against_reference()?;
+            let run = |&batch_size: &Option<usize>| {
+                let args = BenchArgs { batch_size, ..b.args.clone() };
+                let m = measure(&args, check);
+                (args, m)
+            };
+            Ok(b.batch_sizes.iter().map(run).collect())
+        })??;
+        runs.extend(measured);
+    }
+    // The process's peak memory is a high-water mark: after the first run
+    // it holds that run's bandwidth buffers, not the next run's needs.
+    for (_, m) in runs.iter_mut().skip(1) {
+        m.peak_rss = None;
+    }
+    if b.args.json {
+        let all = runs.iter().map(|(args, m)| report_json(args, m)).collect();
+        say!("{}", Json::obj([("runs", Json::Arr(all))]).to_compact());
+        return Ok(());
+    }
+    for (args, m) in &runs {
+        report_text(args, m);
+        say!();
+    }
+    say!(
+        "  {:>7} {:>7} {:>10} {:>11} {:>10} {:>9} {:>13}",
+        "threads",
+        "batch",
+        "step ms",
+        "samples/s",
+        "GEMMs/step",
+        "GFLOP/s",
+        "of ceiling"
+    );
+    for (args, m) in &runs {
+        let ceiling = ceiling_samples_per_second(args.hidden, m);
+        say!(
+            "  {:>7} {:>7} {:>10.3} {:>11.0} {:>10} {:>9.1} {:>12.0}%",
+            m.threads,
+            m.batch,
+            m.step.median * 1e3,
+            m.samples_per_second(),
+            m.possible_efficiency().map_or("noisy".into(), |e| format!("{e:.3}")),
+            m.step_gflops(),
+            100.0 * m.samples_per_second() / ceiling
+        );
+    }
+    if let Some(folder) = folder {
+        let path = folder.file("bench.html");
+        write_atomic(&path, crate::profile::bench_page::bench_page(&runs).as_bytes())?;
+        say!("page:    {}", path.display());
+    }
+    Ok(())
+}
+
+/// The samples/s the roofline allows a step of this run's batch: each
+/// phase at the better of its two roofs' times (its flops at the peak, its
+/// bytes at the bandwidth), the phases one after another.
+pub fn ceiling_samples_per_second(hidden: usize, m: &Measured) -> f64 {
+    let layout = Layout::new(FEATURES, hidden, CLASSES);
+    let seconds: f64 = mlp_engine::engine::Phase::ALL
+        .iter()
+        .map(|&phase| {
+            let cost = crate::profile::roofline::phase_cost(layout, m.batch, phase);
+            (cost.flops / (m.peak.gflops * 1e9)).max(cost.bytes / (m.bandwidth.roof_gbs() * 1e9))
+        })
+        .sum();
+    m.batch as f64 / seconds
 }
 
 /// Runs `mlp bench` and prints its report.
@@ -193,7 +362,11 @@ pub fn needed_bytes(args: &BenchArgs) -> u64 {
     let data = rows.saturating_mul(FEATURES as u64 * 4 + 1);
     let (ws_rows, ws_train) = workspace_rows(args);
     let workspace = Workspace::bytes_for(args.hidden, CLASSES, ws_rows, ws_train);
-    data.saturating_add(Network::bytes_for(FEATURES, args.hidden, CLASSES)).saturating_add(workspace)
+    let layout = Layout::new(FEATURES, args.hidden, CLASSES);
+    let gemms_only = GemmsOnly::bytes_for(layout, ws_train);
+    data.saturating_add(Network::bytes_for(FEATURES, args.hidden, CLASSES))
+        .saturating_add(workspace)
+        .saturating_add(gemms_only)
 }
 
 /// Times the step, its two big GEMMs alone and an epoch, then the
@@ -214,9 +387,17 @@ fn measure(args: &BenchArgs, check: f64) -> Measured {
     let rides_along = full_batch && max_rows == total_rows;
     let mut ws = Workspace::new(layout, max_rows, batch);
     let needed_bytes = needed_bytes(args);
+    let mut gemms_only = GemmsOnly::new(layout, batch);
 
-    let step = time(args.steps, || net.step(&mut ws, xv.row_range(0, batch), &y[..batch], batch, hyper));
-    let gemms = time(args.steps, || net.step_gemms_only(&mut ws, xv.row_range(0, batch), batch));
+    // The peak before, between and after the timings, so that its spread
+    // shows how much the machine's load changed while they ran.
+    let peak_before = peak::measure();
+    let (step, gemms) = time_alternating(args.steps, |gemms| match gemms {
+        false => net.step(&mut ws, xv.row_range(0, batch), &y[..batch], batch, hyper),
+        true => gemms_only.run(&net, xv.row_range(0, batch), batch),
+    });
+    drop(gemms_only);
+    let peak_between = peak::measure();
     let per_epoch = args.rows.div_ceil(batch);
     let eval = (xv.row_range(args.rows, args.eval_rows), &y[args.rows..]);
     let epoch = if rides_along {
@@ -236,25 +417,30 @@ fn measure(args: &BenchArgs, check: f64) -> Measured {
         })
     };
     let peak_rss = peak_rss_bytes();
+    let bandwidth = peak::measure_bandwidth();
+    let peak = peak_before.merge(peak_between).merge(peak::measure());
     let (n, h, c) = (batch as f64, args.hidden as f64, CLASSES as f64);
     let eval_flops = 2.0 * args.eval_rows as f64 * (d as f64 * h + h * c);
     Measured {
         check,
         batch,
+        threads: rayon::current_num_threads(),
         step,
         gemms,
         epoch,
         step_flops: layout.step_flops(batch),
         gemm_flops: 4.0 * n * d as f64 * h,
         epoch_flops: per_epoch as f64 * layout.step_flops(batch) + eval_flops,
-        peak: peak::measure(),
+        peak,
+        bandwidth,
         peak_rss,
         needed_bytes,
     }
 }
 
 fn report_json(args: &BenchArgs, m: &Measured) -> Json {
-    let share = |gflops: f64| Json::num(gflops / m.peak.gflops);
+    let share = |gflops: f64| m.share_of_peak(gflops).map_or(Json::Null, Json::num);
+    let bw = &m.bandwidth;
     Json::obj([
         ("hidden", Json::num(args.hidden as f64)),
         ("rows", Json::num(args.rows as f64)),
@@ -267,19 +453,26 @@ fn report_json(args: &BenchArgs, m: &Measured) -> Json {
         ("step_gflops", Json::num(m.step_gflops())),
         ("gemm_only_seconds", m.gemms.json()),
         ("gemm_gflops", Json::num(m.gemm_gflops())),
-        ("efficiency", Json::num(m.efficiency())),
+        ("efficiency", m.possible_efficiency().map_or(Json::Null, Json::num)),
         ("epoch_seconds", m.epoch.json()),
         ("epoch_gflops", Json::num(m.epoch_gflops())),
         ("peak_gflops", Json::num(m.peak.gflops)),
+        ("peak_gflops_min", Json::num(m.peak.min_gflops)),
         ("peak_level", Json::str(m.peak.level)),
         ("peak_clock_ghz", Json::num(m.peak.clock_ghz)),
         ("peak_flops_per_cycle_per_core", Json::num(m.peak.flops_per_cycle())),
         ("step_share_of_peak", share(m.step_gflops())),
         ("epoch_share_of_peak", share(m.epoch_gflops())),
         ("gemm_share_of_peak", share(m.gemm_gflops())),
+        ("memory_copy_gbs", Json::num(bw.copy_gbs)),
+        ("memory_triad_gbs", Json::num(bw.triad_gbs)),
+        ("memory_bandwidth_gbs", Json::num(bw.roof_gbs())),
+        ("memory_spread", Json::num(bw.spread)),
+        ("memory_buffer_bytes", Json::num(bw.buffer_bytes as f64)),
+        ("noisy", Json::Bool(m.noisy())),
         ("peak_rss_bytes", m.peak_rss.map_or(Json::Null, |p| Json::num(p as f64))),
         ("needed_bytes", Json::num(m.needed_bytes as f64)),
-        ("threads", Json::num(rayon::current_num_threads() as f64)),
+        ("threads", Json::num(m.threads as f64)),
         ("cpu_model", cpu_model().map_or(Json::Null, Json::str)),
         ("cpu_count", Json::num(cores() as f64)),
         ("cpu_features", Json::Arr(cpu_features().iter().map(|f| Json::str(*f)).collect())),
@@ -297,16 +490,24 @@ fn report_text(args: &BenchArgs, m: &Measured) {
         args.eval_rows
     );
     say!("  CPU {}, features [{}]", cpu_line(), cpu_features().join(" "));
-    say!("  build {}, {} threads, passes {}", build_profile(), rayon::current_num_threads(), SimdPath::best().name());
+    say!("  build {}, {} threads, passes {}", build_profile(), m.threads, SimdPath::best().name());
     say!("  reference check: max relative error {:.2e} (passes below 1e-4)", m.check);
     let ms = |t: &Timing| format!("median {:.2} ms (min {:.2}, max {:.2})", t.median * 1e3, t.min * 1e3, t.max * 1e3);
-    let of_peak = |gflops: f64| format!("{:.0}% of peak", 100.0 * gflops / m.peak.gflops);
+    let of_peak = |gflops: f64| match m.share_of_peak(gflops) {
+        Some(share) => format!("{:.0}% of peak", 100.0 * share),
+        None => "above the peak measured: the machine was too busy for this share to mean anything".into(),
+    };
     say!("  step ({} timed):      {}", args.steps, ms(&m.step));
     say!("  samples/s:             {:.0}", m.samples_per_second());
     let (step, gemm, epoch) = (m.step_gflops(), m.gemm_gflops(), m.epoch_gflops());
     say!("  step rate:             {step:.1} GFLOP/s ({:.2} GFLOP per step), {}", m.step_flops / 1e9, of_peak(step));
     say!("  two big GEMMs alone:   {} = {gemm:.1} GFLOP/s, {}", ms(&m.gemms), of_peak(gemm));
-    say!("  efficiency:            the big GEMMs alone take {:.1}% of the step's time", 100.0 * m.efficiency());
+    match m.possible_efficiency() {
+        Some(e) => say!("  efficiency:            the big GEMMs alone take {:.1}% of the step's time", 100.0 * e),
+        None => say!(
+            "  efficiency:            not measurable: the GEMMs alone took longer than the whole step (the machine was too busy)"
+        ),
+    }
     let what = match (m.batch == args.rows, workspace_rows(args).0 == args.rows + args.eval_rows) {
         (true, true) => "one step over train + eval rows",
         (true, false) => "eval rows in chunks + one step",
@@ -315,13 +516,31 @@ fn report_text(args: &BenchArgs, m: &Measured) {
     say!("  epoch ({what}): {} = {epoch:.1} GFLOP/s, {}", ms(&m.epoch), of_peak(epoch));
     let p = &m.peak;
     say!(
-        "  FMA peak ({}, {} threads): {:.1} GFLOP/s = {:.1} flops/cycle/core at {:.2} GHz measured",
+        "  FMA peak ({}, {} threads): {:.1} GFLOP/s = {:.1} flops/cycle/core at {:.2} GHz measured (rounds {:.1}–{:.1})",
         p.level,
         p.threads,
         p.gflops,
         p.flops_per_cycle(),
-        p.clock_ghz
+        p.clock_ghz,
+        p.min_gflops,
+        p.gflops
     );
+    let bw = &m.bandwidth;
+    say!(
+        "  memory bandwidth ({} threads, {} MiB buffers): copy {:.1} GB/s, triad {:.1} GB/s (spread {:.0}%)",
+        bw.threads,
+        bw.buffer_bytes >> 20,
+        bw.copy_gbs,
+        bw.triad_gbs,
+        100.0 * bw.spread
+    );
+    if m.noisy() {
+        say!(
+            "  NOTE: the machine was noisy during this run (peak rounds differ by {:.0}%, bandwidth rounds by {:.0}%); compare figures only within one quiet run",
+            100.0 * p.spread(),
+            100.0 * bw.spread
+        );
+    }
     if let Some(peak) = m.peak_rss {
         say!(
             "  peak memory:           {:.1} MiB ({:.2}x the {:.1} MiB of data, activations and parameters)",
@@ -330,65 +549,4 @@ fn report_text(args: &BenchArgs, m: &Measured) {
             m.needed_bytes as f64 / 1048576.0
         );
     }
-}
-
-/// Runs `mlp profile` and prints each phase's time and share.
-pub fn profile(args: &BenchArgs) -> Result<()> {
-    warn_if_debug();
-    let d = FEATURES;
-    let layout = Layout::new(d, args.hidden, CLASSES);
-    let batch = args.batch_size.unwrap_or(args.rows).min(args.rows);
-    let (x, y) = bench_data(batch, d);
-    let xv = MatRef::from_slice(&x, batch, d);
-    let mut net = Network::new(layout, 0, 1e-5);
-    let hyper = Hyper { learning_rate: 1e-6, momentum: 0.0 };
-    let mut ws = Workspace::new(layout, batch, batch);
-    for _ in 0..2 {
-        net.step(&mut ws, xv, &y, batch, hyper);
-    }
-    let mut times = PhaseTimes::default();
-    let start = Instant::now();
-    for _ in 0..args.steps {
-        net.step_timed(&mut ws, xv, &y, batch, hyper, &mut times);
-    }
-    let wall = start.elapsed().as_secs_f64() / args.steps as f64;
-    let total: f64 = times.seconds.iter().sum::<f64>() / args.steps as f64;
-    if args.json {
-        let phases = Phase::ALL.iter().map(|&p| (p.name(), Json::num(times.seconds[p as usize] / args.steps as f64)));
-        say!(
-            "{}",
-            Json::obj([
-                ("step_seconds", Json::num(wall)),
-                ("phases_seconds", Json::obj(phases)),
-                ("threads", Json::num(rayon::current_num_threads() as f64)),
-                ("cpu_model", cpu_model().map_or(Json::Null, Json::str)),
-                ("cpu_count", Json::num(cores() as f64)),
-                ("profile", Json::str(build_profile())),
-            ])
-            .to_compact()
-        );
-        return Ok(());
-    }
-    say!(
-        "mlp profile: {FEATURES}-{}-{CLASSES}, batch {batch}, {} steps, {} threads, {} build, passes {}",
-        args.hidden,
-        args.steps,
-        rayon::current_num_threads(),
-        build_profile(),
-        SimdPath::best().name()
-    );
-    say!("  CPU {}", cpu_line());
-    say!("  {:<26} {:>10} {:>7}", "phase", "ms/step", "share");
-    let mut gemm = 0.0;
-    for phase in Phase::ALL {
-        let s = times.seconds[phase as usize] / args.steps as f64;
-        if phase.is_gemm() {
-            gemm += s;
-        }
-        say!("  {:<26} {:>10.3} {:>6.1}%", phase.name(), s * 1e3, 100.0 * s / total);
-    }
-    say!("  {:<26} {:>10.3} {:>6.1}%", "all GEMMs", gemm * 1e3, 100.0 * gemm / total);
-    say!("  {:<26} {:>10.3} {:>6.1}%", "passes and update", (total - gemm) * 1e3, 100.0 * (total - gemm) / total);
-    say!("  {:<26} {:>10.3}", "step wall time", wall * 1e3);
-    Ok(())
 }

@@ -122,15 +122,28 @@ Usage: mlp bench [FLAGS]
   --hidden H           hidden units (default 1000)
   --rows N             training rows (default 10000)
   --eval-rows M        rows evaluated each epoch besides them (default 8724 = 6000 + 2724)
-  --batch-size B       rows per step (default: N, full batch)
+  --batch-size B,..    rows per step, one size or a list (1,8,32,128,512,full;
+                       default: N, full batch)
   --steps K            timed steps after two warm-up steps (default 20)
-  --threads N          worker threads (default: all cores)
-  --json               print one JSON object instead of the report
+  --threads N,..       worker threads, one count or a list (1,2; default: all cores)
+  --out DIR            the folder for bench.html (default with a list:
+                       runs/bench-<UTC time>; a new or empty folder)
+  --json               print one JSON object instead of the report ({\"runs\": [..]}
+                       with a list)
 
 Checks the fast step against the f64 reference first, then reports median,
 min and max step time, samples/s, GFLOP/s, the same run's GEMM-only rate on
-the step's own shapes and the efficiency ratio, epoch time with evaluation,
-peak memory, threads, CPU features and the build profile.
+the step's own shapes (timed alternating with the step) and the efficiency
+ratio, epoch time with evaluation, the measured FMA peak (before, between
+and after the timings, with its spread) and memory bandwidth (STREAM copy
+and triad over 128 MiB buffers), peak memory, threads, CPU features and the
+build profile. A share that cannot be true (above the peak, or GEMMs slower
+than the step) is reported as a noisy machine, never printed.
+
+With a list of batch sizes or thread counts (or with --out) every
+combination is measured, a table sums them up, and bench.html shows
+samples/s against batch size under the roofline's ceiling and the scaling
+efficiency against threads.
 ";
 
 pub const REPORT_HELP: &str = "\
@@ -151,12 +164,26 @@ cut short (a full disk, a kill) is left out with a note.
 pub const PROFILE_HELP: &str = "\
 mlp profile — split the training step's time over its phases
 
-Usage: mlp profile [--steps K] [--hidden H] [--rows N] [--batch-size B] [--threads N] [--json]
+Usage: mlp profile [--steps K] [--hidden H] [--rows N] [--batch-size B,..] [--threads N] [--out DIR] [--json]
 
-Runs K steps (default 20) after warm-up and prints each phase's time per
-step and share: the forward GEMM Z = X·W_h, the output layer's one sweep
+  --batch-size B,..    rows per step, one size or a list (32,128,1024,full;
+                       default: full batch, all N rows)
+  --out DIR            the folder for trace.json and profile.html (default
+                       runs/profile-<UTC time>; a new or empty folder)
+
+Runs K steps (default 20) of each batch size after warm-up, each recorded
+step alternating with one without instrumentation, and prints each phase's
+median time per step, share, GFLOP/s, GB/s, the roof that bounds it and how
+close it comes: the forward GEMM Z = X·W_h, the output layer's one sweep
 (bias + ReLU, logits, softmax / CE, δ, the ∂W_o and ∂b_h sums, dZ), the ∂b_o
-sums, the GEMM ∂W_h = Xᵀ·dZ, and the momentum update.
+sums, the GEMM ∂W_h = Xᵀ·dZ, and the momentum update. The roofs are measured
+first: the FMA peak and the memory bandwidth (STREAM copy and triad).
+
+Writes trace.json (Chrome's trace format: every step, phase and task on
+every thread; open it in https://ui.perfetto.dev or chrome://tracing) and
+profile.html (a timeline per thread, the roofline, a table and a sentence
+per phase), and prints both paths. --json prints the figures instead and
+writes no folder.
 ";
 
 /// A help page.
@@ -190,8 +217,22 @@ impl HelpTopic {
 /// Flags of `bench` and `profile`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BenchCommand {
+    /// The shape; its `batch_size` is the first of `batch_sizes`.
     pub args: BenchArgs,
-    pub threads: Option<usize>,
+    /// `--batch-size` as given, in order (`None`: full batch); one entry
+    /// when the flag is absent.
+    pub batch_sizes: Vec<Option<usize>>,
+    /// `--threads` as given, in order; empty: all cores.
+    pub threads: Vec<usize>,
+    /// `--out`: the folder for the pages and the trace.
+    pub out: Option<PathBuf>,
+}
+
+impl BenchCommand {
+    /// The first thread count, or `None` for all cores.
+    pub fn first_threads(&self) -> Option<usize> {
+        self.threads.first().copied()
+    }
 }
 
 /// Where the data comes from and how it is split.
@@ -511,8 +552,13 @@ fn parse_report(mut flags: Flags) -> CliResult<Command> {
     Ok(Command::Report(ReportArgs { dir, data: data_given.then_some(data) }))
 }
 
+/// `--batch-size` of bench and profile: sizes and `full`, comma-separated.
+fn batch_list(flag: &str, value: &str) -> CliResult<Vec<Option<usize>>> {
+    value.split(',').map(|v| if v.trim() == "full" { Ok(None) } else { positive(flag, v).map(Some) }).collect()
+}
+
 fn parse_bench(mut flags: Flags, profile: bool) -> CliResult<Command> {
-    let (mut a, mut threads) = (BenchArgs::default(), None);
+    let (mut a, mut threads, mut batch_sizes, mut out) = (BenchArgs::default(), Vec::new(), vec![None], None);
     let name = if profile { "profile" } else { "bench" };
     while let Some((flag, inline)) = flags.next_flag() {
         match flag.as_str() {
@@ -520,22 +566,31 @@ fn parse_bench(mut flags: Flags, profile: bool) -> CliResult<Command> {
             "--hidden" => a.hidden = positive(&flag, &flags.value(&flag, inline)?)?,
             "--rows" => a.rows = positive(&flag, &flags.value(&flag, inline)?)?,
             "--eval-rows" => a.eval_rows = parse_num(&flag, &flags.value(&flag, inline)?, "a whole number")?,
-            "--batch-size" => a.batch_size = Some(positive(&flag, &flags.value(&flag, inline)?)?),
+            "--batch-size" => batch_sizes = batch_list(&flag, &flags.value(&flag, inline)?)?,
             "--steps" => a.steps = positive(&flag, &flags.value(&flag, inline)?)?,
-            "--threads" => threads = Some(threads_flag(&flag, &flags.value(&flag, inline)?)?),
+            "--threads" => {
+                let value = flags.value(&flag, inline)?;
+                threads = value.split(',').map(|v| threads_flag(&flag, v)).collect::<CliResult<_>>()?;
+            }
+            "--out" => out = Some(PathBuf::from(flags.value(&flag, inline)?)),
             "--json" => a.json = true,
             _ => return Err(CliError::Usage(format!("unknown flag '{flag}' for mlp {name}"))),
         }
     }
-    if let Some(b) = a.batch_size
-        && b > a.rows
-    {
+    if let Some(b) = batch_sizes.iter().flatten().find(|&&b| b > a.rows) {
         return Err(CliError::Usage(format!("--batch-size {b} is larger than --rows {}", a.rows)));
     }
     if a.rows.checked_add(a.eval_rows).is_none() {
         return Err(CliError::Usage(format!("--rows {} plus --eval-rows {} is too many rows", a.rows, a.eval_rows)));
     }
-    let command = BenchCommand { args: a, threads };
+    if profile && threads.len() > 1 {
+        return Err(CliError::Usage("mlp profile takes one --threads (mlp bench takes a list)".into()));
+    }
+    if a.json && out.is_some() {
+        return Err(CliError::Usage(format!("mlp {name} --json prints its result and writes no folder; drop --out")));
+    }
+    a.batch_size = batch_sizes[0];
+    let command = BenchCommand { args: a, batch_sizes, threads, out };
     Ok(if profile { Command::Profile(command) } else { Command::Bench(command) })
 }
 
@@ -573,6 +628,32 @@ mod tests {
         assert_eq!(a.data.split, Some((100, 20)));
         let Command::Sweep(s) = parse(args("sweep --hidden 10,20")).unwrap() else { panic!("not sweep") };
         assert_eq!(s.hidden_sizes, [10, 20]);
+    }
+
+    #[test]
+    fn bench_and_profile_take_lists() {
+        let Command::Bench(b) = parse(args("bench --rows 500 --batch-size 32,128,full --threads 1,2")).unwrap() else {
+            panic!("not bench")
+        };
+        assert_eq!(b.batch_sizes, [Some(32), Some(128), None]);
+        assert_eq!((b.args.batch_size, b.threads.as_slice()), (Some(32), &[1, 2][..]));
+        let Command::Profile(p) = parse(args("profile --batch-size full --out x")).unwrap() else {
+            panic!("not profile")
+        };
+        assert_eq!((p.batch_sizes, p.out), (vec![None], Some(PathBuf::from("x"))));
+        for (line, needle) in [
+            ("bench --rows 100 --batch-size 32,200", "200"),
+            ("bench --batch-size 32,,full", "--batch-size"),
+            ("bench --batch-size 0", "--batch-size"),
+            ("bench --threads 1,0", "--threads"),
+            ("profile --threads 1,2", "one --threads"),
+            ("profile --json --out x", "--out"),
+        ] {
+            match parse(args(line)) {
+                Err(CliError::Usage(msg)) => assert!(msg.contains(needle), "'{line}': '{msg}' lacks {needle}"),
+                other => panic!("'{line}' gave {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -48,11 +48,11 @@ pub fn run(command: Command) -> CliResult<()> {
         Command::Report(args) => report::rebuild(&args),
         Command::Bench(b) => {
             check_bench_fits(&b)?;
-            with_threads(b.threads, || bench::bench(&b.args))?.map_err(CliError::from)
+            bench::bench_command(&b)
         }
         Command::Profile(b) => {
             check_bench_fits(&b)?;
-            with_threads(b.threads, || bench::profile(&b.args))?.map_err(CliError::from)
+            crate::profile::profile(&b)
         }
     }
 }
@@ -74,10 +74,13 @@ fn check_bench_fits(b: &BenchCommand) -> CliResult<()> {
     if b.args.json {
         console::strict_stdout();
     }
-    let a = &b.args;
-    let bytes = bench::needed_bytes(a);
-    let flags = format!("--hidden {} with --rows {} and --eval-rows {}", a.hidden, a.rows, a.eval_rows);
-    plan::check_fits(bytes, &flags, Blame::Flags)
+    for &batch_size in &b.batch_sizes {
+        let a = bench::BenchArgs { batch_size, ..b.args.clone() };
+        let bytes = bench::needed_bytes(&a);
+        let flags = format!("--hidden {} with --rows {} and --eval-rows {}", a.hidden, a.rows, a.eval_rows);
+        plan::check_fits(bytes, &flags, Blame::Flags)?;
+    }
+    Ok(())
 }
 
 /// Loads the split for training runs of every size in `hidden_sizes`.

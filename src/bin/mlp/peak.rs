@@ -1,14 +1,15 @@
-//! The machine's arithmetic limit: a short measured FMA peak, the roofline
-//! that `mlp bench` reports its rates against.
+//! The machine's two roofs, measured: the FMA peak (the compute roof) and
+//! the memory bandwidth (the memory roof) that `mlp bench` and `mlp
+//! profile` hold their rates against.
 //!
-//! Every rayon thread runs [`CHAINS`] independent multiply-add chains in
-//! registers at the widest vector level the engine's GEMM uses on this CPU:
-//! AVX-512 (16 lanes; matrixmultiply's micro-kernel when the CPU has
-//! `avx512f`), else AVX2+FMA (8 lanes), else the portable build's separate
-//! multiply and add. Each chain and lane starts from its own value, read
-//! through `black_box`: chains that started equal could be merged by the
-//! compiler into one, and the loop would then time a single chain and
-//! report several times the real peak.
+//! **FMA peak.** Every rayon thread runs [`CHAINS`] independent
+//! multiply-add chains in registers at the widest vector level the engine's
+//! GEMM uses on this CPU: AVX-512 (16 lanes; matrixmultiply's micro-kernel
+//! when the CPU has `avx512f`), else AVX2+FMA (8 lanes), else the portable
+//! build's separate multiply and add. Each chain and lane starts from its
+//! own value, read through `black_box`: chains that started equal could be
+//! merged by the compiler into one, and the loop would then time a single
+//! chain and report several times the real peak.
 //!
 //! A core clock measured the same way (a chain of dependent one-cycle
 //! integer operations) turns the figure into flops per cycle per core, the
@@ -16,6 +17,15 @@
 //! lanes × 2 = 32 with AVX2, and 2 × 16 × 2 = 64 with AVX-512 (CPUs that
 //! split a 512-bit operation into two 256-bit halves, as AMD's Zen 4 does,
 //! reach 32 at either width).
+//!
+//! **Memory bandwidth.** STREAM's copy (`c ← a`) and triad (`a ← b + s·c`)
+//! over three buffers of [`STREAM_BYTES`] each, far beyond any cache, split
+//! over the run's rayon threads; bytes are counted as STREAM counts them
+//! (each element read or written once, no write-allocate traffic).
+//!
+//! Both are measured in rounds and keep every round's figure: a machine
+//! shared with other work gives a spread, and a spread wider than a few
+//! percent is reported as a noisy measurement rather than hidden.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -66,8 +76,11 @@ impl Level {
 /// A measured peak.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Peak {
-    /// All threads together, GFLOP/s (a multiply-add counts as 2 flops).
+    /// All threads together, GFLOP/s (a multiply-add counts as 2 flops):
+    /// the best round.
     pub gflops: f64,
+    /// The worst round, GFLOP/s: with `gflops`, the spread of the rounds.
+    pub min_gflops: f64,
     /// Threads that ran at once.
     pub threads: usize,
     /// Measured core clock, GHz.
@@ -81,6 +94,21 @@ impl Peak {
     /// for AVX-512 on two 512-bit pipes.
     pub fn flops_per_cycle(&self) -> f64 {
         self.gflops / self.threads as f64 / self.clock_ghz
+    }
+
+    /// The spread of the rounds relative to the best: 0 on a quiet machine.
+    pub fn spread(&self) -> f64 {
+        1.0 - self.min_gflops / self.gflops
+    }
+
+    /// Both measurements as one: the best and the worst of all their rounds.
+    pub fn merge(self, other: Peak) -> Peak {
+        Peak {
+            gflops: self.gflops.max(other.gflops),
+            min_gflops: self.min_gflops.min(other.min_gflops),
+            clock_ghz: self.clock_ghz.max(other.clock_ghz),
+            ..self
+        }
     }
 }
 
@@ -184,8 +212,8 @@ fn clock_ghz() -> f64 {
     best
 }
 
-/// Measures the FMA peak of every rayon thread running at once, best of
-/// three rounds of about 50 ms, at [`Level::widest`].
+/// Measures the FMA peak of every rayon thread running at once, three
+/// rounds of about 50 ms, at [`Level::widest`].
 pub fn measure() -> Peak {
     let level = Level::widest();
     let iters = match level {
@@ -193,10 +221,98 @@ pub fn measure() -> Peak {
         Level::Avx2Fma => 30_000_000,
         Level::Portable => 7_500_000,
     };
-    let mut best = 0.0f64;
+    let (mut best, mut worst) = (0.0f64, f64::INFINITY);
     for _ in 0..3 {
         let rates = rayon::broadcast(|ctx| one_thread(level, ctx.index(), iters));
-        best = best.max(rates.iter().sum());
+        let total: f64 = rates.iter().sum();
+        (best, worst) = (best.max(total), worst.min(total));
     }
-    Peak { gflops: best, threads: rayon::current_num_threads(), clock_ghz: clock_ghz(), level: level.name() }
+    Peak {
+        gflops: best,
+        min_gflops: worst,
+        threads: rayon::current_num_threads(),
+        clock_ghz: clock_ghz(),
+        level: level.name(),
+    }
+}
+
+/// Bytes of each of the three STREAM buffers: 128 MiB, four times the
+/// largest L3 a core of this class sees (32 MB on AMD's Zen 3 and 4), so
+/// that every pass streams from memory.
+pub const STREAM_BYTES: usize = 128 << 20;
+/// Elements per rayon task of a STREAM pass (4 MiB of each buffer).
+const STREAM_CHUNK: usize = 1 << 20;
+/// Timed rounds of each kernel; the best counts, as in STREAM.
+const STREAM_ROUNDS: usize = 5;
+
+/// A measured memory bandwidth, GB/s (10⁹ bytes per second).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bandwidth {
+    /// `c ← a`: 8 bytes per element; the best round.
+    pub copy_gbs: f64,
+    /// `a ← b + s·c`: 12 bytes per element; the best round.
+    pub triad_gbs: f64,
+    /// The worst round of either kernel, relative to that kernel's best,
+    /// the larger of the two: 0 on a quiet machine.
+    pub spread: f64,
+    /// Threads that ran at once.
+    pub threads: usize,
+    /// Bytes of each buffer.
+    pub buffer_bytes: usize,
+}
+
+impl Bandwidth {
+    /// The memory roof: the better of copy and triad.
+    pub fn roof_gbs(&self) -> f64 {
+        self.copy_gbs.max(self.triad_gbs)
+    }
+}
+
+/// Measures STREAM copy and triad on every rayon thread, over buffers of
+/// [`STREAM_BYTES`] (384 MiB in all, allocated for the measurement and
+/// freed after it), alternating the two kernels round by round.
+pub fn measure_bandwidth() -> Bandwidth {
+    use rayon::prelude::*;
+    let n = STREAM_BYTES / 4;
+    // Filled by all threads, so each page is first touched by the thread
+    // that will stream it (and no page fault lands in a timed round).
+    let filled = |v: f32| {
+        let mut buffer = Vec::with_capacity(n);
+        buffer.par_extend(rayon::iter::repeat_n(v, n));
+        buffer
+    };
+    let (mut a, b, mut c) = (filled(1.0f32), filled(2.0f32), filled(0.5f32));
+    let scalar = black_box(3.0f32);
+    let timed = |f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        f();
+        t.elapsed().as_secs_f64()
+    };
+    let (mut copy, mut triad) = (Vec::new(), Vec::new());
+    for _ in 0..STREAM_ROUNDS {
+        let seconds = timed(&mut || {
+            c.par_chunks_mut(STREAM_CHUNK).zip(a.par_chunks(STREAM_CHUNK)).for_each(|(c, a)| c.copy_from_slice(a));
+        });
+        copy.push(8.0 * n as f64 / seconds / 1e9);
+        let seconds = timed(&mut || {
+            a.par_chunks_mut(STREAM_CHUNK).zip(b.par_chunks(STREAM_CHUNK)).zip(c.par_chunks(STREAM_CHUNK)).for_each(
+                |((a, b), c)| {
+                    for ((a, &b), &c) in a.iter_mut().zip(b).zip(c) {
+                        *a = b + scalar * c;
+                    }
+                },
+            );
+        });
+        triad.push(12.0 * n as f64 / seconds / 1e9);
+    }
+    black_box((&a, &c));
+    let best = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+    let spread = |v: &[f64]| 1.0 - v.iter().copied().fold(f64::INFINITY, f64::min) / best(v);
+    Bandwidth {
+        copy_gbs: best(&copy),
+        triad_gbs: best(&triad),
+        spread: spread(&copy).max(spread(&triad)),
+        threads: rayon::current_num_threads(),
+        buffer_bytes: STREAM_BYTES,
+    }
 }
