@@ -8,7 +8,7 @@ mod common;
 use common::{fresh_path, mlp_command};
 
 use std::fs::OpenOptions;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 

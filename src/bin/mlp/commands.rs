@@ -26,6 +26,10 @@ pub fn run(command: Command) -> CliResult<()> {
             say_part!("{}", topic.text());
             Ok(())
         }
+        Command::Version => {
+            say!("mlp {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
         Command::Train(args) => train_command(args),
         Command::Sweep(args) => sweep_command(args),
         Command::Eval(args) => crate::eval::eval(args),

@@ -48,7 +48,8 @@ mod system;
 use cli::CliError;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `args_os`: a path that is not UTF-8 is still a path.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let code = match cli::parse(args).and_then(commands::run) {
         Ok(()) => 0,
         Err(CliError::Usage(message)) => {

@@ -118,7 +118,7 @@ fn fresh_dir(base: &Path, name: &str) -> CliResult<PathBuf> {
 /// finds the winner's process id and command in it.
 fn claim_marker(dir: &Path) -> CliResult<()> {
     let path = dir.join(MARKER);
-    let command: Vec<String> = std::env::args().collect();
+    let command: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
     let text = format!(
         "pid {}\ncommand: {}\nstarted: {} UTC\n",
         std::process::id(),

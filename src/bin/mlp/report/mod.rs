@@ -353,8 +353,7 @@ pub fn write_sweep_report(dir: &Path) -> Result<PathBuf> {
 /// load the same data again; paths are made absolute where they exist.
 pub fn data_args_json(data: &DataArgs) -> Json {
     let path = |p: &Option<PathBuf>| {
-        p.as_ref()
-            .map_or(Json::Null, |p| Json::str(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()).to_string_lossy()))
+        p.as_ref().map_or(Json::Null, |p| Json::path(&std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
     };
     Json::obj([
         ("data", path(&data.data)),
@@ -369,7 +368,7 @@ pub fn data_args_json(data: &DataArgs) -> Json {
 /// The data flags recorded in a summary by [`data_args_json`].
 fn data_args_from(summary: &Json) -> Option<DataArgs> {
     let args = summary.at(&["data_args"])?;
-    let path = |key: &str| args.str_at(&[key]).map(PathBuf::from);
+    let path = |key: &str| args.at(&[key]).and_then(crate::json::path_from_json);
     let split = match args.at(&["split"]) {
         Some(Json::Arr(parts)) => match parts.as_slice() {
             [Json::Num(t), Json::Num(v)] => Some((*t as usize, *v as usize)),

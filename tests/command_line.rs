@@ -1,0 +1,122 @@
+//! The command line as the operating system hands it over: `--version`,
+//! paths that are not UTF-8 (kept byte for byte, recorded exactly), help
+//! texts, and the environment (thread counts, limits, odd variables), all
+//! through the `mlp` binary.
+
+mod common;
+
+use common::{mlp, mlp_command, temp_dir};
+use std::path::{Path, PathBuf};
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn version_flags_print_the_crate_version() {
+    for flag in ["--version", "-V"] {
+        let out = mlp(&[flag]);
+        assert_eq!(out.status.code(), Some(0), "{flag}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), format!("mlp {}\n", env!("CARGO_PKG_VERSION")), "{flag}");
+    }
+}
+
+#[test]
+fn help_does_not_promise_a_default_for_a_flag_that_needs_a_value() {
+    let out = mlp(&["help", "train"]);
+    let help = text(&out.stdout);
+    let line = help.lines().find(|l| l.contains("--synthetic")).expect("--synthetic in help");
+    assert!(!line.contains("default"), "{line}");
+    // `--synthetic` without a value is a usage error, as the help implies.
+    assert_eq!(mlp(&["train", "--synthetic"]).status.code(), Some(2));
+    // Every help line of the commands a newcomer meets first fits an
+    // 80-column terminal.
+    for topic in ["train", "sweep", "eval", "report"] {
+        let page = text(&mlp(&["help", topic]).stdout);
+        for l in page.lines().chain(text(&mlp(&["--help"]).stdout).lines()) {
+            assert!(l.chars().count() <= 80, "help {topic}: line of {} columns: {l}", l.chars().count());
+        }
+    }
+}
+
+#[test]
+fn built_in_sample_is_labelled_built_in() {
+    // Run from a folder with no data/ in it: the label must not name one.
+    let here = temp_dir("built-in-label");
+    let out_dir = here.join("run");
+    let out = mlp_command()
+        .current_dir(&here)
+        .args(["train", "--hidden", "4", "--epochs", "1", "--split", "300,100", "--threads", "1", "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("built-in notMNIST sample"), "{stderr}");
+    assert!(!stderr.contains("data/notmnist"), "{stderr}");
+}
+
+#[cfg(unix)]
+mod not_utf8 {
+    use super::*;
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    fn sample(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/notmnist-t10k").join(name)
+    }
+
+    /// A path inside a fresh folder whose last name has the byte 0xFF.
+    fn odd_path(dir: &Path, stem: &[u8]) -> PathBuf {
+        let mut name = stem.to_vec();
+        name.extend_from_slice(b"\xff.gz");
+        dir.join(OsStr::from_bytes(&name))
+    }
+
+    #[test]
+    fn a_data_path_that_is_not_utf8_is_read_and_recorded_exactly() {
+        let dir = temp_dir("not-utf8-data");
+        let images = odd_path(&dir, b"images");
+        let labels = odd_path(&dir, b"labels");
+        std::fs::copy(sample("t10k-images-idx3-ubyte.gz"), &images).unwrap();
+        std::fs::copy(sample("t10k-labels-idx1-ubyte.gz"), &labels).unwrap();
+        let run = dir.join("run");
+        let out = mlp_command()
+            .args(["train", "--hidden", "4", "--epochs", "1", "--split", "300,100", "--threads", "1"])
+            .arg("--images")
+            .arg(&images)
+            // The inline form keeps the bytes too.
+            .arg({
+                let mut flag = b"--labels=".to_vec();
+                flag.extend_from_slice(labels.as_os_str().as_bytes());
+                std::ffi::OsString::from(OsStr::from_bytes(&flag))
+            })
+            .arg("--out")
+            .arg(&run)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let summary = std::fs::read_to_string(run.join("summary.json")).unwrap();
+        let hex: String =
+            std::fs::canonicalize(&images).unwrap().as_os_str().as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        assert!(summary.contains(&hex), "summary.json does not hold the image path's bytes {hex}:\n{summary}");
+        assert!(summary.contains("\"not_utf8\""), "{summary}");
+        // The report rebuilt from the folder finds the same data again.
+        let rebuilt = mlp_command().arg("report").arg(&run).output().unwrap();
+        assert_eq!(rebuilt.status.code(), Some(0), "{}", text(&rebuilt.stderr));
+        let page = std::fs::read_to_string(run.join("report.html")).unwrap();
+        assert!(page.contains("<table class=\"confusion\">"), "the rebuilt report lost the data");
+    }
+
+    #[test]
+    fn a_missing_path_that_is_not_utf8_is_an_error_not_a_panic() {
+        let dir = temp_dir("not-utf8-missing");
+        let out = mlp_command().args(["train", "--data"]).arg(odd_path(&dir, b"x")).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("x\u{fffd}.gz"), "{}", text(&out.stderr));
+        // A number that is not text is a usage error naming the flag.
+        let out = mlp_command().args(["train", "--epochs"]).arg(OsStr::from_bytes(b"\xff")).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains("--epochs"), "{}", text(&out.stderr));
+    }
+}
