@@ -139,8 +139,8 @@ fn short_number(x: f64) -> String {
 }
 
 fn print_header(split: &Split, config: &TrainConfig, data: &DataArgs, folder: &RunFolder, facts: (usize, SimdPath)) {
-    note!(
-        "mlp train: {}\n  split {} train / {} valid / {} test (shuffle seed {}), network {}-{}-{}, {} epochs, {}, lr {}, momentum {}, seed {}\n  {} threads, passes {}, run folder {}",
+    let header = format!(
+        "mlp train: {}\n  split {} train / {} valid / {} test (shuffle seed {})\n  network {}-{}-{}, {} epochs, {}, lr {}, momentum {}, seed {}\n  {} thread{}, passes {}, run folder {}",
         split.source,
         split.train,
         split.valid,
@@ -155,9 +155,16 @@ fn print_header(split: &Split, config: &TrainConfig, data: &DataArgs, folder: &R
         config.hyper.momentum,
         config.seed,
         facts.0,
+        if facts.0 == 1 { "" } else { "s" },
         facts.1.name(),
         folder.path().display()
     );
+    // On a terminal, lines wider than it wrap at words, not mid-word.
+    let columns = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(crate::progress::terminal_columns);
+    match columns {
+        Some(c) => note!("{}", crate::progress::wrap(&header, c.saturating_sub(1).max(20), 4)),
+        None => note!("{header}"),
+    }
 }
 
 /// Trains on `split`, appending each epoch to `metrics.csv` as it ends and
