@@ -193,6 +193,10 @@ fn train_into(split: &Split, config: &TrainConfig, data: &DataArgs, folder: &Run
     // The report also writes loss.svg and accuracy.svg, from the same files
     // that `mlp report` rebuilds them from.
     report::write_run_report(folder.path(), split, &outcome.test_predictions)?;
+    // Drawing the report can raise the peak memory past training's: the
+    // summary is written again so that its peak covers the whole run.
+    let summary = summary_json(&facts, &outcome, signal.map(Signal::name));
+    write_atomic(&folder.file("summary.json"), summary.to_pretty().as_bytes())?;
     match log_error {
         Some(e) => Err(e),
         None => Ok(outcome),

@@ -74,17 +74,40 @@ fn ticks(lo: f64, hi: f64, target: usize) -> (f64, f64, f64) {
     ((lo / step).floor() * step, (hi / step).ceil() * step, step)
 }
 
-/// Ticks of a log axis over `[lo, hi]` (both positive): 1–2–5 per decade,
-/// or every digit when that gives fewer than four, or round linear steps
-/// over a range narrower than that.
+/// Most ticks a log axis draws: at most one decade apart they would
+/// otherwise overlap (1e-300 to 1 would give ~900 labels).
+const MAX_LOG_TICKS: usize = 10;
+
+/// Ticks of a log axis between the exponents `lo` and `hi` (log10 of the
+/// range's ends), as exponents: over more than three decades, powers of ten
+/// at a round stride (every decade, or every 2, 5, 10, 20… decades) giving
+/// at most [`MAX_LOG_TICKS`]; over fewer, 1–2–5 per decade, or every digit
+/// when that gives fewer than four, or round linear steps over a range
+/// narrower than that.
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+        return Vec::new();
+    }
+    if hi - lo > 3.0 {
+        let stride = [1.0, 2.0, 5.0]
+            .iter()
+            .flat_map(|&m| (0..4).map(move |d| m * 10f64.powi(d)))
+            .filter(|&s| ((hi / s).floor() - (lo / s).ceil() + 1.0) <= MAX_LOG_TICKS as f64)
+            .fold(f64::INFINITY, f64::min);
+        let first = (lo / stride).ceil();
+        let count = ((hi / stride).floor() - first + 1.0).max(0.0) as usize;
+        return (0..count.min(MAX_LOG_TICKS)).map(|k| (first + k as f64) * stride).collect();
+    }
+    // Within three decades: in values, scaled so that the range's lower
+    // decade is 1 (tiny or huge values then round like ordinary ones).
+    let decade = lo.floor();
+    let (a, b) = (10f64.powf(lo - decade), 10f64.powf(hi - decade));
     let pick = |mantissas: &[f64]| -> Vec<f64> {
-        let (d0, d1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
         let mut out = Vec::new();
-        for d in d0..=d1 {
+        for d in 0..=4 {
             for m in mantissas {
                 let v = m * 10f64.powi(d);
-                if v >= lo * (1.0 - 1e-9) && v <= hi * (1.0 + 1e-9) {
+                if v >= a * (1.0 - 1e-9) && v <= b * (1.0 + 1e-9) {
                     out.push(v);
                 }
             }
@@ -92,15 +115,18 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
         out
     };
     let coarse = pick(&[1.0, 2.0, 5.0]);
-    if coarse.len() >= 4 {
-        return coarse;
-    }
-    let digits = pick(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
-    if digits.len() >= 4 {
-        return digits;
-    }
-    let (t0, _, step) = ticks(lo, hi, 8);
-    (0..=20).map(|k| t0 + k as f64 * step).filter(|&v| v >= lo && v <= hi && v > 0.0).collect()
+    let values = if coarse.len() >= 4 {
+        coarse
+    } else {
+        let digits = pick(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+        if digits.len() >= 4 {
+            digits
+        } else {
+            let (t0, _, step) = ticks(a, b, 8);
+            (0..=20).map(|k| t0 + k as f64 * step).filter(|&v| v >= a && v <= b && v > 0.0).collect()
+        }
+    };
+    values.into_iter().map(|v| v.log10() + decade).collect()
 }
 
 fn label(v: f64, step: f64) -> String {
@@ -108,8 +134,24 @@ fn label(v: f64, step: f64) -> String {
     format!("{v:.decimals$}")
 }
 
-/// A log tick's label: the fewest decimals (up to six) that show it exactly.
-fn log_label(v: f64) -> String {
+/// Whether `v` reads better as `1e-7` than in positional notation.
+fn wants_exponent(v: f64) -> bool {
+    v != 0.0 && !(1e-4..1e6).contains(&v.abs())
+}
+
+/// A log tick's label, from its exponent: the fewest decimals (up to six)
+/// that show it exactly, or `2e-9` style far from 1.
+fn log_label(exponent: f64) -> String {
+    let v = 10f64.powf(exponent);
+    if wants_exponent(v) || !v.is_finite() || v == 0.0 {
+        let rounded = exponent.round();
+        return if (exponent - rounded).abs() < 1e-9 {
+            format!("1e{rounded}")
+        } else {
+            let mantissa = 10f64.powf(exponent - exponent.floor());
+            format!("{}e{}", log_label(mantissa.log10()), exponent.floor())
+        };
+    }
     (0..6)
         .map(|d| format!("{v:.d$}"))
         .find(|t| (t.parse::<f64>().unwrap_or(0.0) - v).abs() <= v * 1e-9)
@@ -118,6 +160,13 @@ fn log_label(v: f64) -> String {
 
 /// A value as the legend shows it: four significant digits.
 fn short(v: f64) -> String {
+    if !v.is_finite() || v == 0.0 {
+        return format!("{v}");
+    }
+    if wants_exponent(v) {
+        return format!("{v:.3e}");
+    }
+    // |v| in [1e-4, 1e6): at most 3 + 4 decimals.
     let decimals = if v.abs() >= 1.0 { 3 } else { 3 + (-v.abs().log10().floor()) as usize };
     format!("{v:.decimals$}")
 }
@@ -237,7 +286,7 @@ impl LinePlot {
         for (i, s) in self.series.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
             for run in s.points.split(|&p| frame.pixel(p).is_none()).filter(|r| !r.is_empty()) {
-                let pixels: Vec<(f64, f64)> = run.iter().filter_map(|&p| frame.pixel(p)).collect();
+                let pixels = decimate(run.iter().filter_map(|&p| frame.pixel(p)));
                 if let [(x, y)] = pixels[..] {
                     let _ = writeln!(svg, r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{color}"/>"#);
                 } else {
@@ -335,6 +384,36 @@ impl LinePlot {
     }
 }
 
+/// `pixels` (in drawing order, x not decreasing) thinned to at most four
+/// points per pixel column: the first, the lowest, the highest and the
+/// last. A line through them looks exactly like one through every point,
+/// and a curve of a million epochs draws as ~2,600 points.
+fn decimate(pixels: impl Iterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    let mut column: Vec<(f64, f64)> = Vec::new();
+    let flush = |column: &mut Vec<(f64, f64)>, out: &mut Vec<(f64, f64)>| {
+        let Some(&first) = column.first() else { return };
+        let low = column.iter().enumerate().fold((0, first.1), |m, (i, p)| if p.1 < m.1 { (i, p.1) } else { m }).0;
+        let high = column.iter().enumerate().fold((0, first.1), |m, (i, p)| if p.1 > m.1 { (i, p.1) } else { m }).0;
+        let mut keep = [0, low, high, column.len() - 1];
+        keep.sort_unstable();
+        for (k, &i) in keep.iter().enumerate() {
+            if k == 0 || i != keep[k - 1] {
+                out.push(column[i]);
+            }
+        }
+        column.clear();
+    };
+    for p in pixels {
+        if column.first().is_some_and(|c| c.0.floor() != p.0.floor()) {
+            flush(&mut column, &mut out);
+        }
+        column.push(p);
+    }
+    flush(&mut column, &mut out);
+    out
+}
+
 /// The first lowest (or highest) drawable point of a series.
 fn best_point(points: &[(f64, f64)], best: Best, frame: &Frame) -> Option<(f64, f64)> {
     let drawable = points.iter().copied().filter(|&p| frame.pixel(p).is_some());
@@ -347,7 +426,7 @@ fn best_point(points: &[(f64, f64)], best: Best, frame: &Frame) -> Option<(f64, 
 
 fn y_grid(svg: &mut String, frame: &Frame) {
     let values: Vec<(f64, String)> = if frame.log {
-        log_ticks(10f64.powf(frame.y0), 10f64.powf(frame.y1)).into_iter().map(|v| (v.log10(), log_label(v))).collect()
+        log_ticks(frame.y0, frame.y1).into_iter().map(|e| (e, log_label(e))).collect()
     } else {
         let (_, _, step) = ticks(frame.y0, frame.y1, 6);
         let count = ((frame.y1 - frame.y0) / step).round() as usize;
@@ -441,14 +520,103 @@ mod tests {
         assert!(lo <= 0.13 && hi >= 0.97);
     }
 
+    /// Log ticks over `[lo, hi]` as values.
+    fn log_ticks_of(lo: f64, hi: f64) -> Vec<f64> {
+        log_ticks(lo.log10(), hi.log10()).into_iter().map(|e| 10f64.powf(e)).collect()
+    }
+
+    fn assert_close_list(got: &[f64], want: &[f64]) {
+        assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
+        for (g, w) in got.iter().zip(want) {
+            // The exponents go through log10 and back: 1e-12 relative.
+            assert!((g - w).abs() <= w.abs() * 1e-12, "{got:?} vs {want:?}");
+        }
+    }
+
     #[test]
     fn log_ticks_are_one_two_five_or_every_digit() {
-        assert_eq!(log_ticks(0.04, 2.6), [0.05, 0.1, 0.2, 0.5, 1.0, 2.0]);
-        let narrow = log_ticks(0.35, 0.75);
-        assert!(narrow.len() >= 4 && narrow.iter().all(|v| (0.35..=0.75).contains(v)), "{narrow:?}");
-        let tight = log_ticks(1.0, 2.3);
-        assert!(tight.len() >= 4 && tight.iter().all(|v| (1.0..=2.3).contains(v)), "{tight:?}");
-        assert_eq!((log_label(0.05), log_label(2.0), log_label(1.25)), ("0.05".into(), "2".into(), "1.25".into()));
+        assert_close_list(&log_ticks_of(0.04, 2.6), &[0.05, 0.1, 0.2, 0.5, 1.0, 2.0]);
+        let narrow = log_ticks_of(0.35, 0.75);
+        assert!(narrow.len() >= 4 && narrow.iter().all(|v| (0.35..=0.75 + 1e-12).contains(v)), "{narrow:?}");
+        let tight = log_ticks_of(1.0, 2.3);
+        assert!(tight.len() >= 4 && tight.iter().all(|v| (1.0 - 1e-12..=2.3).contains(v)), "{tight:?}");
+        let labels = [0.05f64, 2.0, 1.25].map(|v| log_label(v.log10()));
+        assert_eq!(labels, ["0.05", "2", "1.25"]);
+    }
+
+    #[test]
+    fn log_ticks_stay_few_and_readable_at_any_range() {
+        // Ten decades: every second decade, or every decade, never more
+        // than ten ticks.
+        let wide = log_ticks(-9.0, 0.3);
+        assert!(wide.len() >= 4 && wide.len() <= MAX_LOG_TICKS, "{wide:?}");
+        assert!(wide.iter().all(|e| e.fract() == 0.0), "{wide:?}");
+        // A loss near 1e-300 (and the smallest subnormal): a handful of
+        // round powers, labelled with exponents.
+        for lo in [-300.0, -323.3, -1000.0] {
+            let ticks = log_ticks(lo, 0.4);
+            assert!((3..=MAX_LOG_TICKS).contains(&ticks.len()), "{lo}: {ticks:?}");
+            let labels: Vec<String> = ticks.iter().map(|&e| log_label(e)).collect();
+            assert!(labels.iter().all(|l| l == "1" || (l.starts_with("1e-") && l.len() <= 7)), "{labels:?}");
+        }
+        // Tiny values within a decade keep 1-2-5 style ticks, written short.
+        let tiny = log_ticks(-300.0 + 0.1, -300.0 + 0.9);
+        assert!(tiny.len() >= 4, "{tiny:?}");
+        assert!(tiny.iter().map(|&e| log_label(e)).all(|l| l.ends_with("e-300")), "{tiny:?}");
+        assert!(log_ticks(f64::NEG_INFINITY, 0.0).is_empty());
+    }
+
+    #[test]
+    fn short_values_have_four_figures_and_never_overflow() {
+        assert_eq!(short(0.0), "0");
+        assert_eq!(short(0.5), "0.5000");
+        assert_eq!(short(1.2), "1.200");
+        assert_eq!(short(0.001234), "0.001234");
+        assert_eq!(short(1e-300), "1.000e-300");
+        assert_eq!(short(f64::MIN_POSITIVE / 4.0), "5.563e-309");
+        assert_eq!(short(3e38), "3.000e38");
+        assert_eq!(short(f64::INFINITY), "inf");
+    }
+
+    #[test]
+    fn decimation_keeps_each_columns_extremes_in_order() {
+        // 100 points in one pixel column, then one in the next.
+        let mut points: Vec<(f64, f64)> =
+            (0..100).map(|i| (10.0 + i as f64 / 1000.0, (i as f64 * 0.7).sin())).collect();
+        points.push((11.5, 0.0));
+        let kept = decimate(points.iter().copied());
+        let (low, high) = points[..100].iter().fold((f64::MAX, f64::MIN), |(l, h), p| (l.min(p.1), h.max(p.1)));
+        assert_eq!(kept.first(), points.first());
+        assert_eq!(kept.last(), points.last());
+        assert!(kept.len() <= 5, "{kept:?}");
+        assert!(kept.iter().any(|p| p.1 == low) && kept.iter().any(|p| p.1 == high), "{kept:?}");
+        assert!(kept.windows(2).all(|w| w[0].0 <= w[1].0), "order lost: {kept:?}");
+        // Points a column or more apart are all kept.
+        let sparse: Vec<(f64, f64)> = (0..50).map(|i| (i as f64 * 2.0, i as f64)).collect();
+        assert_eq!(decimate(sparse.iter().copied()), sparse);
+    }
+
+    #[test]
+    fn a_million_epochs_draw_within_the_size_bound() {
+        let points = |phase: f64| -> Vec<(f64, f64)> {
+            (1..=1_000_000)
+                .map(|e| (e as f64, 2.0 / (e as f64).sqrt() * (1.0 + 0.1 * (e as f64 + phase).sin())))
+                .collect()
+        };
+        let plot = LinePlot {
+            title: "long".into(),
+            x_label: "epoch".into(),
+            y_label: "loss".into(),
+            series: vec![
+                Series { name: "train".into(), points: points(0.0) },
+                Series { name: "valid".into(), points: points(1.0) },
+                Series { name: "test".into(), points: points(2.0) },
+            ],
+        };
+        for scale in [Scale::Log, Scale::Linear] {
+            let svg = plot.to_svg_with(&Style { y_scale: scale, best: Best::Min, markers: Vec::new() });
+            assert!(svg.len() < 300_000, "{scale:?}: {} bytes", svg.len());
+        }
     }
 
     fn two_series() -> LinePlot {
