@@ -120,3 +120,110 @@ mod not_utf8 {
         assert!(text(&out.stderr).contains("--epochs"), "{}", text(&out.stderr));
     }
 }
+
+/// The real user id of this process (Linux `/proc/self/status`).
+fn uid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap()
+}
+
+/// `mlp` under a limit of `nproc` processes and threads for its user.
+/// The limit does not bind root, so as root the command runs as `nobody`
+/// (util-linux `setpriv`), a user with no other process.
+fn mlp_with_nproc(nproc: u32) -> std::process::Command {
+    let limit = format!("--nproc={nproc}");
+    let mut command = if uid() == 0 {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "prlimit", &limit]);
+        c
+    } else {
+        let mut c = std::process::Command::new("prlimit");
+        c.arg(&limit);
+        c
+    };
+    command.arg(env!("CARGO_BIN_EXE_mlp"));
+    command
+}
+
+/// A small training run's flags, into `out`.
+fn small_train(out: &Path) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> =
+        ["train", "--hidden", "8", "--epochs", "2", "--split", "300,100", "--out"].map(Into::into).to_vec();
+    args.push(out.into());
+    args
+}
+
+#[test]
+fn every_parallel_part_follows_threads_not_rayon_num_threads() {
+    // RAYON_NUM_THREADS sized rayon's global pool, which loaded the data:
+    // under a limit of 24 threads a pool of 1000 could not start (a panic).
+    // Every part now runs on the pool of --threads.
+    // A new folder right in the temporary folder, which any user may create.
+    let run = common::fresh_path("rayon-env");
+    let out = mlp_with_nproc(24)
+        .args(small_train(&run))
+        .args(["--threads", "2"])
+        .env("RAYON_NUM_THREADS", "1000")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("  2 threads,") && !stderr.contains("cannot start"), "{stderr}");
+    let _ = std::fs::remove_dir_all(run);
+}
+
+#[test]
+fn a_thread_that_cannot_start_falls_back_to_one() {
+    let run = common::fresh_path("nproc-1");
+    let out = mlp_with_nproc(1).args(small_train(&run)).args(["--threads", "2"]).output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("cannot start 2 worker threads") && stderr.contains("ulimit -u"), "{stderr}");
+    assert!(stderr.contains("  1 thread,"), "{stderr}");
+    assert!(run.join("report.html").is_file());
+    let _ = std::fs::remove_dir_all(run);
+}
+
+#[test]
+fn the_memory_plan_counts_the_address_space_limit() {
+    // 300 MB of address space: the machine has far more memory, but the
+    // default network cannot be allocated in it (it aborted, exit 134).
+    let dir = temp_dir("rlimit-as");
+    for (extra, code) in [(vec![], 1), (vec!["--hidden", "8", "--synthetic", "2000000"], 2)] {
+        let out = std::process::Command::new("prlimit")
+            .args(["--as=300000000", env!("CARGO_BIN_EXE_mlp")])
+            .args(small_train(&dir.join("run")))
+            .args(["--split", "1000,100"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{stderr}");
+        assert!(stderr.contains("would need") && stderr.contains("ulimit -v"), "{stderr}");
+        assert!(!dir.join("run").exists(), "a refused run left a folder");
+    }
+}
+
+#[test]
+fn odd_environments_give_sane_output() {
+    let dir = temp_dir("odd-env");
+    for (i, env) in [
+        [("RAYON_NUM_THREADS", "garbage"), ("COLUMNS", "10")],
+        [("TERM", "dumb"), ("COLUMNS", "-3")],
+        [("RAYON_NUM_THREADS", "0"), ("COLUMNS", "99999999999999999999")],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = mlp_command()
+            .args(small_train(&dir.join(format!("run{i}"))))
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{env:?}: {stderr}");
+        // Not a terminal: one whole line per epoch.
+        assert_eq!(stderr.lines().filter(|l| l.starts_with("epoch ")).count(), 2, "{env:?}: {stderr}");
+    }
+}

@@ -251,6 +251,18 @@ pub enum Command {
     Version,
 }
 
+impl Command {
+    /// The `--threads` the command runs on (`None`: all cores).
+    pub fn threads(&self) -> Option<usize> {
+        match self {
+            Command::Train(a) | Command::Sweep(a) => a.threads,
+            Command::Eval(a) => a.threads,
+            Command::Bench(b) | Command::Profile(b) => b.threads,
+            Command::Report(_) | Command::Help(_) | Command::Version => None,
+        }
+    }
+}
+
 /// Reads flag values one by one.
 struct Flags {
     args: std::vec::IntoIter<OsString>,

@@ -45,15 +45,13 @@ pub fn run(command: Command) -> CliResult<()> {
     }
 }
 
-/// Runs `f` on a rayon pool of `threads` workers (default: all cores).
+/// Runs `f` on a rayon pool of `threads` workers (default: all cores): the
+/// pool the command already runs on (see `main`), else a new one.
 pub fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> CliResult<T> {
-    let n = threads.unwrap_or_else(system::cores);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().map_err(|e| {
-        CliError::Run(
-            Error::new(ErrorKind::Io, format!("cannot start {n} worker threads: {e}")).fix("pass a smaller --threads"),
-        )
-    })?;
-    Ok(pool.install(f))
+    if rayon::current_thread_index().is_some() {
+        return Ok(f());
+    }
+    Ok(system::run_on_threads(threads, f)?)
 }
 
 /// Refuses a benchmark that would not fit in memory (and marks a `--json`

@@ -36,11 +36,19 @@ impl Signal {
 /// Starts watching for SIGINT and SIGTERM. Before this, they end the
 /// process as usual (nothing is worth keeping before a run folder exists).
 pub fn watch() {
-    let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else {
-        note!("warning: cannot watch for Ctrl-C; an interrupted run will keep only its metrics.csv");
-        return;
+    let warn = |why: &str| {
+        note!("warning: cannot watch for Ctrl-C ({why}); an interrupted run will keep only its metrics.csv")
     };
-    std::thread::spawn(move || {
+    // The watcher thread registers the signals itself, so that they keep
+    // their usual effect when no thread can start (a process limit); this
+    // thread waits until it has.
+    let (ready, registered) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new().name("signals".into()).spawn(move || {
+        let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else {
+            let _ = ready.send(false);
+            return;
+        };
+        let _ = ready.send(true);
         for signal in signals.forever() {
             if RECEIVED.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
                 note!(
@@ -55,6 +63,11 @@ pub fn watch() {
             }
         }
     });
+    match spawned {
+        Err(e) => warn(&format!("no thread: {e}")),
+        Ok(_) if registered.recv() != Ok(true) => warn("the signals cannot be hooked"),
+        Ok(_) => {}
+    }
 }
 
 /// The stop signal received so far, if any.
