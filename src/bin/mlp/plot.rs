@@ -6,11 +6,22 @@
 use std::fmt::Write;
 
 /// One named curve.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Series {
     pub name: String,
     /// `(x, y)` points; a non-finite `y` breaks the line.
     pub points: Vec<(f64, f64)>,
+    /// Index into [`COLORS`]; `None`: the series' own index.
+    pub color: Option<usize>,
+    /// Drawn dashed (a training curve beside its validation curve).
+    pub dashed: bool,
+}
+
+impl Series {
+    /// A solid curve in the series' own color.
+    pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>) -> Series {
+        Series { name: name.into(), points, ..Series::default() }
+    }
 }
 
 /// A line plot of several series against a shared x axis.
@@ -53,6 +64,9 @@ pub struct Style {
     pub y_scale: Scale,
     pub best: Best,
     pub markers: Vec<Marker>,
+    /// Zoom a linear y axis to where the curves settle (see
+    /// [`settled_range`]); the first epochs' climb is cut at the frame.
+    pub zoom: bool,
 }
 
 const WIDTH: f64 = 760.0;
@@ -77,6 +91,17 @@ fn ticks(lo: f64, hi: f64, target: usize) -> (f64, f64, f64) {
 /// Most ticks a log axis draws: at most one decade apart they would
 /// otherwise overlap (1e-300 to 1 would give ~900 labels).
 const MAX_LOG_TICKS: usize = 10;
+
+/// The multiples of `step` within `[lo, hi]` (with a rounding margin): the
+/// tick values of a linear axis, never outside its frame.
+fn steps_within(lo: f64, hi: f64, step: f64) -> impl Iterator<Item = f64> {
+    let margin = step * 1e-6;
+    let first = ((lo - margin) / step).ceil();
+    let last = ((hi + margin) / step).floor();
+    // Bounded: a step from `ticks` gives about the target count.
+    let count = if last >= first && (last - first) < 1000.0 { (last - first) as usize + 1 } else { 0 };
+    (0..count).map(move |k| (first + k as f64) * step)
+}
 
 /// Ticks of a log axis between the exponents `lo` and `hi` (log10 of the
 /// range's ends), as exponents: over more than three decades, powers of ten
@@ -183,17 +208,28 @@ struct Frame {
     y0: f64,
     y1: f64,
     log: bool,
+    /// The y axis shows only where the curves settle.
+    zoomed: bool,
 }
 
 impl Frame {
-    fn new(series: &[Series], log: bool) -> Frame {
+    fn new(series: &[Series], log: bool, zoom: bool) -> Frame {
         let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
-        let probe = Frame { x0: 0.0, x1: 1.0, y0: 0.0, y1: 1.0, log };
+        let probe = Frame { x0: 0.0, x1: 1.0, y0: 0.0, y1: 1.0, log, zoomed: false };
+        let mut zoomed = false;
         for (x, y) in series.iter().flat_map(|s| s.points.iter()).filter_map(|&p| probe.axis_point(p)) {
             (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
         }
+        // Only a zoom that gains at least a factor of two.
+        if zoom
+            && !log
+            && let Some((lo, hi)) = settled_range(series)
+            && (hi - lo) * 2.0 < y1 - y0
+        {
+            (y0, y1, zoomed) = (lo, hi, true);
+        }
         if !x0.is_finite() {
-            (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+            (x0, x1, y0, y1, zoomed) = (0.0, 1.0, 0.0, 1.0, false);
         }
         if x1 <= x0 {
             x1 = x0 + 1.0;
@@ -205,10 +241,10 @@ impl Frame {
         if log {
             // A margin of 4% of the span above and below the curves.
             let pad = (y1 - y0) * 0.04;
-            Frame { x0: xt0, x1: xt1, y0: y0 - pad, y1: y1 + pad, log }
+            Frame { x0: xt0, x1: xt1, y0: y0 - pad, y1: y1 + pad, log, zoomed }
         } else {
             let (yt0, yt1, _) = ticks(y0, y1, 6);
-            Frame { x0: xt0, x1: xt1, y0: yt0, y1: yt1, log }
+            Frame { x0: xt0, x1: xt1, y0: yt0, y1: yt1, log, zoomed }
         }
     }
 
@@ -236,7 +272,7 @@ impl Frame {
 impl LinePlot {
     /// The plot as a standalone SVG document (also valid inline in HTML).
     pub fn to_svg_with(&self, style: &Style) -> String {
-        let frame = Frame::new(&self.series, style.y_scale == Scale::Log);
+        let frame = Frame::new(&self.series, style.y_scale == Scale::Log, style.zoom);
         let mut svg = String::new();
         let _ = writeln!(
             svg,
@@ -252,15 +288,23 @@ impl LinePlot {
         );
         y_grid(&mut svg, &frame);
         x_grid(&mut svg, &frame);
-        self.axes(&mut svg, style.y_scale);
+        self.axes(&mut svg, style.y_scale, frame.zoomed);
         markers(&mut svg, &frame, &style.markers);
+        // Curves cut at the frame when the axis is zoomed: a nested <svg>
+        // over the plot area, with the outer coordinates, clips what it
+        // holds (no id, so several plots can share a page).
+        let _ = writeln!(
+            svg,
+            r#"<svg x="{LEFT}" y="{TOP}" width="{PW}" height="{PH}" viewBox="{LEFT} {TOP} {PW} {PH}" overflow="hidden">"#
+        );
         let best = self.curves(&mut svg, &frame, style.best);
+        svg.push_str("</svg>\n");
         self.legend(&mut svg, &frame, &best, style);
         svg.push_str("</svg>\n");
         svg
     }
 
-    fn axes(&self, svg: &mut String, scale: Scale) {
+    fn axes(&self, svg: &mut String, scale: Scale, zoom: bool) {
         let _ = writeln!(svg, r##"<rect x="{LEFT}" y="{TOP}" width="{PW}" height="{PH}" fill="none" stroke="#333"/>"##);
         let _ = writeln!(
             svg,
@@ -269,7 +313,11 @@ impl LinePlot {
             HEIGHT - 16.0,
             escape(&self.x_label)
         );
-        let y_label = if scale == Scale::Log { format!("{} (log scale)", self.y_label) } else { self.y_label.clone() };
+        let y_label = match (scale, zoom) {
+            (Scale::Log, _) => format!("{} (log scale)", self.y_label),
+            (Scale::Linear, true) => format!("{} (zoomed)", self.y_label),
+            (Scale::Linear, false) => self.y_label.clone(),
+        };
         let _ = writeln!(
             svg,
             r#"<text x="18" y="{:.1}" text-anchor="middle" font-size="13" transform="rotate(-90 18 {:.1})">{}</text>"#,
@@ -284,7 +332,8 @@ impl LinePlot {
     fn curves(&self, svg: &mut String, frame: &Frame, best: Best) -> Vec<Option<(f64, f64)>> {
         let mut bests = Vec::new();
         for (i, s) in self.series.iter().enumerate() {
-            let color = COLORS[i % COLORS.len()];
+            let color = series_color(s, i);
+            let dash = if s.dashed { r#" stroke-dasharray="6 3""# } else { "" };
             for run in s.points.split(|&p| frame.pixel(p).is_none()).filter(|r| !r.is_empty()) {
                 let pixels = decimate(run.iter().filter_map(|&p| frame.pixel(p)));
                 if let [(x, y)] = pixels[..] {
@@ -293,7 +342,7 @@ impl LinePlot {
                     let pts: Vec<String> = pixels.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
                     let _ = writeln!(
                         svg,
-                        r#"<polyline fill="none" stroke="{color}" stroke-width="1.8" points="{}"/>"#,
+                        r#"<polyline fill="none" stroke="{color}" stroke-width="1.8"{dash} points="{}"/>"#,
                         pts.join(" ")
                     );
                 }
@@ -336,10 +385,11 @@ impl LinePlot {
         );
         for i in 0..self.series.len() {
             let y = ly + 14.0 + 18.0 * i as f64;
-            let color = COLORS[i % COLORS.len()];
+            let color = series_color(&self.series[i], i);
+            let dash = if self.series[i].dashed { r#" stroke-dasharray="6 3""# } else { "" };
             let _ = writeln!(
                 svg,
-                r#"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{color}" stroke-width="2.5"/>"#,
+                r#"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{color}" stroke-width="2.5"{dash}/>"#,
                 lx + 8.0,
                 lx + 30.0
             );
@@ -384,6 +434,28 @@ impl LinePlot {
     }
 }
 
+/// The y range where the curves settle: for each series, its points from
+/// the first that comes within a tenth of its span of its final extreme
+/// (the curve's maximum for rising ones, its minimum for falling ones), so
+/// that curves climbing from 0.1 to 0.9 are drawn over 0.82–0.9, where
+/// runs differ. `None` without two finite points.
+fn settled_range(series: &[Series]) -> Option<(f64, f64)> {
+    let mut range: Option<(f64, f64)> = None;
+    for s in series {
+        let finite: Vec<(f64, f64)> = s.points.iter().copied().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
+        let (Some(first), Some(last)) = (finite.first(), finite.last()) else { continue };
+        let (lo, hi) = finite.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| (l.min(p.1), h.max(p.1)));
+        let rising = last.1 >= first.1;
+        let threshold = if rising { hi - 0.1 * (hi - lo) } else { lo + 0.1 * (hi - lo) };
+        let start = finite.iter().position(|p| if rising { p.1 >= threshold } else { p.1 <= threshold })?;
+        for p in &finite[start..] {
+            let r = range.get_or_insert((p.1, p.1));
+            *r = (r.0.min(p.1), r.1.max(p.1));
+        }
+    }
+    range.filter(|(lo, hi)| hi > lo)
+}
+
 /// `pixels` (in drawing order, x not decreasing) thinned to at most four
 /// points per pixel column: the first, the lowest, the highest and the
 /// last. A line through them looks exactly like one through every point,
@@ -414,6 +486,11 @@ fn decimate(pixels: impl Iterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
     out
 }
 
+/// A series' color: its own, else by its index.
+fn series_color(s: &Series, index: usize) -> &'static str {
+    COLORS[s.color.unwrap_or(index) % COLORS.len()]
+}
+
 /// The first lowest (or highest) drawable point of a series.
 fn best_point(points: &[(f64, f64)], best: Best, frame: &Frame) -> Option<(f64, f64)> {
     let drawable = points.iter().copied().filter(|&p| frame.pixel(p).is_some());
@@ -429,8 +506,7 @@ fn y_grid(svg: &mut String, frame: &Frame) {
         log_ticks(frame.y0, frame.y1).into_iter().map(|e| (e, log_label(e))).collect()
     } else {
         let (_, _, step) = ticks(frame.y0, frame.y1, 6);
-        let count = ((frame.y1 - frame.y0) / step).round() as usize;
-        (0..=count).map(|k| frame.y0 + k as f64 * step).map(|v| (v, label(v, step))).collect()
+        steps_within(frame.y0, frame.y1, step).map(|v| (v, label(v, step))).collect()
     };
     for (v, text) in values {
         let y = frame.sy(v);
@@ -442,9 +518,7 @@ fn y_grid(svg: &mut String, frame: &Frame) {
 
 fn x_grid(svg: &mut String, frame: &Frame) {
     let (_, _, step) = ticks(frame.x0, frame.x1, 8);
-    let count = ((frame.x1 - frame.x0) / step).round() as usize;
-    for k in 0..=count {
-        let v = frame.x0 + k as f64 * step;
+    for v in steps_within(frame.x0, frame.x1, step) {
         let x = frame.sx(v);
         let bottom = TOP + PH;
         let _ = writeln!(svg, r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{bottom:.1}" stroke="#f0f0f0"/>"##);
@@ -499,7 +573,7 @@ fn markers(svg: &mut String, frame: &Frame, markers: &[Marker]) {
         );
         let _ = writeln!(
             svg,
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="{}" fill="#444" font-size="11">{}</text>"##,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="{}" fill="#444" font-size="11" stroke="white" stroke-width="4" paint-order="stroke">{}</text>"##,
             label.x,
             label.baseline,
             label.anchor,
@@ -511,6 +585,42 @@ fn markers(svg: &mut String, frame: &Frame, markers: &[Marker]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accuracy_zooms_to_where_the_curves_settle() {
+        // Rising from 0.1 to about 0.9 over 100 epochs.
+        let climb = |top: f64| -> Vec<(f64, f64)> {
+            (1..=100).map(|e| (e as f64, 0.1 + (top - 0.1) * (1.0 - (-(e as f64) / 8.0).exp()))).collect()
+        };
+        let mut train = Series::new("train", climb(0.95));
+        train.dashed = true;
+        let plot = LinePlot {
+            title: "acc".into(),
+            x_label: "epoch".into(),
+            y_label: "accuracy".into(),
+            series: vec![Series::new("valid", climb(0.9)), train],
+        };
+        let zoomed = plot.to_svg_with(&Style { best: Best::Max, zoom: true, ..Style::default() });
+        let plain = plot.to_svg_with(&Style { best: Best::Max, ..Style::default() });
+        let (frame_lo, _) = settled_range(&plot.series).unwrap();
+        assert!(frame_lo > 0.8, "{frame_lo}");
+        assert!(zoomed.contains("accuracy (zoomed)") && !plain.contains("(zoomed)"));
+        assert!(!zoomed.contains(">0.2<") && plain.contains(">0.2<"), "the zoomed axis still reaches 0.2");
+        assert!(zoomed.contains(r#"overflow="hidden""#) && zoomed.contains(r#"stroke-dasharray="6 3""#));
+        // A flat curve gains nothing from a zoom and is drawn whole.
+        let flat = LinePlot { series: vec![Series::new("f", vec![(1.0, 0.5), (2.0, 0.6)])], ..plot.clone() };
+        assert!(!flat.to_svg_with(&Style { zoom: true, ..Style::default() }).contains("(zoomed)"));
+    }
+
+    #[test]
+    fn linear_ticks_stay_inside_the_frame() {
+        // The range rounded at one step, the labels at a coarser one: 0.95
+        // above a frame ending at 0.94 was drawn over the title.
+        let ticks: Vec<f64> = steps_within(0.80, 0.94, 0.05).collect();
+        assert_eq!(ticks.len(), 3);
+        assert!(ticks.iter().all(|&v| (0.80 - 1e-9..=0.94).contains(&v)), "{ticks:?}");
+        assert_eq!(steps_within(0.0, 200.0, 50.0).collect::<Vec<_>>(), [0.0, 50.0, 100.0, 150.0, 200.0]);
+    }
 
     #[test]
     fn ticks_use_round_steps() {
@@ -608,13 +718,13 @@ mod tests {
             x_label: "epoch".into(),
             y_label: "loss".into(),
             series: vec![
-                Series { name: "train".into(), points: points(0.0) },
-                Series { name: "valid".into(), points: points(1.0) },
-                Series { name: "test".into(), points: points(2.0) },
+                Series::new("train", points(0.0)),
+                Series::new("valid", points(1.0)),
+                Series::new("test", points(2.0)),
             ],
         };
         for scale in [Scale::Log, Scale::Linear] {
-            let svg = plot.to_svg_with(&Style { y_scale: scale, best: Best::Min, markers: Vec::new() });
+            let svg = plot.to_svg_with(&Style { y_scale: scale, best: Best::Min, ..Style::default() });
             assert!(svg.len() < 300_000, "{scale:?}: {} bytes", svg.len());
         }
     }
@@ -625,8 +735,8 @@ mod tests {
             x_label: "epoch".into(),
             y_label: "loss".into(),
             series: vec![
-                Series { name: "train".into(), points: vec![(1.0, 2.0), (2.0, 1.0), (3.0, f64::NAN), (4.0, 0.5)] },
-                Series { name: "valid".into(), points: vec![(1.0, 2.1), (2.0, 1.2)] },
+                Series::new("train", vec![(1.0, 2.0), (2.0, 1.0), (3.0, f64::NAN), (4.0, 0.5)]),
+                Series::new("valid", vec![(1.0, 2.1), (2.0, 1.2)]),
             ],
         }
     }
@@ -646,6 +756,7 @@ mod tests {
             y_scale: Scale::Log,
             best: Best::Min,
             markers: vec![Marker { x: 2.0, label: "best valid loss (epoch 2)".into() }],
+            ..Style::default()
         };
         let svg = two_series().to_svg_with(&style);
         assert!(svg.contains(">train<tspan fill=\"#555\">: min 0.5000 at 4<"), "{svg}");

@@ -202,10 +202,7 @@ pub fn run_plots(run: &Run) -> (String, String) {
         ["train", "valid", "test"]
             .iter()
             .enumerate()
-            .map(|(k, name)| Series {
-                name: (*name).into(),
-                points: run.rows.iter().map(|r| (r.epoch as f64, pick(r)[k])).collect(),
-            })
+            .map(|(k, name)| Series::new(*name, run.rows.iter().map(|r| (r.epoch as f64, pick(r)[k])).collect()))
             .filter(|s| s.points.iter().any(|p| p.1.is_finite()))
             .collect()
     };
@@ -222,8 +219,10 @@ pub fn run_plots(run: &Run) -> (String, String) {
         y_label: "accuracy".into(),
         series: series(|r| r.acc),
     };
-    let loss_style = Style { y_scale: Scale::Log, best: Best::Min, markers: markers.clone() };
-    let acc_style = Style { y_scale: Scale::Linear, best: Best::Max, markers };
+    let loss_style = Style { y_scale: Scale::Log, best: Best::Min, markers: markers.clone(), zoom: false };
+    // Zoomed to where the curves settle: on 0–1 the differences that
+    // matter (0.85 against 0.9) would be squeezed into a few pixels.
+    let acc_style = Style { y_scale: Scale::Linear, best: Best::Max, markers, zoom: true };
     (loss.to_svg_with(&loss_style), accuracy.to_svg_with(&acc_style))
 }
 
