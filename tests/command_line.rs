@@ -106,6 +106,9 @@ mod not_utf8 {
         assert_eq!(rebuilt.status.code(), Some(0), "{}", text(&rebuilt.stderr));
         let page = std::fs::read_to_string(run.join("report.html")).unwrap();
         assert!(page.contains("<table class=\"confusion\">"), "the rebuilt report lost the data");
+        // The command line that repeats the run names the files, shown with
+        // U+FFFD where the name is not UTF-8.
+        assert!(page.contains(" --images /") && page.contains("images\u{fffd}.gz"), "no --images in the report");
     }
 
     #[test]

@@ -88,8 +88,9 @@ fn command_line(s: &Json) -> String {
     let mut cmd = format!("mlp {}", s.str_at(&["command"]).unwrap_or("train"));
     let args = |key: &str| s.at(&["data_args", key]);
     for (key, flag) in [("data", "--data"), ("images", "--images"), ("labels", "--labels")] {
-        if let Some(Json::Str(p)) = args(key) {
-            let _ = write!(cmd, " {flag} {p}");
+        // A name that is not UTF-8 is shown with U+FFFD for its odd bytes.
+        if let Some(path) = args(key).and_then(crate::json::path_from_json) {
+            let _ = write!(cmd, " {flag} {}", path.display());
         }
     }
     if let Some(n) = s.num_at(&["data_args", "synthetic"]) {
