@@ -230,3 +230,25 @@ fn odd_environments_give_sane_output() {
         assert_eq!(stderr.lines().filter(|l| l.starts_with("epoch ")).count(), 2, "{env:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_file_size_limit_fails_the_write_and_leaves_no_temporary_file() {
+    // Past `ulimit -f` the kernel sends SIGXFSZ, whose default action killed
+    // the process mid-write (exit 153) and left a temporary file behind.
+    let dir = temp_dir("rlimit-fsize");
+    let run = dir.join("run");
+    let out = std::process::Command::new("prlimit")
+        .args(["--fsize=8192", env!("CARGO_BIN_EXE_mlp")])
+        .args(small_train(&run))
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("File too large") && stderr.contains("ulimit -f"), "{stderr}");
+    let left: Vec<String> = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+}

@@ -57,6 +57,14 @@ fn run(command: Command) -> cli::CliResult<()> {
 }
 
 fn main() -> ExitCode {
+    // A write past the file-size limit (ulimit -f) raises SIGXFSZ, whose
+    // default action kills the process mid-write, leaving a temporary file.
+    // Caught, the write fails with EFBIG instead, reported like any failed
+    // write, and the temporary file is removed.
+    let _ = signal_hook::flag::register(
+        signal_hook::consts::SIGXFSZ,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
     // `args_os`: a path that is not UTF-8 is still a path.
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let code = match cli::parse(args).and_then(run) {

@@ -198,7 +198,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn write_error(path: &Path, e: &std::io::Error) -> Error {
-    Error::io(path, "write the file", e).fix("check that the output folder is writable and the disk is not full")
+    let fix = match e.kind() {
+        // EFBIG: the process's file-size limit (SIGXFSZ is caught in main).
+        std::io::ErrorKind::FileTooLarge => "raise the limit on file sizes (ulimit -f)",
+        _ => "check that the output folder is writable and the disk is not full",
+    };
+    Error::io(path, "write the file", e).fix(fix)
 }
 
 /// `metrics.csv`, one row appended and flushed as each epoch ends, so that
