@@ -182,6 +182,16 @@ fn run_report_is_complete_self_contained_and_small() {
         assert!(page.contains(&format!("id=\"{id}\"")), "no section {id}");
     }
     assert!(page.contains("completed: 15 epochs") && page.contains("--synthetic 1500 --split 1000,250"));
+    // Settings as typed, and accuracy in one form (a fraction, as in the
+    // plots): no percentages in the tables.
+    assert!(page.contains("lr 0.5, momentum 0.9,"), "settings not as typed");
+    let tables = &page[page.find("id=\"results\"").unwrap()..page.find("id=\"gallery\"").unwrap()];
+    assert!(!tables.contains("%<"), "an accuracy written as a percentage");
+    // The hidden units lead with what training changed.
+    let tiles = &page[page.find("id=\"tiles\"").unwrap()..];
+    let (change, weights) =
+        (tiles.find("What training changed").unwrap(), tiles.find("Their incoming weights").unwrap());
+    assert!(change < weights, "the raw weights come first");
     let counts = confusion_counts(&page);
     assert_eq!(counts.len(), 100);
     assert_eq!(counts.iter().sum::<usize>(), 250, "the cells count every test row");
