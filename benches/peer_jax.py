@@ -3,9 +3,10 @@
 peer_numpy.py, in float32 on the CPU, the step compiled once by `jax.jit`
 with gradients from `jax.grad`, as a user would write it.
 
-XLA's CPU threads are limited to --threads (default 2) through XLA_FLAGS,
-set before JAX is imported. Prints one JSON line of medians. Used by
-compare.py; runs on its own too:
+XLA has no flag for its number of CPU threads, so the process is pinned to
+--threads CPUs (default 2) before JAX is imported, where the machine has
+more. Prints one JSON line of medians. Used by compare.py; runs on its own
+too:
 
     python3 benches/peer_jax.py --threads 2
 """
@@ -19,8 +20,9 @@ D, C = 784, 10
 
 def main():
     a = arguments(__doc__, lambda ap: ap.add_argument("--threads", type=int, default=2))
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=true "
-                               f"intra_op_parallelism_threads={a.threads}").strip()
+    cpus = sorted(os.sched_getaffinity(0))
+    if a.threads < len(cpus):
+        os.sched_setaffinity(0, cpus[:a.threads])
     import jax
     import jax.numpy as jnp
 
