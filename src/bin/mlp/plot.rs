@@ -331,11 +331,15 @@ impl LinePlot {
     /// its best point; returns the best point of each series.
     fn curves(&self, svg: &mut String, frame: &Frame, best: Best) -> Vec<Option<(f64, f64)>> {
         let mut bests = Vec::new();
+        // Pixel columns per bucket of the thinning: one for up to four
+        // curves, wider with more, so that the points drawn stay about
+        // 4 × 4 × 658 whatever the number of curves (a sweep of many sizes).
+        let bucket = (self.series.len() as f64 / 4.0).ceil().max(1.0);
         for (i, s) in self.series.iter().enumerate() {
             let color = series_color(s, i);
             let dash = if s.dashed { r#" stroke-dasharray="6 3""# } else { "" };
             for run in s.points.split(|&p| frame.pixel(p).is_none()).filter(|r| !r.is_empty()) {
-                let pixels = decimate(run.iter().filter_map(|&p| frame.pixel(p)));
+                let pixels = decimate(run.iter().filter_map(|&p| frame.pixel(p)), bucket);
                 if let [(x, y)] = pixels[..] {
                     let _ = writeln!(svg, r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{color}"/>"#);
                 } else {
@@ -457,10 +461,11 @@ fn settled_range(series: &[Series]) -> Option<(f64, f64)> {
 }
 
 /// `pixels` (in drawing order, x not decreasing) thinned to at most four
-/// points per pixel column: the first, the lowest, the highest and the
-/// last. A line through them looks exactly like one through every point,
-/// and a curve of a million epochs draws as ~2,600 points.
-fn decimate(pixels: impl Iterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
+/// points per `bucket` pixel columns: the first, the lowest, the highest
+/// and the last. With one-column buckets a line through them looks exactly
+/// like one through every point, and a curve of a million epochs draws as
+/// ~2,600 points.
+fn decimate(pixels: impl Iterator<Item = (f64, f64)>, bucket: f64) -> Vec<(f64, f64)> {
     let mut out = Vec::new();
     let mut column: Vec<(f64, f64)> = Vec::new();
     let flush = |column: &mut Vec<(f64, f64)>, out: &mut Vec<(f64, f64)>| {
@@ -477,7 +482,7 @@ fn decimate(pixels: impl Iterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
         column.clear();
     };
     for p in pixels {
-        if column.first().is_some_and(|c| c.0.floor() != p.0.floor()) {
+        if column.first().is_some_and(|c| (c.0 / bucket).floor() != (p.0 / bucket).floor()) {
             flush(&mut column, &mut out);
         }
         column.push(p);
@@ -694,7 +699,7 @@ mod tests {
         let mut points: Vec<(f64, f64)> =
             (0..100).map(|i| (10.0 + i as f64 / 1000.0, (i as f64 * 0.7).sin())).collect();
         points.push((11.5, 0.0));
-        let kept = decimate(points.iter().copied());
+        let kept = decimate(points.iter().copied(), 1.0);
         let (low, high) = points[..100].iter().fold((f64::MAX, f64::MIN), |(l, h), p| (l.min(p.1), h.max(p.1)));
         assert_eq!(kept.first(), points.first());
         assert_eq!(kept.last(), points.last());
@@ -703,7 +708,10 @@ mod tests {
         assert!(kept.windows(2).all(|w| w[0].0 <= w[1].0), "order lost: {kept:?}");
         // Points a column or more apart are all kept.
         let sparse: Vec<(f64, f64)> = (0..50).map(|i| (i as f64 * 2.0, i as f64)).collect();
-        assert_eq!(decimate(sparse.iter().copied()), sparse);
+        assert_eq!(decimate(sparse.iter().copied(), 1.0), sparse);
+        // Buckets of ten columns keep at most four points per ten columns.
+        let dense: Vec<(f64, f64)> = (0..10_000).map(|i| (i as f64 / 10.0, (i as f64).sin())).collect();
+        assert!(decimate(dense.iter().copied(), 10.0).len() <= 4 * 100, "too many points kept");
     }
 
     #[test]
@@ -727,6 +735,13 @@ mod tests {
             let svg = plot.to_svg_with(&Style { y_scale: scale, best: Best::Min, ..Style::default() });
             assert!(svg.len() < 300_000, "{scale:?}: {} bytes", svg.len());
         }
+        // A sweep of twelve sizes, a validation and a training curve each.
+        let many = LinePlot {
+            series: (0..24).map(|k| Series::new(format!("s{k}"), points(k as f64))).collect(),
+            ..plot.clone()
+        };
+        let svg = many.to_svg_with(&Style { y_scale: Scale::Log, best: Best::Min, ..Style::default() });
+        assert!(svg.len() < 300_000, "24 curves: {} bytes", svg.len());
     }
 
     fn two_series() -> LinePlot {
