@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Speed ratios of `mlp` against NumPy and PyTorch, measured in one sitting.
+"""Speed ratios of `mlp` against NumPy, PyTorch and JAX, measured in one sitting.
 
 Runs `mlp bench` (release build) and the project's own peer programs in
 this folder one after another on this machine, on the same workload
@@ -8,12 +8,13 @@ pixels), and prints the CPU, a table of medians and the ratios:
 
 - peer_numpy.py: NumPy float32 at its best (see below);
 - peer_torch.py: PyTorch float32, 2 threads;
+- peer_jax.py: JAX float32 (the step under jax.jit), 2 threads;
 - peer_assignment.py: the course assignment's NumPy code in float64, a
   separate row (not an f32 comparison).
 
-The peers need numpy (threadpoolctl names the OpenBLAS kernel) and torch:
+The peers need numpy (threadpoolctl names the OpenBLAS kernel), torch and jax:
 
-    python3 -m venv /tmp/peers && /tmp/peers/bin/pip install numpy threadpoolctl torch
+    python3 -m venv /tmp/peers && /tmp/peers/bin/pip install numpy threadpoolctl torch jax
     /tmp/peers/bin/python benches/compare.py
 
 A peer whose import fails is skipped with a note. Only the Python standard
@@ -35,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 # The f32 peers, whose rates the ceilings and GEMM lines compare with (names start so).
-F32_PEERS = ("NumPy f32", "PyTorch f32")
+F32_PEERS = ("NumPy f32", "PyTorch f32", "JAX f32")
 
 
 def run_json(cmd, env=None):
@@ -85,6 +86,7 @@ def run_peers(python, epochs):
         runs.append((f"NumPy f32 ({setting}, as this machine sets it)", "numpy", "peer_numpy.py",
                      ["--dtype", "float32"], None))
     runs.append(("PyTorch f32", "torch", "peer_torch.py", ["--threads", "2"], None))
+    runs.append(("JAX f32", "jax", "peer_jax.py", ["--threads", "2"], None))
     runs.append(("assignment's NumPy code, float64 (not f32)", "numpy", "peer_assignment.py", [], best))
     peers = {}
     for name, module, script, extra, env in runs:

@@ -51,6 +51,8 @@ pub enum ErrorKind {
     LabelOutOfRange,
     /// A NaN or infinite input value.
     NonFinite,
+    /// Float images on the 0–255 scale of bytes where 0–1 is expected.
+    BadScale,
     /// A data set with no rows.
     Empty,
     /// A split that does not fit the data.

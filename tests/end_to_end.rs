@@ -314,7 +314,10 @@ fn sweep_writes_one_run_per_size_and_a_comparison() {
     assert!(rows[1].starts_with("8,completed,15,") && rows[2].starts_with("24,completed,15,"), "{csv}");
     for svg in ["sweep_valid_accuracy.svg", "sweep_valid_loss.svg"] {
         let text = std::fs::read_to_string(out.join(svg)).unwrap();
-        assert!(text.contains(">H = 8<") && text.contains(">H = 24<"), "{svg}");
+        // Each size's validation and (dashed) training curve.
+        for name in ["H = 8 valid", "H = 24 valid", "H = 8 train", "H = 24 train"] {
+            assert!(text.contains(&format!(">{name}<")), "{svg}: no curve {name}");
+        }
     }
     assert!(stdout.lines().any(|l| l.trim_start().starts_with("24 ")), "no table row for H=24: {stdout}");
     std::fs::remove_dir_all(&out).unwrap();

@@ -182,13 +182,26 @@ fn run_report_is_complete_self_contained_and_small() {
         assert!(page.contains(&format!("id=\"{id}\"")), "no section {id}");
     }
     assert!(page.contains("completed: 15 epochs") && page.contains("--synthetic 1500 --split 1000,250"));
+    // Settings as typed, and accuracy in one form (a fraction, as in the
+    // plots): no percentages in the tables.
+    assert!(page.contains("lr 0.5, momentum 0.9,"), "settings not as typed");
+    let tables = &page[page.find("id=\"results\"").unwrap()..page.find("id=\"gallery\"").unwrap()];
+    assert!(!tables.contains("%<"), "an accuracy written as a percentage");
+    // The hidden units lead with what training changed.
+    let tiles = &page[page.find("id=\"tiles\"").unwrap()..];
+    let (change, weights) =
+        (tiles.find("What training changed").unwrap(), tiles.find("Their incoming weights").unwrap());
+    assert!(change < weights, "the raw weights come first");
     let counts = confusion_counts(&page);
     assert_eq!(counts.len(), 100);
     assert_eq!(counts.iter().sum::<usize>(), 250, "the cells count every test row");
     assert!(page.matches("<figure class=\"glyph\">").count() >= 1);
     // 32 hidden units: all of them, as weights and as their change.
     assert_eq!(page.matches("<figure class=\"tile\">").count(), 64);
-    assert_eq!(page.matches("<svg ").count(), 2);
+    // Two plots (each clips its curves in a nested <svg>).
+    assert_eq!(page.matches("<svg xmlns").count(), 2);
+    // A run of its own links to no sweep report.
+    assert!(!page.contains("../report.html"));
     let text = without_images(&page);
     assert!(!text.contains("NaN") && !text.contains("inf<"), "a figure that is not a number in the page");
     for plot in ["loss.svg", "accuracy.svg"] {
@@ -317,10 +330,19 @@ fn sweep_report_compares_the_sizes() {
     assert_self_contained(&page);
     assert!(page.contains("mlp sweep") && page.contains("--hidden 8,16"), "{page}");
     assert!(page.contains("href=\"h8/report.html\"") && page.contains("href=\"h16/report.html\""));
-    assert_eq!(page.matches("<svg ").count(), 2);
-    assert!(page.contains(">H = 8<tspan fill=\"#555\">: min") && page.contains(">H = 16<tspan fill=\"#555\">: max"));
+    assert_eq!(page.matches("<svg xmlns").count(), 2);
+    // Validation and training curves of each size, so that overfitting shows.
+    for name in ["H = 8 valid", "H = 16 valid", "H = 8 train", "H = 16 train"] {
+        assert!(page.contains(&format!(">{name}<tspan fill=\"#555\">: m")), "no curve {name}");
+    }
+    // The best size is marked, once.
+    assert_eq!(page.matches("<tr class=\"best\">").count(), 1);
+    assert!(page.contains("Best size by validation loss: <b>H = "));
     for h in ["h8", "h16"] {
-        assert_well_formed(&std::fs::read_to_string(dir.join(h).join("report.html")).unwrap());
+        let size_page = std::fs::read_to_string(dir.join(h).join("report.html")).unwrap();
+        assert_well_formed(&size_page);
+        // Each size's report links back to the sweep's.
+        assert!(size_page.contains("href=\"../report.html\""), "{h} does not link back");
     }
     let svg = std::fs::read_to_string(dir.join("sweep_valid_loss.svg")).unwrap();
     assert!(svg.contains("(log scale)") && svg.contains("class=\"best\""));

@@ -115,6 +115,7 @@ impl Dataset {
                     .fix("store images as uint8 (0-255) or float32 / float64"));
             }
         };
+        check_scale(&images, path)?;
         let labels = check_labels(label_values, label_path)?;
         debug_assert_eq!((images.len(), labels.len()), (rows * features, rows));
         Ok(Dataset { images, labels, features, source })
@@ -371,6 +372,35 @@ impl Split {
     }
 }
 
+/// The largest pixel of float images that reads as the 0–1 scale, with
+/// room for rounding in whatever scaled them (1/255 steps summed in float32
+/// stay far below it).
+const MAX_UNIT_PIXEL: f32 = 1.01;
+
+/// Refuses float images on the 0–255 scale of bytes: the network expects
+/// pixels in [0, 1], and on 0–255 it trains to chance with a loss in the
+/// hundreds. Only images that are all within [0, 255] with some above
+/// [`MAX_UNIT_PIXEL`] are refused: other scales (negative values, centred
+/// data) are the caller's choice.
+fn check_scale(images: &[f32], path: &Path) -> Result<()> {
+    const BLOCK: usize = 1 << 16;
+    let (low, high) = images
+        .par_chunks(BLOCK)
+        .map(|block| block.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v))))
+        .reduce(|| (f32::INFINITY, f32::NEG_INFINITY), |a, b| (a.0.min(b.0), a.1.max(b.1)));
+    if low >= 0.0 && high > MAX_UNIT_PIXEL && high <= 255.0 {
+        return Err(Error::new(
+            ErrorKind::BadScale,
+            format!("the float images hold values from {low} to {high}: a 0-255 scale, where pixels must be 0-1"),
+        )
+        .at(path)
+        .fix(
+            "divide the images by 255 before saving them, or store them as uint8 (0-255), which is scaled on loading",
+        ));
+    }
+    Ok(())
+}
+
 /// Index of the first value that is `bad`. Blocks of 64K values are
 /// checked on all threads by a loop without an early exit (which
 /// vectorises); only the first bad block is searched value by value.
@@ -513,5 +543,25 @@ mod tests {
         values[0] = f32::NAN;
         assert_eq!(first_non_finite(&values), Some(0));
         assert_eq!(first_non_finite(&[]), None);
+    }
+
+    #[test]
+    fn float_images_on_the_byte_scale_are_refused_and_others_kept() {
+        let path = Path::new("x.npz");
+        let mut pixels = vec![0.25f32; 100_000];
+        assert!(check_scale(&pixels, path).is_ok());
+        // Rounding just above 1 is still the unit scale.
+        pixels[7] = 1.0 + 1e-6;
+        assert!(check_scale(&pixels, path).is_ok());
+        pixels[90_000] = 255.0;
+        let e = check_scale(&pixels, path).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BadScale);
+        assert!(e.to_string().contains("0.25 to 255") && e.to_string().contains("divide the images by 255"), "{e}");
+        pixels[90_000] = 2.0;
+        assert_eq!(check_scale(&pixels, path).unwrap_err().kind(), ErrorKind::BadScale);
+        // Centred data (negative values) is another scale, not a misread one.
+        pixels[3] = -1.5;
+        assert!(check_scale(&pixels, path).is_ok());
+        assert!(check_scale(&[], path).is_ok());
     }
 }

@@ -118,11 +118,9 @@ impl DataSource {
             DataSource::Npz(path) => Dataset::load_npz(path),
             DataSource::IdxPair { images, labels } => Dataset::load_idx_pair(images, labels),
             DataSource::IdxDir(dir) => Dataset::load_idx_dir(dir),
-            DataSource::Sample => Dataset::from_idx_bytes(
-                SAMPLE_IMAGES,
-                SAMPLE_LABELS,
-                "built-in notMNIST sample (data/notmnist-t10k, 10000 rows)".into(),
-            ),
+            DataSource::Sample => {
+                Dataset::from_idx_bytes(SAMPLE_IMAGES, SAMPLE_LABELS, "built-in notMNIST sample (10000 rows)".into())
+            }
             DataSource::Synthetic { rows, seed } => Ok(Dataset::synthetic(*rows, *seed)),
         }
     }

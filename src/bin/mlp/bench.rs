@@ -262,7 +262,8 @@ pub fn bench_command(b: &BenchCommand) -> CliResult<()> {
         if b.threads.is_empty() { vec![None] } else { b.threads.iter().map(|&t| Some(t)).collect() };
     let mut runs = Vec::new();
     for threads in thread_counts {
-        let measured = with_threads(threads, || -> Result<Vec<(BenchArgs, Measured)>> {
+        // A pool of its own for each count: the command's pool has the first.
+        let measured = crate::system::run_on_threads(threads, || -> Result<Vec<(BenchArgs, Measured)>> {
             warn_if_debug();
             let check = check_against_reference()?;
             let run = |&batch_size: &Option<usize>| {

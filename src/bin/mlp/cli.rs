@@ -1,9 +1,14 @@
 //! The command line: help texts and a small hand-written parser into plain
 //! structs that only validate values; [`crate::commands`] runs them.
 //!
+//! Arguments arrive as the operating system gives them (`OsString`): a path
+//! flag keeps its bytes exactly, even when they are not UTF-8; only numbers
+//! and names must be text.
+//!
 //! Usage errors (unknown flag, bad value) are [`CliError::Usage`] and exit
 //! with code 2; failures while running are [`CliError::Run`] and exit with 1.
 
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
 use crate::bench::BenchArgs;
@@ -34,12 +39,14 @@ impl From<Error> for CliError {
 pub(crate) type CliResult<T> = Result<T, CliError>;
 
 pub const MAIN_HELP: &str = "\
-mlp — train the 784 → H (ReLU) → 10 (softmax) network of the NumPy course assignment, fast
+mlp — train the 784 → H (ReLU) → 10 (softmax) network of the NumPy course
+assignment, fast
 
 Usage: mlp [COMMAND] [FLAGS]
+       mlp --version
 
 Commands:
-  train     train with momentum and write curves, metrics and the model (the default)
+  train     train with momentum; write curves, metrics and the model (default)
   sweep     train once per hidden size and compare them
   eval      measure a saved model on the train, valid and test rows
   bench     time the training step and compare it with the raw GEMM rate
@@ -47,20 +54,28 @@ Commands:
   report    rebuild a run or sweep folder's report.html: mlp report RUN_DIR
   help      print this help, or a command's help: mlp help train
 
+Flags: -h, --help (this page), -V, --version (the version)
+
 With no command, `mlp` runs `mlp train` with the assignment's defaults on
-data/notMNIST.npz if present, else on the built-in real notMNIST sample (10,000 letters).
+data/notMNIST.npz if present, else on the built-in real notMNIST sample
+(10,000 letters).
 Run `mlp COMMAND --help` for a command's flags.
 ";
 
 pub const DATA_HELP: &str = "\
 Data (default: data/notMNIST.npz if present, else the built-in notMNIST sample):
-  --data PATH          an .npz with arrays `images` and `labels`, or a folder of
-                       MNIST-style IDX files (*images* beside *labels*, .gz or plain)
+  --data PATH          an .npz with arrays `images` and `labels`, or a folder
+                       of MNIST-style IDX files (*images* beside *labels*,
+                       .gz or plain)
   --images FILE        an IDX image file (with --labels)
   --labels FILE        an IDX label file (with --images)
-  --synthetic ROWS     the built-in synthetic glyphs, ROWS of them (default 18724)
-  --split TRAIN,VALID  rows for training and validation; test is the rest (default 10000,6000 for data over 16,000 rows, else 60%,20%)
-  --shuffle-seed S     seed of numpy's legacy shuffle before the split (default 521)
+  --synthetic ROWS     ROWS built-in synthetic glyphs (18724 is the size of the
+                       assignment's notMNIST file)
+  --split TRAIN,VALID  rows for training and validation; test is the rest
+                       (default 10000,6000 for data over 16,000 rows,
+                       else 60%,20%)
+  --shuffle-seed S     seed of numpy's legacy shuffle before the split
+                       (default 521)
 ";
 
 pub const TRAIN_HELP: &str = "\
@@ -81,8 +96,9 @@ Training (the assignment's defaults):
                        keep the best parameters (default: off)
   --threads N          worker threads (default: all cores)
   --out DIR            the run folder (default: a new folder under runs/)
-  --checkpoint-every S write checkpoint.bin every S seconds of training (default 60;
-                       0: only when the run stops); a SIGKILL loses at most that
+  --checkpoint-every S write checkpoint.bin every S seconds of training
+                       (default 60; 0: only when the run stops); a SIGKILL
+                       loses at most that much training
   --resume RUN_DIR     continue a stopped, killed or finished run from its
                        checkpoint (with --epochs E to extend it, --threads N);
                        the result is that of a run never stopped
@@ -96,7 +112,8 @@ Usage: mlp sweep [--hidden 100,500,1000,2000] [train flags]
 Writes one run folder per H inside the sweep folder, plus sweep.csv,
 sweep_valid_accuracy.svg and sweep_valid_loss.svg, and prints a table.
 All flags of `mlp train` apply (--out names the sweep folder);
---resume SWEEP_DIR finishes the size that was stopped and runs those not started.
+--resume SWEEP_DIR finishes the size that was stopped and runs those not
+started.
 ";
 
 pub const EVAL_HELP: &str = "\
@@ -105,7 +122,8 @@ mlp eval — measure a saved model
 Usage: mlp eval --model FILE [data flags] [--json]
 
   --model FILE         a model.npz written by mlp train
-  --json               print only {\"train\": {\"loss\": .., \"accuracy\": ..}, \"valid\": .., \"test\": ..}
+  --json               print only {\"train\": {\"loss\": .., \"accuracy\": ..},
+                       \"valid\": .., \"test\": ..}
   --threads N          worker threads (default: all cores)
 
 Prints loss and accuracy of the train, valid and test rows of the split and
@@ -295,25 +313,83 @@ pub enum Command {
     Profile(BenchCommand),
     Report(ReportArgs),
     Help(HelpTopic),
+    /// `mlp --version`: the name and version.
+    Version,
+}
+
+impl Command {
+    /// The `--threads` the command runs on (`None`: all cores).
+    pub fn threads(&self) -> Option<usize> {
+        match self {
+            Command::Train(a) | Command::Sweep(a) => a.threads,
+            Command::Eval(a) => a.threads,
+            Command::Bench(b) | Command::Profile(b) => b.first_threads(),
+            Command::Report(_) | Command::Help(_) | Command::Version => None,
+        }
+    }
 }
 
 /// Reads flag values one by one.
 struct Flags {
-    args: std::vec::IntoIter<String>,
+    args: std::vec::IntoIter<OsString>,
+    /// The last argument read by [`Flags::next_flag`], exactly as given: a
+    /// positional argument (`mlp report DIR`) is a path.
+    current: OsString,
+}
+
+/// `arg` as text for a message: exact when UTF-8, else with U+FFFD for the
+/// bytes that are not.
+fn shown(arg: &OsStr) -> String {
+    arg.to_string_lossy().into_owned()
+}
+
+/// `--flag=value` split at its first `=`; `None` for anything else.
+fn split_inline(arg: &OsStr) -> Option<(String, OsString)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = arg.as_bytes();
+        let eq = bytes.iter().position(|&b| b == b'=')?;
+        let flag = std::str::from_utf8(&bytes[..eq]).ok()?;
+        flag.starts_with("--").then(|| (flag.to_string(), OsStr::from_bytes(&bytes[eq + 1..]).to_os_string()))
+    }
+    #[cfg(not(unix))]
+    {
+        let (flag, value) = arg.to_str()?.split_once('=')?;
+        flag.starts_with("--").then(|| (flag.to_string(), OsString::from(value)))
+    }
 }
 
 impl Flags {
-    /// The next flag and, for `--flag=value`, its inline value.
-    fn next_flag(&mut self) -> Option<(String, Option<String>)> {
-        let arg = self.args.next()?;
-        match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => Some((flag.to_string(), Some(value.to_string()))),
-            _ => Some((arg, None)),
-        }
+    fn new(args: Vec<OsString>) -> Self {
+        Flags { args: args.into_iter(), current: OsString::new() }
     }
 
-    fn value(&mut self, flag: &str, inline: Option<String>) -> CliResult<String> {
+    /// The next flag and, for `--flag=value`, its inline value.
+    fn next_flag(&mut self) -> Option<(String, Option<OsString>)> {
+        let arg = self.args.next()?;
+        let next = match split_inline(&arg) {
+            Some((flag, value)) => (flag, Some(value)),
+            None => (shown(&arg), None),
+        };
+        self.current = arg;
+        Some(next)
+    }
+
+    /// The flag's value as the operating system gave it.
+    fn raw_value(&mut self, flag: &str, inline: Option<OsString>) -> CliResult<OsString> {
         inline.or_else(|| self.args.next()).ok_or_else(|| CliError::Usage(format!("{flag} needs a value")))
+    }
+
+    /// The flag's value as text (numbers, lists).
+    fn value(&mut self, flag: &str, inline: Option<OsString>) -> CliResult<String> {
+        let raw = self.raw_value(flag, inline)?;
+        raw.into_string().map_err(|raw| CliError::Usage(format!("{flag} takes UTF-8 text, not '{}'", shown(&raw))))
+    }
+
+    /// The flag's value as a path, byte for byte.
+    fn path(&mut self, flag: &str, inline: Option<OsString>) -> CliResult<PathBuf> {
+        Ok(PathBuf::from(self.raw_value(flag, inline)?))
     }
 }
 
@@ -334,11 +410,11 @@ fn positive_list(flag: &str, value: &str) -> CliResult<Vec<usize>> {
 }
 
 /// Parses a data flag into `data`; false if `flag` is not a data flag.
-fn data_flag(data: &mut DataArgs, flag: &str, inline: Option<String>, flags: &mut Flags) -> CliResult<bool> {
+fn data_flag(data: &mut DataArgs, flag: &str, inline: Option<OsString>, flags: &mut Flags) -> CliResult<bool> {
     match flag {
-        "--data" => data.data = Some(PathBuf::from(flags.value(flag, inline)?)),
-        "--images" => data.images = Some(PathBuf::from(flags.value(flag, inline)?)),
-        "--labels" => data.labels = Some(PathBuf::from(flags.value(flag, inline)?)),
+        "--data" => data.data = Some(flags.path(flag, inline)?),
+        "--images" => data.images = Some(flags.path(flag, inline)?),
+        "--labels" => data.labels = Some(flags.path(flag, inline)?),
         "--synthetic" => data.synthetic = Some(positive(flag, &flags.value(flag, inline)?)?),
         "--split" => {
             let v = flags.value(flag, inline)?;
@@ -381,8 +457,8 @@ fn threads_flag(flag: &str, value: &str) -> CliResult<usize> {
 
 /// An `--out` value: a non-empty path that is not the current folder or
 /// its parent (a run never writes into a folder it did not create).
-fn out_folder(value: &str) -> CliResult<PathBuf> {
-    let path = PathBuf::from(value);
+fn out_folder(path: PathBuf) -> CliResult<PathBuf> {
+    let value = &*path.to_string_lossy();
     let trimmed = value.trim_end_matches('/');
     if value.trim().is_empty()
         || matches!(trimmed, "" | "." | "..")
@@ -403,11 +479,15 @@ fn finite(flag: &str, value: &str) -> CliResult<f32> {
 }
 
 /// Parses the arguments after the program name.
-pub fn parse(args: Vec<String>) -> CliResult<Command> {
+pub fn parse(args: Vec<OsString>) -> CliResult<Command> {
     let mut args = args.into_iter().peekable();
-    let command = match args.peek().map(String::as_str) {
-        Some("train" | "sweep" | "eval" | "bench" | "profile" | "report" | "help") => args.next().unwrap_or_default(),
+    let first = args.peek().map(|a| shown(a));
+    let command = match first.as_deref() {
+        Some("train" | "sweep" | "eval" | "bench" | "profile" | "report" | "help") => {
+            args.next().map(|a| shown(&a)).unwrap_or_default()
+        }
         Some("-h" | "--help") => return Ok(Command::Help(HelpTopic::Main)),
+        Some("-V" | "--version") => return Ok(Command::Version),
         Some(flag) if flag.starts_with('-') => "train".to_string(),
         Some(other) => {
             return Err(CliError::Usage(format!(
@@ -416,9 +496,9 @@ pub fn parse(args: Vec<String>) -> CliResult<Command> {
         }
         None => "train".to_string(),
     };
-    let mut flags = Flags { args: args.collect::<Vec<_>>().into_iter() };
+    let mut flags = Flags::new(args.collect());
     match command.as_str() {
-        "help" => Ok(Command::Help(match flags.args.next().as_deref() {
+        "help" => Ok(Command::Help(match flags.args.next().as_deref().and_then(OsStr::to_str) {
             Some("train") => HelpTopic::Train,
             Some("sweep") => HelpTopic::Sweep,
             Some("eval") => HelpTopic::Eval,
@@ -483,8 +563,8 @@ fn parse_train(mut flags: Flags, sweep: bool) -> CliResult<Command> {
             "--batch-size" => a.config.batch_size = Some(positive(&flag, &flags.value(&flag, inline)?)?),
             "--patience" => a.config.patience = Some(positive(&flag, &flags.value(&flag, inline)?)?),
             "--threads" => a.threads = Some(threads_flag(&flag, &flags.value(&flag, inline)?)?),
-            "--out" => a.out = Some(out_folder(&flags.value(&flag, inline)?)?),
-            "--resume" => a.resume = Some(PathBuf::from(flags.value(&flag, inline)?)),
+            "--out" => a.out = Some(out_folder(flags.path(&flag, inline)?)?),
+            "--resume" => a.resume = Some(flags.path(&flag, inline)?),
             "--checkpoint-every" => {
                 let seconds = finite(&flag, &flags.value(&flag, inline)?)?;
                 if seconds < 0.0 {
@@ -518,7 +598,7 @@ fn parse_eval(mut flags: Flags) -> CliResult<Command> {
         }
         match flag.as_str() {
             "-h" | "--help" => return Ok(Command::Help(HelpTopic::Eval)),
-            "--model" => model = Some(PathBuf::from(flags.value(&flag, inline)?)),
+            "--model" => model = Some(flags.path(&flag, inline)?),
             "--json" => json = true,
             "--threads" => threads = Some(threads_flag(&flag, &flags.value(&flag, inline)?)?),
             _ => {
@@ -544,7 +624,7 @@ fn parse_report(mut flags: Flags) -> CliResult<Command> {
             _ if dir.is_some() => {
                 return Err(CliError::Usage(format!("mlp report takes one folder, not also '{flag}'")));
             }
-            _ => dir = Some(PathBuf::from(flag)),
+            _ => dir = Some(PathBuf::from(std::mem::take(&mut flags.current))),
         }
     }
     check_data(&data)?;
@@ -599,8 +679,8 @@ mod tests {
     use super::*;
     use mlp_engine::engine::Hyper;
 
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
+    fn args(s: &str) -> Vec<OsString> {
+        s.split_whitespace().map(OsString::from).collect()
     }
 
     #[test]

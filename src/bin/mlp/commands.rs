@@ -31,15 +31,16 @@ pub const RUN_RECORD: &str = "run.json";
 
 /// Runs a parsed command.
 pub fn run(command: Command) -> CliResult<()> {
-    // A file size limit (ulimit -f) makes a write fail with an error to
-    // report, instead of killing the process mid-write.
-    signals::ignore_file_size_signal();
     if matches!(command, Command::Eval(_) | Command::Report(_)) {
         signals::quit_between_writes();
     }
     match command {
         Command::Help(topic) => {
             say_part!("{}", topic.text());
+            Ok(())
+        }
+        Command::Version => {
+            say!("mlp {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
         Command::Train(args) => train_command(args),
@@ -57,15 +58,13 @@ pub fn run(command: Command) -> CliResult<()> {
     }
 }
 
-/// Runs `f` on a rayon pool of `threads` workers (default: all cores).
+/// Runs `f` on a rayon pool of `threads` workers (default: all cores): the
+/// pool the command already runs on (see `main`), else a new one.
 pub fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> CliResult<T> {
-    let n = threads.unwrap_or_else(system::cores);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().map_err(|e| {
-        CliError::Run(
-            Error::new(ErrorKind::Io, format!("cannot start {n} worker threads: {e}")).fix("pass a smaller --threads"),
-        )
-    })?;
-    Ok(pool.install(f))
+    if rayon::current_thread_index().is_some() {
+        return Ok(f());
+    }
+    Ok(system::run_on_threads(threads, f)?)
 }
 
 /// Refuses a benchmark that would not fit in memory (and marks a `--json`
@@ -328,8 +327,8 @@ fn short_number(x: f64) -> String {
 }
 
 fn print_header(split: &Split, config: &TrainConfig, data: &DataArgs, folder: &RunFolder, facts: (usize, SimdPath)) {
-    note!(
-        "mlp train: {}\n  split {} train / {} valid / {} test (shuffle seed {}), network {}-{}-{}, {} epochs, {}, lr {}, momentum {}, seed {}\n  {} threads, passes {}, run folder {}",
+    let header = format!(
+        "mlp train: {}\n  split {} train / {} valid / {} test (shuffle seed {})\n  network {}-{}-{}, {} epochs, {}, lr {}, momentum {}, seed {}\n  {} thread{}, passes {}, run folder {}",
         split.source,
         split.train,
         split.valid,
@@ -344,9 +343,16 @@ fn print_header(split: &Split, config: &TrainConfig, data: &DataArgs, folder: &R
         config.hyper.momentum,
         config.seed,
         facts.0,
+        if facts.0 == 1 { "" } else { "s" },
         facts.1.name(),
         folder.path().display()
     );
+    // On a terminal, lines wider than it wrap at words, not mid-word.
+    let columns = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(crate::progress::terminal_columns);
+    match columns {
+        Some(c) => note!("{}", crate::progress::wrap(&header, c.saturating_sub(1).max(20), 4)),
+        None => note!("{header}"),
+    }
 }
 
 /// Trains on `split` (from `start`, a checkpoint of the folder's run, or
@@ -419,6 +425,10 @@ fn train_into(
     // The report also writes loss.svg and accuracy.svg, from the same files
     // that `mlp report` rebuilds them from.
     report::write_run_report(folder.path(), split, &outcome.test_predictions)?;
+    // Drawing the report can raise the peak memory past training's: the
+    // summary is written again so that its peak covers the whole run.
+    let summary = summary_json(&facts, &outcome, signal.map(Signal::name));
+    write_atomic(&folder.file("summary.json"), summary.to_pretty().as_bytes())?;
     Ok(outcome)
 }
 

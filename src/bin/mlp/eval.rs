@@ -68,6 +68,7 @@ pub fn eval(args: EvalArgs) -> CliResult<()> {
     let network = model::load(&args.model)?;
     check_model_fits_data(&network, &split, &args)?;
     let (metrics, predictions) = with_threads(args.threads, || measure(&network, &split))?;
+    check_finite_loss(&metrics, &args)?;
     if args.json {
         if !whose.is_empty() {
             note!("mlp eval: {} on {}{whose}", args.model.display(), split.source);
@@ -109,6 +110,27 @@ fn check_model_fits_data(network: &Network, split: &Split, args: &EvalArgs) -> C
         )
         .at(&args.model)
         .fix("evaluate the model on data of the kind it was trained on"),
+    ))
+}
+
+/// Refuses figures whose loss is not finite. Finite weights can still make
+/// the logits overflow float32 (weights of 3e38, say); the softmax of
+/// infinite logits is NaN, so neither the loss nor the accuracy means
+/// anything, and JSON's `null` is reserved for a part with no rows.
+fn check_finite_loss(metrics: &[(&str, Metrics)], args: &EvalArgs) -> CliResult<()> {
+    let Some((name, m)) = metrics.iter().find(|(_, m)| m.rows > 0 && !m.loss.is_finite()) else {
+        return Ok(());
+    };
+    Err(CliError::Run(
+        Error::new(
+            ErrorKind::BadModel,
+            format!(
+                "the network's outputs overflow float32 on the {name} rows (loss {}): its weights are too large to evaluate",
+                m.loss
+            ),
+        )
+        .at(&args.model)
+        .fix("evaluate a model whose training converged (a run that diverged keeps its last finite parameters)"),
     ))
 }
 

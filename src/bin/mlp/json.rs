@@ -1,6 +1,8 @@
-//! A minimal JSON value and writer for summaries and `--json` output.
+//! A minimal JSON value and writer for summaries and `--json` output, and
+//! the exact recording of a file path in it.
 
 use std::fmt::Write;
+use std::path::{Path, PathBuf};
 
 /// A JSON value; objects keep their insertion order.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,6 +32,26 @@ impl Json {
     /// An `f32` by its shortest decimal form (0.1, not 0.10000000149).
     pub fn num_f32(x: f32) -> Json {
         Json::Num(x.to_string().parse().unwrap_or(f64::from(x)))
+    }
+
+    /// A path, exactly: a string when it is UTF-8; otherwise JSON cannot hold
+    /// it as text, so an object says so, shows it with U+FFFD for the bytes
+    /// that are not UTF-8, and keeps the bytes in hex (read back by
+    /// [`path_from_json`]).
+    pub fn path(path: &Path) -> Json {
+        match path.to_str() {
+            Some(text) => Json::str(text),
+            None => Json::obj([
+                ("not_utf8", Json::str(path.to_string_lossy())),
+                (
+                    "bytes_hex",
+                    Json::str(path_bytes(path).iter().fold(String::new(), |mut hex, b| {
+                        let _ = write!(hex, "{b:02x}");
+                        hex
+                    })),
+                ),
+            ]),
+        }
     }
 
     /// Compact text.
@@ -100,6 +122,47 @@ impl Json {
     }
 }
 
+/// A path's bytes as the operating system holds them.
+fn path_bytes(path: &Path) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_os_str().as_bytes().to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().into_owned().into_bytes()
+    }
+}
+
+/// A path written by [`Json::path`], exactly as it was; `None` for anything
+/// else.
+pub fn path_from_json(value: &Json) -> Option<PathBuf> {
+    match value {
+        Json::Str(text) => Some(PathBuf::from(text)),
+        Json::Obj(_) => {
+            let hex = value.str_at(&["bytes_hex"])?;
+            if hex.len() % 2 != 0 || !hex.is_ascii() {
+                return None;
+            }
+            let bytes = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+                .collect::<Option<Vec<u8>>>()?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::ffi::OsStringExt;
+                Some(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+            }
+            #[cfg(not(unix))]
+            {
+                String::from_utf8(bytes).ok().map(PathBuf::from)
+            }
+        }
+        _ => None,
+    }
+}
+
 fn write_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
@@ -131,5 +194,22 @@ mod tests {
         ]);
         assert_eq!(v.to_compact(), r#"{"a":1.5,"b":[null,null,3],"s":"q\"\n"}"#);
         assert!(v.to_pretty().starts_with("{\n  \"a\": 1.5,"));
+    }
+
+    #[test]
+    fn paths_are_recorded_exactly_even_when_not_utf8() {
+        let plain = Path::new("data/é x.npz");
+        assert_eq!(Json::path(plain), Json::str("data/é x.npz"));
+        assert_eq!(path_from_json(&Json::path(plain)).as_deref(), Some(plain));
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let odd = Path::new(std::ffi::OsStr::from_bytes(b"x\xff.npz"));
+            let json = Json::path(odd);
+            assert_eq!(json.to_compact(), "{\"not_utf8\":\"x\u{fffd}.npz\",\"bytes_hex\":\"78ff2e6e707a\"}");
+            // The text read back gives the same bytes, not the lossy name.
+            let text = crate::json_read::parse(&json.to_compact()).unwrap();
+            assert_eq!(path_from_json(&text).as_deref(), Some(odd));
+        }
     }
 }

@@ -47,11 +47,24 @@ mod report;
 mod signals;
 mod system;
 
-use cli::CliError;
+use cli::{CliError, Command};
+
+/// Runs a parsed command; all but the help pages on a pool of the
+/// command's `--threads`.
+fn run(command: Command) -> cli::CliResult<()> {
+    match command {
+        Command::Help(_) | Command::Version => commands::run(command),
+        _ => system::run_on_threads(command.threads(), || commands::run(command))?,
+    }
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = match cli::parse(args).and_then(commands::run) {
+    // Past a file-size limit (ulimit -f) a write then fails with EFBIG,
+    // reported like any failed write, instead of SIGXFSZ killing mlp mid-write.
+    signals::ignore_file_size_signal();
+    // `args_os`: a path that is not UTF-8 is still a path.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let code = match cli::parse(args).and_then(run) {
         Ok(()) => 0,
         Err(CliError::Usage(message)) => {
             note!("error: {message}\nRun 'mlp --help' for usage.");

@@ -17,26 +17,61 @@ pub enum Blame {
     File,
 }
 
+/// Bytes for a message: in GiB, or in MiB below one GiB.
 fn gib(bytes: u64) -> String {
-    format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
+    if bytes < 1 << 30 {
+        format!("{:.0} MiB", bytes as f64 / f64::from(1u32 << 20))
+    } else {
+        format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
+    }
 }
 
-/// Refuses `bytes` of memory when the machine has less; `what` names the
-/// flags or file that ask for it.
+/// Address space kept free besides the planned bytes and what is mapped
+/// already (the worker threads' stacks among it): the C allocator's arena
+/// of each worker and of the signal watcher (64 MiB reserved each by 64-bit
+/// glibc, mapped on a thread's first allocation), and 32 MiB for the
+/// program's own small allocations.
+fn address_space_reserve(threads: usize) -> u64 {
+    const ARENA: u64 = 64 << 20;
+    (threads as u64 + 1) * ARENA + (32 << 20)
+}
+
+/// Refuses `bytes` of memory when the machine has less, or when the
+/// address-space limit (`ulimit -v`) leaves less room than that; `what`
+/// names the flags or file that ask for it.
 pub fn check_fits(bytes: u64, what: &str, blame: Blame) -> CliResult<()> {
-    let Some(total) = system::memory_bytes() else {
-        return Ok(());
+    let refuse = |have: String, fix: &str| {
+        let message = format!("{what} would need {} of memory; {have}", gib(bytes));
+        Err(match blame {
+            Blame::Flags => CliError::Usage(format!("{message}; {fix}")),
+            Blame::File => CliError::Run(Error::new(ErrorKind::TooLarge, message).fix(fix)),
+        })
     };
-    if bytes <= total {
-        return Ok(());
+    if let Some(total) = system::memory_bytes()
+        && bytes > total
+    {
+        return refuse(
+            format!("this machine has {}", gib(total)),
+            "use a smaller data set, or a machine with more memory",
+        );
     }
-    let message = format!("{what} would need {} of memory; this machine has {}", gib(bytes), gib(total));
-    Err(match blame {
-        Blame::Flags => CliError::Usage(message),
-        Blame::File => CliError::Run(
-            Error::new(ErrorKind::TooLarge, message).fix("use a smaller data set, or a machine with more memory"),
-        ),
-    })
+    if let Some(limit) = system::address_space_limit() {
+        let used = system::mapped_bytes().unwrap_or(0);
+        let room = limit.saturating_sub(used).saturating_sub(address_space_reserve(rayon::current_num_threads()));
+        if bytes > room {
+            return refuse(
+                format!(
+                    "the address-space limit of {} (ulimit -v) leaves {} free after {} already mapped and {} kept for threads",
+                    gib(limit),
+                    gib(room),
+                    gib(used),
+                    gib(address_space_reserve(rayon::current_num_threads()))
+                ),
+                "raise the limit (ulimit -v), or use a smaller data set or network",
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The data source the flags name.

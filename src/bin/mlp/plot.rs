@@ -6,11 +6,22 @@
 use std::fmt::Write;
 
 /// One named curve.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Series {
     pub name: String,
     /// `(x, y)` points; a non-finite `y` breaks the line.
     pub points: Vec<(f64, f64)>,
+    /// Index into [`COLORS`]; `None`: the series' own index.
+    pub color: Option<usize>,
+    /// Drawn dashed (a training curve beside its validation curve).
+    pub dashed: bool,
+}
+
+impl Series {
+    /// A solid curve in the series' own color.
+    pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>) -> Series {
+        Series { name: name.into(), points, ..Series::default() }
+    }
 }
 
 /// A line plot of several series against a shared x axis.
@@ -53,6 +64,9 @@ pub struct Style {
     pub y_scale: Scale,
     pub best: Best,
     pub markers: Vec<Marker>,
+    /// Zoom a linear y axis to where the curves settle (see
+    /// [`settled_range`]); the first epochs' climb is cut at the frame.
+    pub zoom: bool,
 }
 
 const WIDTH: f64 = 760.0;
@@ -74,17 +88,51 @@ fn ticks(lo: f64, hi: f64, target: usize) -> (f64, f64, f64) {
     ((lo / step).floor() * step, (hi / step).ceil() * step, step)
 }
 
-/// Ticks of a log axis over `[lo, hi]` (both positive): 1–2–5 per decade,
-/// or every digit when that gives fewer than four, or round linear steps
-/// over a range narrower than that.
+/// Most ticks a log axis draws: at most one decade apart they would
+/// otherwise overlap (1e-300 to 1 would give ~900 labels).
+const MAX_LOG_TICKS: usize = 10;
+
+/// The multiples of `step` within `[lo, hi]` (with a rounding margin): the
+/// tick values of a linear axis, never outside its frame.
+fn steps_within(lo: f64, hi: f64, step: f64) -> impl Iterator<Item = f64> {
+    let margin = step * 1e-6;
+    let first = ((lo - margin) / step).ceil();
+    let last = ((hi + margin) / step).floor();
+    // Bounded: a step from `ticks` gives about the target count.
+    let count = if last >= first && (last - first) < 1000.0 { (last - first) as usize + 1 } else { 0 };
+    (0..count).map(move |k| (first + k as f64) * step)
+}
+
+/// Ticks of a log axis between the exponents `lo` and `hi` (log10 of the
+/// range's ends), as exponents: over more than three decades, powers of ten
+/// at a round stride (every decade, or every 2, 5, 10, 20… decades) giving
+/// at most [`MAX_LOG_TICKS`]; over fewer, 1–2–5 per decade, or every digit
+/// when that gives fewer than four, or round linear steps over a range
+/// narrower than that.
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+        return Vec::new();
+    }
+    if hi - lo > 3.0 {
+        let stride = [1.0, 2.0, 5.0]
+            .iter()
+            .flat_map(|&m| (0..4).map(move |d| m * 10f64.powi(d)))
+            .filter(|&s| ((hi / s).floor() - (lo / s).ceil() + 1.0) <= MAX_LOG_TICKS as f64)
+            .fold(f64::INFINITY, f64::min);
+        let first = (lo / stride).ceil();
+        let count = ((hi / stride).floor() - first + 1.0).max(0.0) as usize;
+        return (0..count.min(MAX_LOG_TICKS)).map(|k| (first + k as f64) * stride).collect();
+    }
+    // Within three decades: in values, scaled so that the range's lower
+    // decade is 1 (tiny or huge values then round like ordinary ones).
+    let decade = lo.floor();
+    let (a, b) = (10f64.powf(lo - decade), 10f64.powf(hi - decade));
     let pick = |mantissas: &[f64]| -> Vec<f64> {
-        let (d0, d1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
         let mut out = Vec::new();
-        for d in d0..=d1 {
+        for d in 0..=4 {
             for m in mantissas {
                 let v = m * 10f64.powi(d);
-                if v >= lo * (1.0 - 1e-9) && v <= hi * (1.0 + 1e-9) {
+                if v >= a * (1.0 - 1e-9) && v <= b * (1.0 + 1e-9) {
                     out.push(v);
                 }
             }
@@ -92,15 +140,18 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
         out
     };
     let coarse = pick(&[1.0, 2.0, 5.0]);
-    if coarse.len() >= 4 {
-        return coarse;
-    }
-    let digits = pick(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
-    if digits.len() >= 4 {
-        return digits;
-    }
-    let (t0, _, step) = ticks(lo, hi, 8);
-    (0..=20).map(|k| t0 + k as f64 * step).filter(|&v| v >= lo && v <= hi && v > 0.0).collect()
+    let values = if coarse.len() >= 4 {
+        coarse
+    } else {
+        let digits = pick(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+        if digits.len() >= 4 {
+            digits
+        } else {
+            let (t0, _, step) = ticks(a, b, 8);
+            (0..=20).map(|k| t0 + k as f64 * step).filter(|&v| v >= a && v <= b && v > 0.0).collect()
+        }
+    };
+    values.into_iter().map(|v| v.log10() + decade).collect()
 }
 
 fn label(v: f64, step: f64) -> String {
@@ -108,8 +159,24 @@ fn label(v: f64, step: f64) -> String {
     format!("{v:.decimals$}")
 }
 
-/// A log tick's label: the fewest decimals (up to six) that show it exactly.
-fn log_label(v: f64) -> String {
+/// Whether `v` reads better as `1e-7` than in positional notation.
+fn wants_exponent(v: f64) -> bool {
+    v != 0.0 && !(1e-4..1e6).contains(&v.abs())
+}
+
+/// A log tick's label, from its exponent: the fewest decimals (up to six)
+/// that show it exactly, or `2e-9` style far from 1.
+fn log_label(exponent: f64) -> String {
+    let v = 10f64.powf(exponent);
+    if wants_exponent(v) || !v.is_finite() || v == 0.0 {
+        let rounded = exponent.round();
+        return if (exponent - rounded).abs() < 1e-9 {
+            format!("1e{rounded}")
+        } else {
+            let mantissa = 10f64.powf(exponent - exponent.floor());
+            format!("{}e{}", log_label(mantissa.log10()), exponent.floor())
+        };
+    }
     (0..6)
         .map(|d| format!("{v:.d$}"))
         .find(|t| (t.parse::<f64>().unwrap_or(0.0) - v).abs() <= v * 1e-9)
@@ -118,6 +185,13 @@ fn log_label(v: f64) -> String {
 
 /// A value as the legend shows it: four significant digits.
 fn short(v: f64) -> String {
+    if !v.is_finite() || v == 0.0 {
+        return format!("{v}");
+    }
+    if wants_exponent(v) {
+        return format!("{v:.3e}");
+    }
+    // |v| in [1e-4, 1e6): at most 3 + 4 decimals.
     let decimals = if v.abs() >= 1.0 { 3 } else { 3 + (-v.abs().log10().floor()) as usize };
     format!("{v:.decimals$}")
 }
@@ -134,17 +208,28 @@ struct Frame {
     y0: f64,
     y1: f64,
     log: bool,
+    /// The y axis shows only where the curves settle.
+    zoomed: bool,
 }
 
 impl Frame {
-    fn new(series: &[Series], log: bool) -> Frame {
+    fn new(series: &[Series], log: bool, zoom: bool) -> Frame {
         let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
-        let probe = Frame { x0: 0.0, x1: 1.0, y0: 0.0, y1: 1.0, log };
+        let probe = Frame { x0: 0.0, x1: 1.0, y0: 0.0, y1: 1.0, log, zoomed: false };
+        let mut zoomed = false;
         for (x, y) in series.iter().flat_map(|s| s.points.iter()).filter_map(|&p| probe.axis_point(p)) {
             (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
         }
+        // Only a zoom that gains at least a factor of two.
+        if zoom
+            && !log
+            && let Some((lo, hi)) = settled_range(series)
+            && (hi - lo) * 2.0 < y1 - y0
+        {
+            (y0, y1, zoomed) = (lo, hi, true);
+        }
         if !x0.is_finite() {
-            (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+            (x0, x1, y0, y1, zoomed) = (0.0, 1.0, 0.0, 1.0, false);
         }
         if x1 <= x0 {
             x1 = x0 + 1.0;
@@ -156,10 +241,10 @@ impl Frame {
         if log {
             // A margin of 4% of the span above and below the curves.
             let pad = (y1 - y0) * 0.04;
-            Frame { x0: xt0, x1: xt1, y0: y0 - pad, y1: y1 + pad, log }
+            Frame { x0: xt0, x1: xt1, y0: y0 - pad, y1: y1 + pad, log, zoomed }
         } else {
             let (yt0, yt1, _) = ticks(y0, y1, 6);
-            Frame { x0: xt0, x1: xt1, y0: yt0, y1: yt1, log }
+            Frame { x0: xt0, x1: xt1, y0: yt0, y1: yt1, log, zoomed }
         }
     }
 
@@ -187,7 +272,7 @@ impl Frame {
 impl LinePlot {
     /// The plot as a standalone SVG document (also valid inline in HTML).
     pub fn to_svg_with(&self, style: &Style) -> String {
-        let frame = Frame::new(&self.series, style.y_scale == Scale::Log);
+        let frame = Frame::new(&self.series, style.y_scale == Scale::Log, style.zoom);
         let mut svg = String::new();
         let _ = writeln!(
             svg,
@@ -203,15 +288,23 @@ impl LinePlot {
         );
         y_grid(&mut svg, &frame);
         x_grid(&mut svg, &frame);
-        self.axes(&mut svg, style.y_scale);
+        self.axes(&mut svg, style.y_scale, frame.zoomed);
         markers(&mut svg, &frame, &style.markers);
+        // Curves cut at the frame when the axis is zoomed: a nested <svg>
+        // over the plot area, with the outer coordinates, clips what it
+        // holds (no id, so several plots can share a page).
+        let _ = writeln!(
+            svg,
+            r#"<svg x="{LEFT}" y="{TOP}" width="{PW}" height="{PH}" viewBox="{LEFT} {TOP} {PW} {PH}" overflow="hidden">"#
+        );
         let best = self.curves(&mut svg, &frame, style.best);
+        svg.push_str("</svg>\n");
         self.legend(&mut svg, &frame, &best, style);
         svg.push_str("</svg>\n");
         svg
     }
 
-    fn axes(&self, svg: &mut String, scale: Scale) {
+    fn axes(&self, svg: &mut String, scale: Scale, zoom: bool) {
         let _ = writeln!(svg, r##"<rect x="{LEFT}" y="{TOP}" width="{PW}" height="{PH}" fill="none" stroke="#333"/>"##);
         let _ = writeln!(
             svg,
@@ -220,7 +313,11 @@ impl LinePlot {
             HEIGHT - 16.0,
             escape(&self.x_label)
         );
-        let y_label = if scale == Scale::Log { format!("{} (log scale)", self.y_label) } else { self.y_label.clone() };
+        let y_label = match (scale, zoom) {
+            (Scale::Log, _) => format!("{} (log scale)", self.y_label),
+            (Scale::Linear, true) => format!("{} (zoomed)", self.y_label),
+            (Scale::Linear, false) => self.y_label.clone(),
+        };
         let _ = writeln!(
             svg,
             r#"<text x="18" y="{:.1}" text-anchor="middle" font-size="13" transform="rotate(-90 18 {:.1})">{}</text>"#,
@@ -234,17 +331,22 @@ impl LinePlot {
     /// its best point; returns the best point of each series.
     fn curves(&self, svg: &mut String, frame: &Frame, best: Best) -> Vec<Option<(f64, f64)>> {
         let mut bests = Vec::new();
+        // Pixel columns per bucket of the thinning: one for up to four
+        // curves, wider with more, so that the points drawn stay about
+        // 4 × 4 × 658 whatever the number of curves (a sweep of many sizes).
+        let bucket = (self.series.len() as f64 / 4.0).ceil().max(1.0);
         for (i, s) in self.series.iter().enumerate() {
-            let color = COLORS[i % COLORS.len()];
+            let color = series_color(s, i);
+            let dash = if s.dashed { r#" stroke-dasharray="6 3""# } else { "" };
             for run in s.points.split(|&p| frame.pixel(p).is_none()).filter(|r| !r.is_empty()) {
-                let pixels: Vec<(f64, f64)> = run.iter().filter_map(|&p| frame.pixel(p)).collect();
+                let pixels = decimate(run.iter().filter_map(|&p| frame.pixel(p)), bucket);
                 if let [(x, y)] = pixels[..] {
                     let _ = writeln!(svg, r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{color}"/>"#);
                 } else {
                     let pts: Vec<String> = pixels.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
                     let _ = writeln!(
                         svg,
-                        r#"<polyline fill="none" stroke="{color}" stroke-width="1.8" points="{}"/>"#,
+                        r#"<polyline fill="none" stroke="{color}" stroke-width="1.8"{dash} points="{}"/>"#,
                         pts.join(" ")
                     );
                 }
@@ -287,10 +389,11 @@ impl LinePlot {
         );
         for i in 0..self.series.len() {
             let y = ly + 14.0 + 18.0 * i as f64;
-            let color = COLORS[i % COLORS.len()];
+            let color = series_color(&self.series[i], i);
+            let dash = if self.series[i].dashed { r#" stroke-dasharray="6 3""# } else { "" };
             let _ = writeln!(
                 svg,
-                r#"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{color}" stroke-width="2.5"/>"#,
+                r#"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{color}" stroke-width="2.5"{dash}/>"#,
                 lx + 8.0,
                 lx + 30.0
             );
@@ -335,6 +438,64 @@ impl LinePlot {
     }
 }
 
+/// The y range where the curves settle: for each series, its points from
+/// the first that comes within a tenth of its span of its final extreme
+/// (the curve's maximum for rising ones, its minimum for falling ones), so
+/// that curves climbing from 0.1 to 0.9 are drawn over 0.82–0.9, where
+/// runs differ. `None` without two finite points.
+fn settled_range(series: &[Series]) -> Option<(f64, f64)> {
+    let mut range: Option<(f64, f64)> = None;
+    for s in series {
+        let finite: Vec<(f64, f64)> = s.points.iter().copied().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
+        let (Some(first), Some(last)) = (finite.first(), finite.last()) else { continue };
+        let (lo, hi) = finite.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| (l.min(p.1), h.max(p.1)));
+        let rising = last.1 >= first.1;
+        let threshold = if rising { hi - 0.1 * (hi - lo) } else { lo + 0.1 * (hi - lo) };
+        let start = finite.iter().position(|p| if rising { p.1 >= threshold } else { p.1 <= threshold })?;
+        for p in &finite[start..] {
+            let r = range.get_or_insert((p.1, p.1));
+            *r = (r.0.min(p.1), r.1.max(p.1));
+        }
+    }
+    range.filter(|(lo, hi)| hi > lo)
+}
+
+/// `pixels` (in drawing order, x not decreasing) thinned to at most four
+/// points per `bucket` pixel columns: the first, the lowest, the highest
+/// and the last. With one-column buckets a line through them looks exactly
+/// like one through every point, and a curve of a million epochs draws as
+/// ~2,600 points.
+fn decimate(pixels: impl Iterator<Item = (f64, f64)>, bucket: f64) -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    let mut column: Vec<(f64, f64)> = Vec::new();
+    let flush = |column: &mut Vec<(f64, f64)>, out: &mut Vec<(f64, f64)>| {
+        let Some(&first) = column.first() else { return };
+        let low = column.iter().enumerate().fold((0, first.1), |m, (i, p)| if p.1 < m.1 { (i, p.1) } else { m }).0;
+        let high = column.iter().enumerate().fold((0, first.1), |m, (i, p)| if p.1 > m.1 { (i, p.1) } else { m }).0;
+        let mut keep = [0, low, high, column.len() - 1];
+        keep.sort_unstable();
+        for (k, &i) in keep.iter().enumerate() {
+            if k == 0 || i != keep[k - 1] {
+                out.push(column[i]);
+            }
+        }
+        column.clear();
+    };
+    for p in pixels {
+        if column.first().is_some_and(|c| (c.0 / bucket).floor() != (p.0 / bucket).floor()) {
+            flush(&mut column, &mut out);
+        }
+        column.push(p);
+    }
+    flush(&mut column, &mut out);
+    out
+}
+
+/// A series' color: its own, else by its index.
+fn series_color(s: &Series, index: usize) -> &'static str {
+    COLORS[s.color.unwrap_or(index) % COLORS.len()]
+}
+
 /// The first lowest (or highest) drawable point of a series.
 fn best_point(points: &[(f64, f64)], best: Best, frame: &Frame) -> Option<(f64, f64)> {
     let drawable = points.iter().copied().filter(|&p| frame.pixel(p).is_some());
@@ -347,11 +508,10 @@ fn best_point(points: &[(f64, f64)], best: Best, frame: &Frame) -> Option<(f64, 
 
 fn y_grid(svg: &mut String, frame: &Frame) {
     let values: Vec<(f64, String)> = if frame.log {
-        log_ticks(10f64.powf(frame.y0), 10f64.powf(frame.y1)).into_iter().map(|v| (v.log10(), log_label(v))).collect()
+        log_ticks(frame.y0, frame.y1).into_iter().map(|e| (e, log_label(e))).collect()
     } else {
         let (_, _, step) = ticks(frame.y0, frame.y1, 6);
-        let count = ((frame.y1 - frame.y0) / step).round() as usize;
-        (0..=count).map(|k| frame.y0 + k as f64 * step).map(|v| (v, label(v, step))).collect()
+        steps_within(frame.y0, frame.y1, step).map(|v| (v, label(v, step))).collect()
     };
     for (v, text) in values {
         let y = frame.sy(v);
@@ -363,9 +523,7 @@ fn y_grid(svg: &mut String, frame: &Frame) {
 
 fn x_grid(svg: &mut String, frame: &Frame) {
     let (_, _, step) = ticks(frame.x0, frame.x1, 8);
-    let count = ((frame.x1 - frame.x0) / step).round() as usize;
-    for k in 0..=count {
-        let v = frame.x0 + k as f64 * step;
+    for v in steps_within(frame.x0, frame.x1, step) {
         let x = frame.sx(v);
         let bottom = TOP + PH;
         let _ = writeln!(svg, r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{bottom:.1}" stroke="#f0f0f0"/>"##);
@@ -420,7 +578,7 @@ fn markers(svg: &mut String, frame: &Frame, markers: &[Marker]) {
         );
         let _ = writeln!(
             svg,
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="{}" fill="#444" font-size="11">{}</text>"##,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="{}" fill="#444" font-size="11" stroke="white" stroke-width="4" paint-order="stroke">{}</text>"##,
             label.x,
             label.baseline,
             label.anchor,
@@ -434,6 +592,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn accuracy_zooms_to_where_the_curves_settle() {
+        // Rising from 0.1 to about 0.9 over 100 epochs.
+        let climb = |top: f64| -> Vec<(f64, f64)> {
+            (1..=100).map(|e| (e as f64, 0.1 + (top - 0.1) * (1.0 - (-(e as f64) / 8.0).exp()))).collect()
+        };
+        let mut train = Series::new("train", climb(0.95));
+        train.dashed = true;
+        let plot = LinePlot {
+            title: "acc".into(),
+            x_label: "epoch".into(),
+            y_label: "accuracy".into(),
+            series: vec![Series::new("valid", climb(0.9)), train],
+        };
+        let zoomed = plot.to_svg_with(&Style { best: Best::Max, zoom: true, ..Style::default() });
+        let plain = plot.to_svg_with(&Style { best: Best::Max, ..Style::default() });
+        let (frame_lo, _) = settled_range(&plot.series).unwrap();
+        assert!(frame_lo > 0.8, "{frame_lo}");
+        assert!(zoomed.contains("accuracy (zoomed)") && !plain.contains("(zoomed)"));
+        assert!(!zoomed.contains(">0.2<") && plain.contains(">0.2<"), "the zoomed axis still reaches 0.2");
+        assert!(zoomed.contains(r#"overflow="hidden""#) && zoomed.contains(r#"stroke-dasharray="6 3""#));
+        // A flat curve gains nothing from a zoom and is drawn whole.
+        let flat = LinePlot { series: vec![Series::new("f", vec![(1.0, 0.5), (2.0, 0.6)])], ..plot.clone() };
+        assert!(!flat.to_svg_with(&Style { zoom: true, ..Style::default() }).contains("(zoomed)"));
+    }
+
+    #[test]
+    fn linear_ticks_stay_inside_the_frame() {
+        // The range rounded at one step, the labels at a coarser one: 0.95
+        // above a frame ending at 0.94 was drawn over the title.
+        let ticks: Vec<f64> = steps_within(0.80, 0.94, 0.05).collect();
+        assert_eq!(ticks.len(), 3);
+        assert!(ticks.iter().all(|&v| (0.80 - 1e-9..=0.94).contains(&v)), "{ticks:?}");
+        assert_eq!(steps_within(0.0, 200.0, 50.0).collect::<Vec<_>>(), [0.0, 50.0, 100.0, 150.0, 200.0]);
+    }
+
+    #[test]
     fn ticks_use_round_steps() {
         assert_eq!(ticks(0.0, 200.0, 8), (0.0, 200.0, 50.0));
         let (lo, hi, step) = ticks(0.13, 0.97, 6);
@@ -441,14 +635,113 @@ mod tests {
         assert!(lo <= 0.13 && hi >= 0.97);
     }
 
+    /// Log ticks over `[lo, hi]` as values.
+    fn log_ticks_of(lo: f64, hi: f64) -> Vec<f64> {
+        log_ticks(lo.log10(), hi.log10()).into_iter().map(|e| 10f64.powf(e)).collect()
+    }
+
+    fn assert_close_list(got: &[f64], want: &[f64]) {
+        assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
+        for (g, w) in got.iter().zip(want) {
+            // The exponents go through log10 and back: 1e-12 relative.
+            assert!((g - w).abs() <= w.abs() * 1e-12, "{got:?} vs {want:?}");
+        }
+    }
+
     #[test]
     fn log_ticks_are_one_two_five_or_every_digit() {
-        assert_eq!(log_ticks(0.04, 2.6), [0.05, 0.1, 0.2, 0.5, 1.0, 2.0]);
-        let narrow = log_ticks(0.35, 0.75);
-        assert!(narrow.len() >= 4 && narrow.iter().all(|v| (0.35..=0.75).contains(v)), "{narrow:?}");
-        let tight = log_ticks(1.0, 2.3);
-        assert!(tight.len() >= 4 && tight.iter().all(|v| (1.0..=2.3).contains(v)), "{tight:?}");
-        assert_eq!((log_label(0.05), log_label(2.0), log_label(1.25)), ("0.05".into(), "2".into(), "1.25".into()));
+        assert_close_list(&log_ticks_of(0.04, 2.6), &[0.05, 0.1, 0.2, 0.5, 1.0, 2.0]);
+        let narrow = log_ticks_of(0.35, 0.75);
+        assert!(narrow.len() >= 4 && narrow.iter().all(|v| (0.35..=0.75 + 1e-12).contains(v)), "{narrow:?}");
+        let tight = log_ticks_of(1.0, 2.3);
+        assert!(tight.len() >= 4 && tight.iter().all(|v| (1.0 - 1e-12..=2.3).contains(v)), "{tight:?}");
+        let labels = [0.05f64, 2.0, 1.25].map(|v| log_label(v.log10()));
+        assert_eq!(labels, ["0.05", "2", "1.25"]);
+    }
+
+    #[test]
+    fn log_ticks_stay_few_and_readable_at_any_range() {
+        // Ten decades: every second decade, or every decade, never more
+        // than ten ticks.
+        let wide = log_ticks(-9.0, 0.3);
+        assert!(wide.len() >= 4 && wide.len() <= MAX_LOG_TICKS, "{wide:?}");
+        assert!(wide.iter().all(|e| e.fract() == 0.0), "{wide:?}");
+        // A loss near 1e-300 (and the smallest subnormal): a handful of
+        // round powers, labelled with exponents.
+        for lo in [-300.0, -323.3, -1000.0] {
+            let ticks = log_ticks(lo, 0.4);
+            assert!((3..=MAX_LOG_TICKS).contains(&ticks.len()), "{lo}: {ticks:?}");
+            let labels: Vec<String> = ticks.iter().map(|&e| log_label(e)).collect();
+            assert!(labels.iter().all(|l| l == "1" || (l.starts_with("1e-") && l.len() <= 7)), "{labels:?}");
+        }
+        // Tiny values within a decade keep 1-2-5 style ticks, written short.
+        let tiny = log_ticks(-300.0 + 0.1, -300.0 + 0.9);
+        assert!(tiny.len() >= 4, "{tiny:?}");
+        assert!(tiny.iter().map(|&e| log_label(e)).all(|l| l.ends_with("e-300")), "{tiny:?}");
+        assert!(log_ticks(f64::NEG_INFINITY, 0.0).is_empty());
+    }
+
+    #[test]
+    fn short_values_have_four_figures_and_never_overflow() {
+        assert_eq!(short(0.0), "0");
+        assert_eq!(short(0.5), "0.5000");
+        assert_eq!(short(1.2), "1.200");
+        assert_eq!(short(0.001234), "0.001234");
+        assert_eq!(short(1e-300), "1.000e-300");
+        assert_eq!(short(f64::MIN_POSITIVE / 4.0), "5.563e-309");
+        assert_eq!(short(3e38), "3.000e38");
+        assert_eq!(short(f64::INFINITY), "inf");
+    }
+
+    #[test]
+    fn decimation_keeps_each_columns_extremes_in_order() {
+        // 100 points in one pixel column, then one in the next.
+        let mut points: Vec<(f64, f64)> =
+            (0..100).map(|i| (10.0 + i as f64 / 1000.0, (i as f64 * 0.7).sin())).collect();
+        points.push((11.5, 0.0));
+        let kept = decimate(points.iter().copied(), 1.0);
+        let (low, high) = points[..100].iter().fold((f64::MAX, f64::MIN), |(l, h), p| (l.min(p.1), h.max(p.1)));
+        assert_eq!(kept.first(), points.first());
+        assert_eq!(kept.last(), points.last());
+        assert!(kept.len() <= 5, "{kept:?}");
+        assert!(kept.iter().any(|p| p.1 == low) && kept.iter().any(|p| p.1 == high), "{kept:?}");
+        assert!(kept.windows(2).all(|w| w[0].0 <= w[1].0), "order lost: {kept:?}");
+        // Points a column or more apart are all kept.
+        let sparse: Vec<(f64, f64)> = (0..50).map(|i| (i as f64 * 2.0, i as f64)).collect();
+        assert_eq!(decimate(sparse.iter().copied(), 1.0), sparse);
+        // Buckets of ten columns keep at most four points per ten columns.
+        let dense: Vec<(f64, f64)> = (0..10_000).map(|i| (i as f64 / 10.0, (i as f64).sin())).collect();
+        assert!(decimate(dense.iter().copied(), 10.0).len() <= 4 * 100, "too many points kept");
+    }
+
+    #[test]
+    fn a_million_epochs_draw_within_the_size_bound() {
+        let points = |phase: f64| -> Vec<(f64, f64)> {
+            (1..=1_000_000)
+                .map(|e| (e as f64, 2.0 / (e as f64).sqrt() * (1.0 + 0.1 * (e as f64 + phase).sin())))
+                .collect()
+        };
+        let plot = LinePlot {
+            title: "long".into(),
+            x_label: "epoch".into(),
+            y_label: "loss".into(),
+            series: vec![
+                Series::new("train", points(0.0)),
+                Series::new("valid", points(1.0)),
+                Series::new("test", points(2.0)),
+            ],
+        };
+        for scale in [Scale::Log, Scale::Linear] {
+            let svg = plot.to_svg_with(&Style { y_scale: scale, best: Best::Min, ..Style::default() });
+            assert!(svg.len() < 300_000, "{scale:?}: {} bytes", svg.len());
+        }
+        // A sweep of twelve sizes, a validation and a training curve each.
+        let many = LinePlot {
+            series: (0..24).map(|k| Series::new(format!("s{k}"), points(k as f64))).collect(),
+            ..plot.clone()
+        };
+        let svg = many.to_svg_with(&Style { y_scale: Scale::Log, best: Best::Min, ..Style::default() });
+        assert!(svg.len() < 300_000, "24 curves: {} bytes", svg.len());
     }
 
     fn two_series() -> LinePlot {
@@ -457,8 +750,8 @@ mod tests {
             x_label: "epoch".into(),
             y_label: "loss".into(),
             series: vec![
-                Series { name: "train".into(), points: vec![(1.0, 2.0), (2.0, 1.0), (3.0, f64::NAN), (4.0, 0.5)] },
-                Series { name: "valid".into(), points: vec![(1.0, 2.1), (2.0, 1.2)] },
+                Series::new("train", vec![(1.0, 2.0), (2.0, 1.0), (3.0, f64::NAN), (4.0, 0.5)]),
+                Series::new("valid", vec![(1.0, 2.1), (2.0, 1.2)]),
             ],
         }
     }
@@ -478,6 +771,7 @@ mod tests {
             y_scale: Scale::Log,
             best: Best::Min,
             markers: vec![Marker { x: 2.0, label: "best valid loss (epoch 2)".into() }],
+            ..Style::default()
         };
         let svg = two_series().to_svg_with(&style);
         assert!(svg.contains(">train<tspan fill=\"#555\">: min 0.5000 at 4<"), "{svg}");

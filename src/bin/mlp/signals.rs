@@ -55,11 +55,19 @@ impl Signal {
 /// Starts watching for SIGINT, SIGTERM and SIGHUP. Before this, they end
 /// the process as usual (nothing is worth keeping before a run folder exists).
 pub fn watch() {
-    let Ok(mut signals) = Signals::new(STOP_SIGNALS) else {
-        note!("warning: cannot watch for Ctrl-C; an interrupted run will keep only its metrics.csv");
-        return;
+    let warn = |why: &str| {
+        note!("warning: cannot watch for Ctrl-C ({why}); an interrupted run will keep only its metrics.csv")
     };
-    std::thread::spawn(move || {
+    // The watcher thread registers the signals itself, so that they keep
+    // their usual effect when no thread can start (a process limit); this
+    // thread waits until it has.
+    let (ready, registered) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new().name("signals".into()).spawn(move || {
+        let Ok(mut signals) = Signals::new(STOP_SIGNALS) else {
+            let _ = ready.send(false);
+            return;
+        };
+        let _ = ready.send(true);
         for signal in signals.forever() {
             let first = RECEIVED.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |state| {
                 (state & SIGNAL_BITS == 0).then_some(state | signal)
@@ -84,6 +92,11 @@ pub fn watch() {
             }
         }
     });
+    match spawned {
+        Err(e) => warn(&format!("no thread: {e}")),
+        Ok(_) if registered.recv() != Ok(true) => warn("the signals cannot be hooked"),
+        Ok(_) => {}
+    }
 }
 
 /// Marks the end of training after its last epoch: a signal from now on
@@ -106,7 +119,9 @@ pub fn start_training() {
 /// 128 + the signal's number.
 pub fn quit_between_writes() {
     let Ok(mut signals) = Signals::new(STOP_SIGNALS) else { return };
-    std::thread::spawn(move || {
+    // No thread under a process limit: the signals then keep their usual
+    // effect, which leaves at most a temporary file behind.
+    let _ = std::thread::Builder::new().name("signals".into()).spawn(move || {
         if let Some(signal) = signals.forever().next() {
             let _writes = output::block_writes();
             note!("\n{}: stopped; every file written is whole", Signal(signal).name());

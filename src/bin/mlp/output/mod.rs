@@ -208,7 +208,7 @@ fn process_start(pid: u32) -> Option<String> {
 
 /// The marker text of this process in `state`.
 fn marker_text(state: &str) -> String {
-    let command: Vec<String> = std::env::args().collect();
+    let command: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
     let pid = std::process::id();
     format!(
         "pid {pid}\ncommand: {}\nstarted: {} UTC\nprocess_start: {}\nstate: {state}\n",

@@ -60,7 +60,7 @@ fn threads_chart(runs: &[(BenchArgs, Measured)]) -> Option<String> {
                 .iter()
                 .filter_map(|&t| rate(t).map(|r| (t as f64, r / (base * t as f64 / fewest as f64))))
                 .collect();
-            Some(Series { name: format!("batch {b}"), points })
+            Some(Series::new(format!("batch {b}"), points))
         })
         .collect();
     let plot = LinePlot {

@@ -86,8 +86,7 @@ pub fn confusion_html(counts: &[[usize; CLASSES]; CLASSES]) -> String {
                 letter(q)
             );
         }
-        let recall =
-            if total == 0 { "–".to_string() } else { format!("{:.1}%", 100.0 * row[t] as f64 / total as f64) };
+        let recall = if total == 0 { "–".to_string() } else { format!("{:.4}", row[t] as f64 / total as f64) };
         let _ = writeln!(h, "<td class=\"num\">{total}</td><td class=\"num\">{recall}</td></tr>");
     }
     h.push_str("</table>\n");
@@ -197,7 +196,8 @@ pub fn tiles_html(network: &Network, initial: Option<&Network>) -> String {
         units.len(),
         w.cols()
     );
-    h.push_str(&tile_row(&units, w.rows(), |i, j| w.at(i, j), "Their incoming weights W_h"));
+    // What training changed leads: with many units each one's weights stay
+    // close to their random start, and the raw weights look like noise.
     if let Some(w0) =
         initial.map(|n| n.tensor(Tensor::HiddenWeights)).filter(|w0| (w0.rows(), w0.cols()) == (w.rows(), w.cols()))
     {
@@ -208,6 +208,7 @@ pub fn tiles_html(network: &Network, initial: Option<&Network>) -> String {
             "What training changed: W_h minus its initial value, re-drawn from the run's seed",
         ));
     }
+    h.push_str(&tile_row(&units, w.rows(), |i, j| w.at(i, j), "Their incoming weights W_h, start included"));
     h
 }
 
@@ -223,7 +224,7 @@ mod tests {
         let h = confusion_html(&counts);
         assert_eq!(h.matches("class=\"cm-cell\"").count(), 100);
         assert!(h.contains("title=\"true C predicted G: 7\">7</td>"));
-        assert!(h.contains(">81.1%<"));
+        assert!(h.contains(">0.8108<"));
     }
 
     #[test]

@@ -220,10 +220,7 @@ pub fn run_plots(run: &Run) -> (String, String) {
         ["train", "valid", "test"]
             .iter()
             .enumerate()
-            .map(|(k, name)| Series {
-                name: (*name).into(),
-                points: run.rows.iter().map(|r| (r.epoch as f64, pick(r)[k])).collect(),
-            })
+            .map(|(k, name)| Series::new(*name, run.rows.iter().map(|r| (r.epoch as f64, pick(r)[k])).collect()))
             .filter(|s| s.points.iter().any(|p| p.1.is_finite()))
             .collect()
     };
@@ -240,8 +237,10 @@ pub fn run_plots(run: &Run) -> (String, String) {
         y_label: "accuracy".into(),
         series: series(|r| r.acc),
     };
-    let loss_style = Style { y_scale: Scale::Log, best: Best::Min, markers: markers.clone() };
-    let acc_style = Style { y_scale: Scale::Linear, best: Best::Max, markers };
+    let loss_style = Style { y_scale: Scale::Log, best: Best::Min, markers: markers.clone(), zoom: false };
+    // Zoomed to where the curves settle: on 0–1 the differences that
+    // matter (0.85 against 0.9) would be squeezed into a few pixels.
+    let acc_style = Style { y_scale: Scale::Linear, best: Best::Max, markers, zoom: true };
     (loss.to_svg_with(&loss_style), accuracy.to_svg_with(&acc_style))
 }
 
@@ -371,8 +370,7 @@ pub fn write_sweep_report(dir: &Path) -> Result<PathBuf> {
 /// load the same data again; paths are made absolute where they exist.
 pub fn data_args_json(data: &DataArgs) -> Json {
     let path = |p: &Option<PathBuf>| {
-        p.as_ref()
-            .map_or(Json::Null, |p| Json::str(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()).to_string_lossy()))
+        p.as_ref().map_or(Json::Null, |p| Json::path(&std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
     };
     Json::obj([
         ("data", path(&data.data)),
@@ -387,7 +385,7 @@ pub fn data_args_json(data: &DataArgs) -> Json {
 /// The data flags recorded in a summary by [`data_args_json`].
 pub fn data_args_from(summary: &Json) -> Option<DataArgs> {
     let args = summary.at(&["data_args"])?;
-    let path = |key: &str| args.str_at(&[key]).map(PathBuf::from);
+    let path = |key: &str| args.at(&[key]).and_then(crate::json::path_from_json);
     let split = match args.at(&["split"]) {
         Some(Json::Arr(parts)) => match parts.as_slice() {
             [Json::Num(t), Json::Num(v)] => Some((*t as usize, *v as usize)),

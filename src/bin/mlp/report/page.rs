@@ -35,6 +35,8 @@ img{image-rendering:pixelated;border:1px solid #ccc;display:block;margin:0 auto 
 .swatch{display:inline-block;width:12px;height:12px;vertical-align:middle}
 .swatch.neg{background:#2166ac}.swatch.pos{background:#b2182b}
 footer{font-size:12px;color:#777;margin-top:10px}
+tr.best th,tr.best td{background:#eef6ee;font-weight:600}
+nav.up{font-size:14px;margin:4px 0}
 ";
 
 /// The page around `body`.
@@ -52,8 +54,15 @@ fn fixed(v: Option<f64>, decimals: usize) -> String {
     v.filter(|v| v.is_finite()).map_or("–".into(), |v| format!("{v:.decimals$}"))
 }
 
-fn percent(v: Option<f64>) -> String {
-    v.filter(|v| v.is_finite()).map_or("–".into(), |v| format!("{:.2}%", 100.0 * v))
+/// An accuracy: a fraction with four decimals, the one form the plots,
+/// the terminal, metrics.csv and summary.json use too.
+fn accuracy(v: Option<f64>) -> String {
+    fixed(v, 4)
+}
+
+/// A setting as typed: the shortest form of the number (0.1, not 0.1000).
+fn plain(v: Option<f64>) -> String {
+    v.filter(|v| v.is_finite()).map_or("–".into(), |v| format!("{v}"))
 }
 
 /// The state badge of a run.
@@ -79,8 +88,9 @@ fn command_line(s: &Json) -> String {
     let mut cmd = format!("mlp {}", s.str_at(&["command"]).unwrap_or("train"));
     let args = |key: &str| s.at(&["data_args", key]);
     for (key, flag) in [("data", "--data"), ("images", "--images"), ("labels", "--labels")] {
-        if let Some(Json::Str(p)) = args(key) {
-            let _ = write!(cmd, " {flag} {p}");
+        // A name that is not UTF-8 is shown with U+FFFD for its odd bytes.
+        if let Some(path) = args(key).and_then(crate::json::path_from_json) {
+            let _ = write!(cmd, " {flag} {}", path.display());
         }
     }
     if let Some(n) = s.num_at(&["data_args", "synthetic"]) {
@@ -138,8 +148,8 @@ fn facts(run: &Run) -> Vec<(&'static str, String)> {
             "training",
             format!(
                 "{batch}, lr {}, momentum {}, seed {}, patience {}",
-                fixed(n(&["settings", "learning_rate"]), 4),
-                fixed(n(&["settings", "momentum"]), 3),
+                plain(n(&["settings", "learning_rate"])),
+                plain(n(&["settings", "momentum"])),
                 fixed(n(&["settings", "seed"]), 0),
                 n(&["settings", "patience"]).map_or("off".into(), |p| p.to_string())
             ),
@@ -184,12 +194,24 @@ fn resumed(s: &Json) -> Option<String> {
     (!text.is_empty()).then(|| format!("{}; the wall time covers every segment", text.join(", ")))
 }
 
+/// Whether the run is one size of a sweep: a folder `h<H>` inside a
+/// folder that `mlp sweep` claimed, whose report.html links the sizes.
+fn in_sweep(run: &Run) -> bool {
+    let (Some(hidden), Some(parent)) = (run.hidden(), run.dir.parent()) else { return false };
+    run.dir.file_name().is_some_and(|name| *name == *format!("h{hidden}"))
+        && (parent.join("sweep.csv").is_file() || parent.join(".mlp-run").is_file())
+}
+
 fn header(run: &Run) -> String {
     let title = match run.hidden() {
         Some(h) => format!("Training run, H = {h}"),
         None => "Training run".into(),
     };
-    let mut h = format!("<header id=\"summary\">\n<h1>{} {}</h1>\n", escape(&title), status(run));
+    let mut h = String::new();
+    if in_sweep(run) {
+        h.push_str("<nav class=\"up\"><a href=\"../report.html\">← the sweep report, all hidden sizes</a></nav>\n");
+    }
+    let _ = write!(h, "<header id=\"summary\">\n<h1>{} {}</h1>\n", escape(&title), status(run));
     if matches!(run.summary, Json::Null) {
         h.push_str("<p class=\"note\">This folder has no summary.json: settings and timings are unknown.</p>\n");
     } else {
@@ -216,7 +238,7 @@ fn curves(loss_svg: &str, accuracy_svg: &str) -> String {
 fn result_row(h: &mut String, label: &str, loss: [Option<f64>; 3], acc: [Option<f64>; 3]) {
     let _ = write!(h, "<tr><th>{}</th>", escape(label));
     for k in 0..3 {
-        let _ = write!(h, "<td>{}</td><td>{}</td>", fixed(loss[k], 4), percent(acc[k]));
+        let _ = write!(h, "<td>{}</td><td>{}</td>", fixed(loss[k], 4), accuracy(acc[k]));
     }
     h.push_str("</tr>\n");
 }
@@ -301,16 +323,21 @@ pub fn run_page(run: &Run, loss_svg: &str, accuracy_svg: &str, figures: &Figures
     page(&title, &body)
 }
 
-/// The sweep's validation loss (log scale) and accuracy plots, one curve
-/// per hidden size, each size's best point marked and its early stop drawn.
+/// The sweep's loss (log scale) and accuracy plots: per hidden size its
+/// validation curve, solid, and its training curve, dashed in the same
+/// color, so that overfitting (the two parting) shows; each size's best
+/// validation point marked and its early stop drawn.
 pub fn sweep_plots(runs: &[(usize, Run)]) -> (String, String) {
-    let series = |k: fn(&Row) -> f64| -> Vec<Series> {
-        runs.iter()
-            .map(|(h, run)| Series {
-                name: format!("H = {h}"),
-                points: run.rows.iter().map(|r| (r.epoch as f64, k(r))).collect(),
-            })
-            .collect()
+    let series = |k: fn(&Row) -> [f64; 3]| -> Vec<Series> {
+        let curve = |(i, (h, run)): (usize, &(usize, Run)), part: usize| Series {
+            name: format!("H = {h} {}", if part == 1 { "valid" } else { "train" }),
+            points: run.rows.iter().map(|r| (r.epoch as f64, k(r)[part])).collect(),
+            color: Some(i),
+            dashed: part == 0,
+        };
+        let valid = runs.iter().enumerate().map(|r| curve(r, 1));
+        let train = runs.iter().enumerate().map(|r| curve(r, 0));
+        valid.chain(train).collect()
     };
     let markers: Vec<Marker> = runs
         .iter()
@@ -321,28 +348,37 @@ pub fn sweep_plots(runs: &[(usize, Run)]) -> (String, String) {
         })
         .collect();
     let loss = LinePlot {
-        title: "Validation loss by hidden size".into(),
+        title: "Loss by hidden size".into(),
         x_label: "epoch".into(),
-        y_label: "validation cross-entropy".into(),
-        series: series(|r| r.loss[1]),
+        y_label: "cross-entropy (valid solid, train dashed)".into(),
+        series: series(|r| r.loss),
     };
     let accuracy = LinePlot {
-        title: "Validation accuracy by hidden size".into(),
+        title: "Accuracy by hidden size".into(),
         x_label: "epoch".into(),
-        y_label: "validation accuracy".into(),
-        series: series(|r| r.acc[1]),
+        y_label: "accuracy (valid solid, train dashed)".into(),
+        series: series(|r| r.acc),
     };
     (
-        loss.to_svg_with(&Style { y_scale: Scale::Log, best: Best::Min, markers: markers.clone() }),
-        accuracy.to_svg_with(&Style { y_scale: Scale::Linear, best: Best::Max, markers }),
+        loss.to_svg_with(&Style { y_scale: Scale::Log, best: Best::Min, markers: markers.clone(), zoom: false }),
+        accuracy.to_svg_with(&Style { y_scale: Scale::Linear, best: Best::Max, markers, zoom: true }),
     )
 }
 
+/// The size with the lowest best validation loss, and that row.
+fn best_size(runs: &[(usize, Run)]) -> Option<(usize, &Row)> {
+    runs.iter()
+        .filter_map(|(h, run)| Some((*h, run.best_loss_epoch().and_then(|e| run.row(e))?)))
+        .filter(|(_, r)| r.loss[1].is_finite())
+        .min_by(|a, b| a.1.loss[1].total_cmp(&b.1.loss[1]))
+}
+
 fn sweep_table(runs: &[(usize, Run)]) -> String {
+    let best = best_size(runs).map(|(h, _)| h);
     let mut h = String::from(
-        "<table class=\"sweep\">\n<tr><th>H</th><th>epochs run</th><th>stop</th><th>best valid loss epoch</th>\
-         <th>best valid loss</th><th>best valid acc (epoch)</th><th>test acc at best valid loss</th>\
-         <th>final test acc</th><th>wall time</th><th>report</th></tr>\n",
+        "<table class=\"sweep\">\n<tr><th>H</th><th>epochs run</th><th>stop</th><th>best valid loss</th><th>at epoch</th>\
+         <th>best valid acc</th><th>at epoch</th><th>test acc at best valid loss</th>\
+         <th>final test acc</th><th>wall time (s)</th><th>report</th></tr>\n",
     );
     for (hidden, run) in runs {
         let best_loss = run.best_loss_epoch().and_then(|e| run.row(e));
@@ -351,22 +387,32 @@ fn sweep_table(runs: &[(usize, Run)]) -> String {
             "early_stopped" => format!("early stop at {}", run.last_epoch()),
             other => other.replace('_', " "),
         };
+        let (class, mark) = if best == Some(*hidden) { (" class=\"best\"", " ★") } else { ("", "") };
         let _ = writeln!(
             h,
-            "<tr><th>{hidden}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} ({})</td><td>{}</td><td>{}</td><td>{} s</td>\
+            "<tr{class}><th>{hidden}{mark}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
              <td><a href=\"h{hidden}/report.html\">h{hidden}</a></td></tr>",
             run.last_epoch(),
             escape(&stop),
-            best_loss.map_or("–".into(), |r| r.epoch.to_string()),
             fixed(best_loss.map(|r| r.loss[1]), 4),
-            percent(best_acc.map(|r| r.acc[1])),
+            best_loss.map_or("–".into(), |r| r.epoch.to_string()),
+            accuracy(best_acc.map(|r| r.acc[1])),
             best_acc.map_or("–".into(), |r| r.epoch.to_string()),
-            percent(best_loss.map(|r| r.acc[2])),
-            percent(run.rows.last().map(|r| r.acc[2])),
+            accuracy(best_loss.map(|r| r.acc[2])),
+            accuracy(run.rows.last().map(|r| r.acc[2])),
             fixed(run.summary.num_at(&["wall_seconds"]), 2),
         );
     }
     h.push_str("</table>\n");
+    if let Some((hidden, row)) = best_size(runs) {
+        let _ = writeln!(
+            h,
+            "<p>★ Best size by validation loss: <b>H = {hidden}</b> (valid loss {} at epoch {}; test accuracy there {}).</p>",
+            fixed(Some(row.loss[1]), 4),
+            row.epoch,
+            accuracy(Some(row.acc[2]))
+        );
+    }
     h
 }
 
@@ -389,8 +435,10 @@ pub fn sweep_page(runs: &[(usize, Run)], loss_svg: &str, accuracy_svg: &str) -> 
     let _ = writeln!(body, "<dt>wall time</dt><dd>{total:.2} s over {} sizes</dd>\n</dl>\n</header>", runs.len());
     let _ = write!(
         body,
-        "<section id=\"curves\">\n<h2>Validation curves</h2>\n<p>Loss on a log scale; a hollow circle marks each \
-         size's best epoch, named in the legend; dashed lines mark early stops.</p>\n\
+        "<section id=\"curves\">\n<h2>Training and validation curves</h2>\n<p>Each size's validation curve is \
+         solid and its training curve dashed in the same color: where they part, the network overfits. Loss on a \
+         log scale; accuracy zoomed to where the curves settle. A hollow circle marks each curve's best epoch, \
+         named in the legend; dashed vertical lines mark early stops.</p>\n\
          <div class=\"plots\">\n{loss_svg}{accuracy_svg}</div>\n</section>\n\
          <section id=\"results\">\n<h2>Sizes compared</h2>\n{}</section>\n",
         sweep_table(runs)
