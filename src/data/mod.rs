@@ -17,7 +17,7 @@ pub mod shuffle;
 pub mod source;
 pub mod synth;
 
-pub use source::{DataShape, DataSource, default_split, machine_memory_bytes, suggested_split};
+pub use source::{DataShape, DataSource, default_split, machine_memory_bytes};
 
 use std::path::{Path, PathBuf};
 
@@ -238,20 +238,32 @@ impl Dataset {
 fn check_split(n: usize, train: usize, valid: usize) -> Result<()> {
     if train == 0 {
         return Err(Error::new(ErrorKind::BadSplit, "the split has no training rows")
-            .fix("use --split TRAIN,VALID with TRAIN > 0"));
+            .for_setting("train")
+            .fix("split with `train` of 1 or more"));
     }
     if train.checked_add(valid).is_none_or(|s| s > n) {
         return Err(Error::new(
             ErrorKind::BadSplit,
             format!("split {train},{valid} needs {} rows but the data has {n}", train.saturating_add(valid)),
         )
-        .fix(format!("use a smaller --split, e.g. {}", source::suggested_split(n))));
+        .for_setting("split")
+        .fix(split_fix(n)));
     }
     if n > u32::MAX as usize {
         return Err(Error::new(ErrorKind::TooLarge, format!("{n} rows are more than the shuffle can order (2^32)"))
             .fix("use a smaller data set"));
     }
     Ok(())
+}
+
+/// How to split `n` rows instead, in the library's words.
+fn split_fix(n: usize) -> String {
+    if n < 2 {
+        return "use more data: a split needs at least one training and one validation row".into();
+    }
+    let (train, valid) = default_split(n);
+    let (train, valid) = (train.max(1), valid.clamp(1, n - train.max(1)));
+    format!("ask for at most {n} rows in `train` + `valid`, e.g. train {train}, valid {valid} (`data::default_split`)")
 }
 
 /// Reorders rows in place so that row `r` becomes old row `order[r]`:

@@ -220,16 +220,6 @@ pub fn default_split(rows: usize) -> (usize, usize) {
     }
 }
 
-/// A `--split TRAIN,VALID` that fits `rows` images, for messages: the
-/// default split, never a part of 0 rows (at least 2 rows are needed).
-pub fn suggested_split(rows: usize) -> String {
-    let (train, valid) = default_split(rows);
-    if rows < 2 {
-        return "more data: a split needs at least one training and one validation row".into();
-    }
-    format!("--split {},{}", train.max(1), valid.max(1).min(rows - train.max(1)))
-}
-
 /// The most one file or one decompression may take: half of this machine's
 /// memory (`MemTotal`; of 16 GiB where that cannot be read).
 pub(crate) fn half_of_memory() -> u64 {
