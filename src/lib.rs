@@ -47,7 +47,7 @@
 //! let [_, valid, _] = outcome.model_metrics;
 //! assert!(valid.accuracy > 0.3, "ten classes: chance is 0.1");
 //!
-//! let bytes = model::to_npz(&outcome.network); // what `np.load` opens
+//! let bytes = model::to_npz(&outcome.network)?; // what `np.load` opens
 //! let again = model::from_npz(&bytes, Path::new("model.npz"))?;
 //! assert_eq!(again.params(), outcome.network.params());
 //! # Ok::<(), mlp_engine::Error>(())

@@ -174,7 +174,7 @@ fn train_into(split: &Split, config: &TrainConfig, data: &DataArgs, folder: &Run
         if signals::received().is_some() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
     })?;
     printer.finish();
-    write_atomic(&folder.file("model.npz"), &model::to_npz(&outcome.network))?;
+    write_atomic(&folder.file("model.npz"), &model::to_npz(&outcome.network)?)?;
     let facts = RunFacts { split, config, data, threads, simd };
     let signal = signals::received().filter(|_| matches!(outcome.stop, StopReason::Interrupted { .. }));
     let summary = summary_json(&facts, &outcome, signal.map(Signal::name));
