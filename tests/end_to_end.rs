@@ -6,8 +6,7 @@ mod common;
 
 use common::{fresh_path, mlp};
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 /// The number at `path` in a JSON text: each key is searched after the
 /// previous one, so `["model", "metrics", "test", "loss"]` finds the model's

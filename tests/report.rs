@@ -8,8 +8,8 @@ mod common;
 
 use common::{fresh_path, mlp};
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 fn ok(output: &Output) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr);
