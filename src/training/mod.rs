@@ -448,7 +448,7 @@ pub fn run_bytes(features: usize, rows: usize, train: usize, config: &TrainConfi
     let network = Network::bytes_for(features, config.hidden, CLASSES);
     // Two parameter snapshots (best epoch, last finite), and two more copies
     // while the model file is made at the end (its tensors, then the archive).
-    let snapshots = network / 3 * 4;
+    let snapshots = (network / 3).saturating_mul(4);
     let workspace = Workspace::bytes_for(config.hidden, CLASSES, sizes.ws_rows, sizes.ws_train);
     let batch = if sizes.batch == 0 {
         0

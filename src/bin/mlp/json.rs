@@ -117,19 +117,3 @@ fn write_string(out: &mut String, s: &str) {
     }
     out.push('"');
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn writes_escaped_compact_and_pretty_text() {
-        let v = Json::obj([
-            ("a", Json::num(1.5)),
-            ("b", Json::Arr(vec![Json::Null, Json::num(f64::NAN), Json::num(3)])),
-            ("s", Json::str("q\"\n")),
-        ]);
-        assert_eq!(v.to_compact(), r#"{"a":1.5,"b":[null,null,3],"s":"q\"\n"}"#);
-        assert!(v.to_pretty().starts_with("{\n  \"a\": 1.5,"));
-    }
-}

@@ -37,6 +37,8 @@ mod console;
 mod eval;
 mod json;
 mod json_read;
+#[cfg(test)]
+mod json_tests;
 mod output;
 mod plan;
 mod plot;
