@@ -11,13 +11,15 @@
 pub mod bytes;
 pub mod file;
 pub mod idx;
+mod memory;
 pub mod npy;
 pub mod npz;
 pub mod shuffle;
 pub mod source;
 pub mod synth;
 
-pub use source::{DataShape, DataSource, default_split, machine_memory_bytes};
+pub use memory::machine_memory_bytes;
+pub use source::{DataShape, DataSource};
 
 use std::path::{Path, PathBuf};
 
@@ -254,6 +256,17 @@ fn check_split(n: usize, train: usize, valid: usize) -> Result<()> {
             .fix("use a smaller data set"));
     }
     Ok(())
+}
+
+/// The default `(train, valid)` sizes for a data set of `rows` images: the
+/// course split 10,000 / 6,000 (test the rest) when the data has more than
+/// 16,000 rows, as the course file does; else 60% / 20% (test the rest).
+pub fn default_split(rows: usize) -> (usize, usize) {
+    if rows > 16_000 {
+        (10_000, 6_000)
+    } else {
+        (rows / 10 * 6 + rows % 10 * 6 / 10, rows / 10 * 2 + rows % 10 * 2 / 10)
+    }
 }
 
 /// How to split `n` rows instead, in the library's words.
