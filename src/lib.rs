@@ -21,6 +21,12 @@
 //!
 //! The `mlp` command-line tool is built on these and is not part of the library.
 //!
+//! Speed needs an optimised build: a debug build of the engine runs about
+//! 40 times slower. `docs/library.md` in the repository shows how a
+//! program that depends on the crate builds it optimised, and walks
+//! through training, prediction ([`Network::predict`],
+//! [`Network::predict_proba`]), errors and the training step.
+//!
 //! # Example
 //!
 //! Load a data set, split it as the course does, train with a per-epoch
@@ -65,3 +71,10 @@ pub use data::{CLASSES, Dataset, Split};
 pub use engine::{Hyper, Layout, Metrics, Network, Prediction, Workspace};
 pub use error::{Error, ErrorKind, Result};
 pub use training::{EpochRecord, StopReason, TrainConfig, TrainOutcome, train};
+
+/// The guide for programs that use the library, `docs/library.md`, built
+/// only for doc tests: each of its Rust blocks is a whole program that
+/// `cargo test --doc` compiles and runs, so the guide stays true as pasted.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/library.md")]
+pub struct LibraryGuide;

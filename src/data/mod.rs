@@ -394,6 +394,13 @@ impl Split {
         let (a, b) = (self.train, self.train + self.valid);
         [("train", 0..a), ("valid", a..b), ("test", b..self.rows())]
     }
+
+    /// The images (row after row, as [`Network::predict`](crate::Network::predict)
+    /// takes them) and the labels of the test rows.
+    pub fn test_rows(&self) -> (&[f32], &[u8]) {
+        let start = self.train + self.valid;
+        (&self.images[start * self.features..], &self.labels[start..])
+    }
 }
 
 /// Index of the first value that is `bad`. Blocks of 64K values are

@@ -55,7 +55,8 @@ const PREDICT_CHUNK_ROWS: usize = 1024;
 pub struct Metrics {
     /// Mean cross-entropy (natural log).
     pub loss: f64,
-    /// Fraction of rows whose argmax is the label, in `[0, 1]`.
+    /// Fraction of rows whose predicted class (the first class of highest
+    /// probability) is the label, in `[0, 1]`.
     pub accuracy: f64,
     /// Number of rows measured.
     pub rows: usize,
