@@ -182,6 +182,9 @@ impl Network {
     /// measured in chunks of 1,024, so the memory used beyond the answer
     /// does not grow with the rows.
     ///
+    /// A network whose parameters are not finite (after a diverged run)
+    /// gives NaN probabilities, and class 0 for every row.
+    ///
     /// # Errors
     /// [`ErrorKind::BadShape`] if `images` is not whole rows of `D` values;
     /// [`ErrorKind::NonFinite`] if a value is NaN or infinite.

@@ -87,7 +87,7 @@ impl TrainConfig {
         if self.patience == Some(0) {
             return bad(
                 "patience",
-                "is Some(0): the run would stop before any epoch could improve".into(),
+                "is Some(0): the run would stop after its first epoch, before any could improve".into(),
                 "set `patience` to Some(1) or more, or None to run every epoch",
             );
         }
