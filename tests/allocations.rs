@@ -94,8 +94,8 @@ fn a_step_allocates_only_the_sgemm_packing_buffers() {
             assert_eq!(allocations, sgemm, "T={train_rows}: {allocations} allocations for {sgemm} sgemm calls");
             per_batch.push((train_rows, bytes, sgemm));
         }
-        // Past matrixmultiply's block sizes (kc = 392 rows of K as set in
-        // .cargo/config.toml, mc = 64 rows of M, nc = 1024 columns of N)
+        // Past matrixmultiply's block sizes (its defaults: kc = 256 rows of K,
+        // mc = 64 rows of M, nc = 1024 columns of N)
         // the packing buffers stop growing: 1024 and 4096 rows allocate the
         // same bytes in the same number of calls.
         assert_eq!(per_batch[1].1, per_batch[2].1, "bytes grew with the batch: {per_batch:?}");
