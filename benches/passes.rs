@@ -55,7 +55,7 @@ fn softmax(c: &mut Criterion) {
     let logits = data(&mut rng, n * classes);
     let bias = data(&mut rng, classes);
     let labels: Vec<u8> = (0..n).map(|i| (i % classes) as u8).collect();
-    let (mut loss, mut correct) = (vec![0.0f32; n], vec![0u8; n]);
+    let (mut loss, mut class) = (vec![0.0f32; n], vec![0u8; n]);
     // The naive version: the textbook three passes per row with a fresh
     // probability vector, as NumPy code would do it.
     let naive = |z: &[f32], out: &mut [f32]| -> f64 {
@@ -75,7 +75,7 @@ fn softmax(c: &mut Criterion) {
     let mut fast_out = logits.clone();
     let mut naive_out = vec![0.0f32; n * classes];
     let path = SimdPath::best();
-    passes::softmax_cross_entropy(path, &mut fast_out, &bias, &labels, &mut loss, &mut correct, n, 1.0 / n as f32);
+    passes::softmax_cross_entropy(path, &mut fast_out, &bias, &labels, &mut loss, &mut class, n, 1.0 / n as f32);
     let naive_loss = naive(&logits, &mut naive_out);
     let fast_loss = loss.iter().map(|&l| f64::from(l)).sum::<f64>() / n as f64;
     assert!((fast_loss - naive_loss).abs() < 1e-5, "fused softmax/CE disagrees: {fast_loss} vs {naive_loss}");
@@ -92,7 +92,7 @@ fn softmax(c: &mut Criterion) {
                     &bias,
                     &labels,
                     &mut loss,
-                    &mut correct,
+                    &mut class,
                     n,
                     1.0 / n as f32,
                 )
@@ -263,19 +263,19 @@ fn output_layer(c: &mut Criterion) {
     fused::transpose_output_weights(&w_o, classes, &mut w_o_t);
     let w = OutputWeights { hidden_bias: &b_h, transposed: &w_o_t, output_bias: &b_o };
     let mut logits = vec![0.0f32; n * classes];
-    let (mut loss, mut correct) = (vec![0.0f32; n], vec![0u8; n]);
+    let (mut loss, mut class) = (vec![0.0f32; n], vec![0u8; n]);
     let (mut g_b_h, mut g_w_o) = (vec![0.0f32; h], vec![0.0f32; h * classes]);
     let mut sums = vec![0.0f32; fused::partials_len(n, h, classes)];
     let inv_n = 1.0 / n as f32;
     let mut one_sweep = |path: SimdPath, hidden: &mut [f32], g_b_h: &mut [f32], g_w_o: &mut [f32]| {
-        let out = RowOutputs { logits: &mut logits, loss: &mut loss, correct: &mut correct };
+        let out = RowOutputs { logits: &mut logits, loss: &mut loss, class: &mut class };
         fused::train_output(path, hidden, &w, &labels, out, n, inv_n, g_b_h, g_w_o, &mut sums);
     };
     let mut logits2 = vec![0.0f32; n * classes];
-    let (mut loss2, mut correct2) = (vec![0.0f32; n], vec![0u8; n]);
+    let (mut loss2, mut class2) = (vec![0.0f32; n], vec![0u8; n]);
     let mut sums2 = vec![0.0f32; fused::partials_len(n, h, classes)];
     let mut two_sweeps = |path: SimdPath, hidden: &mut [f32], g_b_h: &mut [f32], g_w_o: &mut [f32]| {
-        let out = RowOutputs { logits: &mut logits2, loss: &mut loss2, correct: &mut correct2 };
+        let out = RowOutputs { logits: &mut logits2, loss: &mut loss2, class: &mut class2 };
         fused::forward_output(path, hidden, &w, &labels, out, n, inv_n);
         fused::backward_hidden(path, hidden, &logits2, &w_o_t, g_b_h, g_w_o, &mut sums2);
     };

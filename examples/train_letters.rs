@@ -32,7 +32,7 @@ fn main() -> Result<(), mlp_engine::Error> {
         valid.accuracy,
         test.accuracy
     );
-    let bytes = model::to_npz(&outcome.network);
+    let bytes = model::to_npz(&outcome.network)?;
     println!("model.npz would take {} bytes (np.load reads it)", bytes.len());
     Ok(())
 }

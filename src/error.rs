@@ -57,13 +57,19 @@ pub enum ErrorKind {
     Empty,
     /// A split that does not fit the data.
     BadSplit,
+    /// A training setting outside its range (see [`Error::setting`]).
+    BadSetting,
     /// A saved model whose tensors do not form a network.
     BadModel,
-    /// The training loss became NaN or infinite.
+    /// The training loss became NaN or infinite. Raised only by the `mlp`
+    /// tool: the library reports divergence as
+    /// [`StopReason::Diverged`](crate::StopReason::Diverged), keeping the run.
     Diverged,
-    /// An output folder or file that cannot be written.
+    /// An output folder or file that cannot be written. Raised only by the
+    /// `mlp` tool (the library writes no files).
     Output,
     /// The fast engine disagrees with the reference (a broken build).
+    /// Raised only by the `mlp` tool's benchmark self-check.
     SelfCheck,
 }
 
@@ -72,6 +78,7 @@ pub enum ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     path: Option<PathBuf>,
+    setting: Option<&'static str>,
     message: String,
     fix: Option<String>,
 }
@@ -79,7 +86,7 @@ pub struct Error {
 impl Error {
     /// An error of `kind` with `message`, naming no file and no fix yet.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, path: None, message: message.into(), fix: None }
+        Error { kind, path: None, setting: None, message: message.into(), fix: None }
     }
 
     /// The same error, naming `path` (kept if one is already named).
@@ -87,6 +94,15 @@ impl Error {
         if self.path.is_none() {
             self.path = Some(path.to_path_buf());
         }
+        self
+    }
+
+    /// The same error, naming the setting it concerns: a field of
+    /// [`TrainConfig`](crate::TrainConfig) (`"hidden"`, `"epochs"`,
+    /// `"learning_rate"`…) or an argument of a split (`"train"`, `"valid"`),
+    /// so that a program can point its user at its own name for it.
+    pub fn for_setting(mut self, setting: &'static str) -> Self {
+        self.setting = Some(setting);
         self
     }
 
@@ -131,6 +147,12 @@ impl Error {
     /// The file the error concerns, if one is named.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// The setting the error concerns, if any (see
+    /// [`for_setting`](Self::for_setting)).
+    pub fn setting(&self) -> Option<&'static str> {
+        self.setting
     }
 
     /// What went wrong, without the file name and the fix.

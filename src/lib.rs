@@ -22,6 +22,12 @@
 //!
 //! The `mlp` command-line tool is built on these and is not part of the library.
 //!
+//! Speed needs an optimised build: a debug build of the engine runs about
+//! 40 times slower. `docs/library.md` in the repository shows how a
+//! program that depends on the crate builds it optimised, and walks
+//! through training, prediction ([`Network::predict`],
+//! [`Network::predict_proba`]), errors and the training step.
+//!
 //! # Example
 //!
 //! Load a data set, split it as the course does, train with a per-epoch
@@ -48,7 +54,7 @@
 //! let [_, valid, _] = outcome.model_metrics;
 //! assert!(valid.accuracy > 0.3, "ten classes: chance is 0.1");
 //!
-//! let bytes = model::to_npz(&outcome.network); // what `np.load` opens
+//! let bytes = model::to_npz(&outcome.network)?; // what `np.load` opens
 //! let again = model::from_npz(&bytes, Path::new("model.npz"))?;
 //! assert_eq!(again.params(), outcome.network.params());
 //! # Ok::<(), mlp_engine::Error>(())
@@ -67,3 +73,10 @@ pub use engine::{Hyper, Layout, Metrics, Network, Prediction, Workspace};
 pub use error::{Error, ErrorKind, Result};
 pub use training::{Checkpoint, train_from};
 pub use training::{EpochRecord, StopReason, TrainConfig, TrainOutcome, train};
+
+/// The guide for programs that use the library, `docs/library.md`, built
+/// only for doc tests: each of its Rust blocks is a whole program that
+/// `cargo test --doc` compiles and runs, so the guide stays true as pasted.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/library.md")]
+pub struct LibraryGuide;

@@ -133,8 +133,8 @@ fn a_step_allocates_only_the_sgemm_packing_buffers() {
             assert_eq!(allocations, sgemm, "T={train_rows}: {allocations} allocations for {sgemm} sgemm calls");
             per_batch.push((train_rows, bytes, sgemm));
         }
-        // Past matrixmultiply's block sizes (kc = 392 rows of K as set in
-        // .cargo/config.toml, mc = 64 rows of M, nc = 1024 columns of N)
+        // Past matrixmultiply's block sizes (its defaults: kc = 256 rows of K,
+        // mc = 64 rows of M, nc = 1024 columns of N)
         // the packing buffers stop growing: 1024 and 4096 rows allocate the
         // same bytes in the same number of calls.
         assert_eq!(per_batch[1].1, per_batch[2].1, "bytes grew with the batch: {per_batch:?}");
@@ -187,7 +187,7 @@ fn passes_allocate_nothing() {
     let mut d_hidden = pixels(&mut rng, n, h);
     let mut logits = pixels(&mut rng, n, c);
     let y = labels(&mut rng, n, c);
-    let (mut loss, mut correct) = (vec![0.0; n], vec![0; n]);
+    let (mut loss, mut class) = (vec![0.0; n], vec![0; n]);
     let mut partials = vec![0.0; passes::partials_len(n, h)];
     let mut net = Network::new(layout, 1, 1e-5);
     let bias = vec![0.1f32; h];
@@ -198,15 +198,15 @@ fn passes_allocate_nothing() {
     let path = mlp_engine::engine::SimdPath::best();
     let (a, ..) = count(|| {
         passes::bias_relu(path, &mut hidden, &bias);
-        passes::softmax_cross_entropy(path, &mut logits, &bias[..c], &y, &mut loss, &mut correct, n, 1.0 / n as f32);
+        passes::softmax_cross_entropy(path, &mut logits, &bias[..c], &y, &mut loss, &mut class, n, 1.0 / n as f32);
         passes::relu_backward(path, &mut d_hidden, &hidden, &mut grad, &mut partials);
         passes::column_sums(path, &logits, &mut grad[..c], &mut partials);
         fused::transpose_output_weights(&w_o, c, &mut w_o_t);
         let w = OutputWeights { hidden_bias: &bias, transposed: &w_o_t, output_bias: &bias[..c] };
-        let out = RowOutputs { logits: &mut logits, loss: &mut loss, correct: &mut correct };
+        let out = RowOutputs { logits: &mut logits, loss: &mut loss, class: &mut class };
         fused::forward_output(path, &mut hidden, &w, &y, out, n, 1.0);
         fused::backward_hidden(path, &mut hidden, &logits, &w_o_t, &mut grad, &mut w_o_grad, &mut sums);
-        let out = RowOutputs { logits: &mut logits, loss: &mut loss, correct: &mut correct };
+        let out = RowOutputs { logits: &mut logits, loss: &mut loss, class: &mut class };
         #[rustfmt::skip]
         fused::train_output(path, &mut d_hidden, &w, &y, out, n / 2, 1.0, &mut grad, &mut w_o_grad, &mut sums);
         passes::apply_velocity(path, &mut w_o_t, &w_o_grad);

@@ -112,7 +112,7 @@ fn labels_npy() -> Vec<u8> {
 }
 
 fn model_bytes() -> Vec<u8> {
-    model::to_npz(&Network::new(Layout::new(4, 3, 10), 1, 0.0))
+    model::to_npz(&Network::new(Layout::new(4, 3, 10), 1, 0.0)).unwrap()
 }
 
 /// Parses an .npz archive of a data set the way `--data FILE.npz` does.
@@ -658,8 +658,11 @@ fn probe_agrees_with_load_and_refuses_what_load_refuses() {
     let px: Vec<u8> = (0..6 * 4).map(|i| i as u8).collect();
     let labels = Elements::Int(vec![0, 1, 2, 3, 4, 5]);
     let good = dir.join("good.npz");
-    std::fs::write(&good, npz::write(&[("images", &[6, 2, 2], &Elements::U8(px.clone())), ("labels", &[6], &labels)]))
-        .unwrap();
+    std::fs::write(
+        &good,
+        npz::write(&[("images", &[6, 2, 2], &Elements::U8(px.clone())), ("labels", &[6], &labels)]).unwrap(),
+    )
+    .unwrap();
     let deflated = dir.join("deflated.npz");
     let members = [
         Member::deflated("images.npy", &npy::write(&[6, 4], &Elements::U8(px.clone()))),
@@ -685,7 +688,8 @@ fn probe_agrees_with_load_and_refuses_what_load_refuses() {
     // Refused by probe as by load, with the same kind of error.
     let bad = |name: &str, images: (&[usize], Elements), labels: (&[usize], Elements)| {
         let path = dir.join(name);
-        std::fs::write(&path, npz::write(&[("images", images.0, &images.1), ("labels", labels.0, &labels.1)])).unwrap();
+        std::fs::write(&path, npz::write(&[("images", images.0, &images.1), ("labels", labels.0, &labels.1)]).unwrap())
+            .unwrap();
         DataSource::Npz(path)
     };
     let cases = [

@@ -173,7 +173,7 @@ fn a_report_on_a_model_of_another_shape_leaves_its_figures_out() {
     // Three classes instead of ten: predictions past the letters' range
     // would index outside the confusion matrix.
     let other = mlp_engine::Network::new(mlp_engine::Layout::new(784, 4, 3), 1, 0.0);
-    std::fs::write(dir.join("model.npz"), mlp_engine::training::model::to_npz(&other)).unwrap();
+    std::fs::write(dir.join("model.npz"), mlp_engine::training::model::to_npz(&other).unwrap()).unwrap();
     let out = mlp_command().arg("report").arg(&dir).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let page = std::fs::read_to_string(dir.join("report.html")).unwrap();

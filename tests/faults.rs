@@ -227,7 +227,10 @@ fn signals_during_mlp_report_leave_no_temporary_file() {
         let out = wait_limited(child, Duration::from_secs(60));
         let code = out.status.code();
         let expected = if name == "INT" { 130 } else { 143 };
-        assert!(code == Some(0) || code == Some(expected), "SIG{name}: exit {code:?}");
+        // A signal that arrives before mlp watches for it (its first
+        // milliseconds, before any file is opened) ends it the default way.
+        let early = std::os::unix::process::ExitStatusExt::signal(&out.status) == Some(expected - 128);
+        assert!(code == Some(0) || code == Some(expected) || early, "SIG{name}: {:?}", out.status);
         stopped += usize::from(code == Some(expected));
         no_temporaries(&dir);
         let page = std::fs::read_to_string(dir.join("report.html")).unwrap();

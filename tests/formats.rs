@@ -100,7 +100,8 @@ fn dataset_loader_refuses_mismatched_or_bad_arrays() {
     std::fs::create_dir_all(&dir).unwrap();
     let write = |name: &str, images: (&[usize], Elements), labels: (&[usize], Elements)| {
         let path = dir.join(name);
-        std::fs::write(&path, npz::write(&[("images", images.0, &images.1), ("labels", labels.0, &labels.1)])).unwrap();
+        std::fs::write(&path, npz::write(&[("images", images.0, &images.1), ("labels", labels.0, &labels.1)]).unwrap())
+            .unwrap();
         path
     };
     let ok =
@@ -140,7 +141,7 @@ fn dataset_loader_refuses_mismatched_or_bad_arrays() {
         assert!(err.to_string().contains(&path.display().to_string()), "error does not name the file: {err}");
     }
     let only_images = dir.join("members.npz");
-    std::fs::write(&only_images, npz::write(&[("images", &[1, 1], &Elements::U8(vec![0]))])).unwrap();
+    std::fs::write(&only_images, npz::write(&[("images", &[1, 1], &Elements::U8(vec![0]))]).unwrap()).unwrap();
     assert_eq!(Dataset::load_npz(&only_images).unwrap_err().kind(), ErrorKind::MissingMember);
     std::fs::remove_dir_all(&dir).unwrap();
 }

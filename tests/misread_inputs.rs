@@ -23,7 +23,8 @@ fn float_npz(dir: &Path, name: &str, rows: usize, pixel: impl Fn(usize) -> f32) 
     let images = Elements::F32((0..rows * 784).map(pixel).collect());
     let labels = Elements::Int((0..rows as i64).map(|i| i % 10).collect());
     let path = dir.join(name);
-    std::fs::write(&path, npz::write(&[("images", &[rows, 28, 28], &images), ("labels", &[rows], &labels)])).unwrap();
+    std::fs::write(&path, npz::write(&[("images", &[rows, 28, 28], &images), ("labels", &[rows], &labels)]).unwrap())
+        .unwrap();
     path
 }
 
@@ -61,7 +62,7 @@ fn model_of(dir: &Path, weight: f32) -> PathBuf {
     let mut network = Network::new(layout, 0, 0.0);
     network.params_mut().fill(weight);
     let path = dir.join("huge.npz");
-    std::fs::write(&path, model::to_npz(&network)).unwrap();
+    std::fs::write(&path, model::to_npz(&network).unwrap()).unwrap();
     path
 }
 

@@ -112,7 +112,7 @@ fn momentum_update_matches_naive() {
 }
 
 /// Runs the softmax pass over `logits` (rows of `c`) and returns
-/// (outputs, losses, correct).
+/// (outputs, losses, predicted classes).
 fn softmax_pass(
     path: SimdPath,
     logits: &[f32],
@@ -123,10 +123,10 @@ fn softmax_pass(
     let n = y.len();
     let mut out = logits.to_vec();
     let mut loss = vec![f32::NAN; n];
-    let mut correct = vec![9; n];
+    let mut class = vec![99; n];
     let inv_n = 1.0 / delta_rows.max(1) as f32;
-    passes::softmax_cross_entropy(path, &mut out, bias, y, &mut loss, &mut correct, delta_rows, inv_n);
-    (out, loss, correct)
+    passes::softmax_cross_entropy(path, &mut out, bias, y, &mut loss, &mut class, delta_rows, inv_n);
+    (out, loss, class)
 }
 
 #[test]
@@ -140,7 +140,7 @@ fn softmax_matches_naive_f64_and_builds_agree() {
             let delta_rows = n / 2;
             let mut results = Vec::new();
             for path in SimdPath::available() {
-                let (out, loss, correct) = softmax_pass(path, &z, &bias, &y, delta_rows);
+                let (out, loss, class) = softmax_pass(path, &z, &bias, &y, delta_rows);
                 for i in 0..n {
                     let row: Vec<f64> = (0..c).map(|j| f64::from(z[i * c + j] + bias[j])).collect();
                     let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
@@ -150,8 +150,15 @@ fn softmax_matches_naive_f64_and_builds_agree() {
                     // f32 log-sum-exp of logits of magnitude ≤ 9: absolute
                     // error a few ulps of the largest term (≈ 1e-6).
                     assert!((f64::from(loss[i]) - want_loss).abs() < 1e-5, "row {i}: loss {} vs {want_loss}", loss[i]);
+                    // Random logits tie in f32 probability with no real
+                    // chance, so the class is the exact argmax too.
                     let argmax = (0..c).fold(0, |b, j| if row[j] > row[b] { j } else { b });
-                    assert_eq!(correct[i], u8::from(argmax == label), "row {i} correct flag");
+                    assert_eq!(usize::from(class[i]), argmax, "row {i} class");
+                    if i >= delta_rows {
+                        let p = &out[i * c..(i + 1) * c];
+                        let first_max = (0..c).fold(0, |b, j| if p[j] > p[b] { j } else { b });
+                        assert_eq!(usize::from(class[i]), first_max, "row {i}: the class is the argmax of p");
+                    }
                     for j in 0..c {
                         let p = (row[j] - max).exp() / sum;
                         let want =
@@ -164,7 +171,7 @@ fn softmax_matches_naive_f64_and_builds_agree() {
                         );
                     }
                 }
-                results.push((out, loss, correct));
+                results.push((out, loss, class));
             }
             assert!(results.windows(2).all(|r| r[0] == r[1]), "builds disagree at {n}x{c}");
         }
@@ -187,13 +194,13 @@ fn softmax_and_cross_entropy_stay_finite_for_extreme_logits() {
     let y = [1u8, 0, 0, 9];
     let bias = vec![0.0f32; c];
     for path in SimdPath::available() {
-        let (probs, loss, correct) = softmax_pass(path, &z, &bias, &y, 0);
+        let (probs, loss, class) = softmax_pass(path, &z, &bias, &y, 0);
         assert!(loss.iter().all(|l| l.is_finite()), "{loss:?} on {}", path.name());
         // Row 0: label 1 has logit −1e4, winners 1e4: loss = 2e4 + ln 5.
         assert!((f64::from(loss[0]) - (2e4 + 5f64.ln())).abs() < 1e-2, "row 0 loss {}", loss[0]);
         assert!((f64::from(loss[1]) - 2e4).abs() < 1e-2, "confident miss loss {}", loss[1]);
         assert!((f64::from(loss[2]) - 10f64.ln()).abs() < 1e-6 && (f64::from(loss[3]) - 10f64.ln()).abs() < 1e-6);
-        assert_eq!(correct, vec![0, 0, 1, 0], "argmax takes the first maximum");
+        assert_eq!(class, vec![0, 3, 0, 0], "the class is the first maximum");
         for i in 0..4 {
             let row = &probs[i * c..(i + 1) * c];
             let sum: f32 = row.iter().sum();

@@ -31,11 +31,11 @@ fn main() {
     save("npy", "i8.npy", &npy::write(&[2], &labels));
     save("npy", "f4.npy", &npy::write(&[2, 3], &f32s));
     save("npy", "f8.npy", &npy::write(&[3], &Elements::F64(vec![1.0, 2.0, 3.0])));
-    save("npz", "stored.npz", &npz::write(&[("images", &[2, 28, 28], &images), ("labels", &[2], &labels)]));
+    save("npz", "stored.npz", &npz::write(&[("images", &[2, 28, 28], &images), ("labels", &[2], &labels)]).unwrap());
     save(
         "npz",
         "deflated.npz",
-        &npz::write_compressed(&[("images", &[2, 28, 28], &images), ("labels", &[2], &labels)]),
+        &npz::write_compressed(&[("images", &[2, 28, 28], &images), ("labels", &[2], &labels)]).unwrap(),
     );
     let idx_images = idx::write_u8(&[2, 28, 28], &(0..2 * 784).map(|i| (i % 256) as u8).collect::<Vec<_>>());
     let idx_labels = idx::write_u8(&[2], &[1, 2]);
@@ -44,9 +44,9 @@ fn main() {
     save("idx", "images-idx3-ubyte.gz", &gzip(&idx_images));
     save("idx", "labels-idx1-ubyte.gz", &gzip(&idx_labels));
     let net = Network::new(Layout::new(6, 4, 10), 1, 0.0);
-    save("model", "model.npz", &model::to_npz(&net));
-    let bytes = model::to_npz(&net);
+    save("model", "model.npz", &model::to_npz(&net).unwrap());
+    let bytes = model::to_npz(&net).unwrap();
     let archive = npz::Archive::open(&bytes).unwrap();
     let members: Vec<(String, Vec<u8>)> = archive.names().map(|n| (n.to_string(), archive.read(n).unwrap().into_owned())).collect();
-    save("model", "model-deflated.npz", &npz::write_members(&members, true));
+    save("model", "model-deflated.npz", &npz::write_members(&members, true).unwrap());
 }

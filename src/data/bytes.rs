@@ -157,7 +157,7 @@ pub fn max_inflated_len(compressed: usize) -> usize {
 /// memory, the same limit as for one file. Stops a stream whose every byte
 /// is honest but whose output would not fit.
 pub fn inflate_memory_cap() -> usize {
-    usize::try_from(crate::data::source::half_of_memory()).unwrap_or(usize::MAX)
+    usize::try_from(crate::data::memory::half_of_memory()).unwrap_or(usize::MAX)
 }
 
 /// How an [`inflate_into`] call ended.

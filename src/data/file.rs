@@ -14,7 +14,7 @@ use std::fs::{File, Metadata};
 use std::io::Read;
 use std::path::Path;
 
-use crate::data::source::half_of_memory;
+use crate::data::memory::half_of_memory;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Reads a whole regular file (following symlinks), refusing directories,

@@ -11,13 +11,15 @@
 pub mod bytes;
 pub mod file;
 pub mod idx;
+mod memory;
 pub mod npy;
 pub mod npz;
 pub mod shuffle;
 pub mod source;
 pub mod synth;
 
-pub use source::{DataShape, DataSource, default_split, machine_memory_bytes, suggested_split};
+pub use memory::machine_memory_bytes;
+pub use source::{DataShape, DataSource};
 
 use std::path::{Path, PathBuf};
 
@@ -239,20 +241,43 @@ impl Dataset {
 fn check_split(n: usize, train: usize, valid: usize) -> Result<()> {
     if train == 0 {
         return Err(Error::new(ErrorKind::BadSplit, "the split has no training rows")
-            .fix("use --split TRAIN,VALID with TRAIN > 0"));
+            .for_setting("train")
+            .fix("split with `train` of 1 or more"));
     }
     if train.checked_add(valid).is_none_or(|s| s > n) {
         return Err(Error::new(
             ErrorKind::BadSplit,
             format!("split {train},{valid} needs {} rows but the data has {n}", train.saturating_add(valid)),
         )
-        .fix(format!("use a smaller --split, e.g. {}", source::suggested_split(n))));
+        .for_setting("split")
+        .fix(split_fix(n)));
     }
     if n > u32::MAX as usize {
         return Err(Error::new(ErrorKind::TooLarge, format!("{n} rows are more than the shuffle can order (2^32)"))
             .fix("use a smaller data set"));
     }
     Ok(())
+}
+
+/// The default `(train, valid)` sizes for a data set of `rows` images: the
+/// course split 10,000 / 6,000 (test the rest) when the data has more than
+/// 16,000 rows, as the course file does; else 60% / 20% (test the rest).
+pub fn default_split(rows: usize) -> (usize, usize) {
+    if rows > 16_000 {
+        (10_000, 6_000)
+    } else {
+        (rows / 10 * 6 + rows % 10 * 6 / 10, rows / 10 * 2 + rows % 10 * 2 / 10)
+    }
+}
+
+/// How to split `n` rows instead, in the library's words.
+fn split_fix(n: usize) -> String {
+    if n < 2 {
+        return "use more data: a split needs at least one training and one validation row".into();
+    }
+    let (train, valid) = default_split(n);
+    let (train, valid) = (train.max(1), valid.clamp(1, n - train.max(1)));
+    format!("ask for at most {n} rows in `train` + `valid`, e.g. train {train}, valid {valid} (`data::default_split`)")
 }
 
 /// Reorders rows in place so that row `r` becomes old row `order[r]`:
@@ -369,6 +394,13 @@ impl Split {
     pub fn ranges(&self) -> [(&'static str, std::ops::Range<usize>); 3] {
         let (a, b) = (self.train, self.train + self.valid);
         [("train", 0..a), ("valid", a..b), ("test", b..self.rows())]
+    }
+
+    /// The images (row after row, as [`Network::predict`](crate::Network::predict)
+    /// takes them) and the labels of the test rows.
+    pub fn test_rows(&self) -> (&[f32], &[u8]) {
+        let start = self.train + self.valid;
+        (&self.images[start * self.features..], &self.labels[start..])
     }
 }
 

@@ -346,17 +346,18 @@ fn read_entry(r: &mut ByteReader<'_>) -> Result<Entry> {
 
 /// A stored (uncompressed) archive of `arrays`, as `np.savez` writes it.
 ///
-/// # Panics
-/// If a member exceeds 4 GiB (this writer makes no zip64 fields).
-pub fn write(arrays: &[(&str, &[usize], &Elements)]) -> Vec<u8> {
+/// # Errors
+/// [`ErrorKind::TooLarge`] if the archive would need zip64 fields (see
+/// [`write_members`]).
+pub fn write(arrays: &[(&str, &[usize], &Elements)]) -> Result<Vec<u8>> {
     write_members(&npy_members(arrays), false)
 }
 
 /// A deflated archive of `arrays`, as `np.savez_compressed` writes it.
 ///
-/// # Panics
+/// # Errors
 /// As [`write()`].
-pub fn write_compressed(arrays: &[(&str, &[usize], &Elements)]) -> Vec<u8> {
+pub fn write_compressed(arrays: &[(&str, &[usize], &Elements)]) -> Result<Vec<u8>> {
     write_members(&npy_members(arrays), true)
 }
 
@@ -364,21 +365,61 @@ fn npy_members(arrays: &[(&str, &[usize], &Elements)]) -> Vec<(String, Vec<u8>)>
     arrays.iter().map(|&(name, shape, elements)| (format!("{name}.npy"), npy::write(shape, elements))).collect()
 }
 
+/// The 32-bit and 16-bit fields of a plain (not zip64) zip archive, checked.
+struct Zip32;
+
+impl Zip32 {
+    /// A size or offset of the archive as a 32-bit field. All ones is
+    /// kept for "see the zip64 field", as readers take it.
+    fn field(value: usize, what: &str) -> Result<u32> {
+        u32::try_from(value).ok().filter(|&v| v != u32::MAX).ok_or_else(|| {
+            Error::new(
+                ErrorKind::TooLarge,
+                format!("{what} is {value} bytes, past the 4 GiB that a zip archive without zip64 fields can hold"),
+            )
+            .fix("write fewer or smaller arrays per archive (each model or data file under 4 GiB)")
+        })
+    }
+
+    /// A count or name length as a 16-bit field, all ones kept for zip64
+    /// as in [`field`](Self::field).
+    fn short(value: usize, what: &str) -> Result<u16> {
+        u16::try_from(value).ok().filter(|&v| v != u16::MAX).ok_or_else(|| {
+            Error::new(ErrorKind::TooLarge, format!("{what} is {value}, past the 65,534 a zip archive can hold"))
+                .fix("write fewer arrays per archive, with shorter names")
+        })
+    }
+
+    /// Checks one member: where it starts, its sizes and its name.
+    fn member(offset: usize, size: usize, packed: usize, name: &str) -> Result<[u32; 3]> {
+        let what = |field: &str| format!("{field} of member {name}");
+        Self::short(name.len(), &what("the name length"))?;
+        Ok([
+            Self::field(offset, &what("the offset"))?,
+            Self::field(size, &what("the size"))?,
+            Self::field(packed, &what("the stored size"))?,
+        ])
+    }
+}
+
 /// A zip archive of raw members `(file name, bytes)`, each stored or
 /// deflated; what [`write()`] and [`write_compressed`] make of `.npy` members.
 ///
-/// # Panics
-/// As [`write()`].
-pub fn write_members(members: &[(String, Vec<u8>)], deflate: bool) -> Vec<u8> {
+/// # Errors
+/// [`ErrorKind::TooLarge`] when a field would not fit a plain zip archive:
+/// a member, or the archive before its directory, of 4 GiB or more (which
+/// numpy writes with zip64 fields, and this writer does not), or more than
+/// 65,535 members. Nothing is cast short, so no archive it returns is broken.
+pub fn write_members(members: &[(String, Vec<u8>)], deflate: bool) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut central = Vec::new();
+    let count = Zip32::short(members.len(), "the number of members")?;
     for (file_name, data) in members {
-        let packed = if deflate { miniz_oxide::deflate::compress_to_vec(data, 6) } else { data.clone() };
+        let packed =
+            if deflate { Cow::Owned(miniz_oxide::deflate::compress_to_vec(data, 6)) } else { Cow::Borrowed(data) };
         let method: u8 = if deflate { 8 } else { 0 };
         let crc = crc32(data);
-        let offset = u32::try_from(out.len()).expect("archive over 4 GiB needs zip64, which this writer does not make");
-        let size = u32::try_from(data.len()).expect("member over 4 GiB needs zip64, which this writer does not make");
-        let packed_size = packed.len() as u32;
+        let [offset, size, packed_size] = Zip32::member(out.len(), data.len(), packed.len(), file_name)?;
         // Version 2.0, no flags, the method, time/date of 1980-01-01, CRC, sizes.
         let fields = |v: &mut Vec<u8>| {
             v.extend_from_slice(&[0, 0, method, 0, 0, 0, 0x21, 0]);
@@ -402,16 +443,18 @@ pub fn write_members(members: &[(String, Vec<u8>)], deflate: bool) -> Vec<u8> {
         central.extend_from_slice(&offset.to_le_bytes());
         central.extend_from_slice(file_name.as_bytes());
     }
-    let cd_offset = out.len() as u32;
+    // Members each under 4 GiB can still end past it together.
+    let cd_offset = Zip32::field(out.len(), "the archive before its directory")?;
+    let cd_len = Zip32::field(central.len(), "the directory")?;
     out.extend_from_slice(&central);
     out.extend_from_slice(&END_SIG.to_le_bytes());
     out.extend_from_slice(&[0, 0, 0, 0]);
-    out.extend_from_slice(&(members.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(members.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&cd_len.to_le_bytes());
     out.extend_from_slice(&cd_offset.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -422,7 +465,7 @@ mod tests {
     fn written_archive_reads_back() {
         let w = Elements::F32(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         let b = Elements::Int(vec![7, 8]);
-        let bytes = write(&[("W", &[3, 2], &w), ("b", &[2], &b)]);
+        let bytes = write(&[("W", &[3, 2], &w), ("b", &[2], &b)]).unwrap();
         let archive = Archive::open(&bytes).unwrap();
         assert_eq!(archive.names().collect::<Vec<_>>(), ["W.npy", "b.npy"]);
         assert_eq!(archive.array("W").unwrap(), NpyArray { shape: vec![3, 2], elements: w });
@@ -433,10 +476,38 @@ mod tests {
     #[test]
     fn compressed_archive_reads_back_and_is_smaller() {
         let w = Elements::F32(vec![0.5; 4000]);
-        let stored = write(&[("W", &[40, 100], &w)]);
-        let deflated = write_compressed(&[("W", &[40, 100], &w)]);
+        let stored = write(&[("W", &[40, 100], &w)]).unwrap();
+        let deflated = write_compressed(&[("W", &[40, 100], &w)]).unwrap();
         assert!(deflated.len() * 10 < stored.len(), "{} vs {} bytes", deflated.len(), stored.len());
         let archive = Archive::open(&deflated).unwrap();
         assert_eq!(archive.array("W").unwrap(), NpyArray { shape: vec![40, 100], elements: w });
+    }
+
+    #[test]
+    fn sizes_past_a_plain_zip_are_errors_not_wrapped_fields() {
+        // The writer checks every field through Zip32; its bounds are
+        // tested here without making 4 GiB of data.
+        // All ones means "in the zip64 field" to a reader: the largest
+        // value a plain field holds is one less.
+        const LIMIT: usize = u32::MAX as usize - 1;
+        assert_eq!(Zip32::member(LIMIT, LIMIT, 0, "W.npy").unwrap(), [u32::MAX - 1, u32::MAX - 1, 0]);
+        for (offset, size, packed) in [(LIMIT + 1, 0, 0), (0, LIMIT + 1, 0), (0, 0, LIMIT + 1), (3 << 31, 1, 1)] {
+            let error = Zip32::member(offset, size, packed, "W.npy").unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::TooLarge, "{offset} {size} {packed}");
+            assert!(error.message().contains("member W.npy") && error.message().contains("4 GiB"), "{error}");
+        }
+        let long_name = "n".repeat(65_535);
+        assert_eq!(Zip32::member(0, 0, 0, &long_name).unwrap_err().kind(), ErrorKind::TooLarge);
+        // The directory's offset: members each under 4 GiB that end past it.
+        assert_eq!(
+            Zip32::field(LIMIT + 7, "the archive before its directory").unwrap_err().kind(),
+            ErrorKind::TooLarge
+        );
+        // Too many members, refused before any is written; the most that
+        // fit read back.
+        let members: Vec<(String, Vec<u8>)> = (0..65_535).map(|i| (format!("{i}.npy"), Vec::new())).collect();
+        assert_eq!(write_members(&members, false).unwrap_err().kind(), ErrorKind::TooLarge);
+        let archive = write_members(&members[..65_534], false).unwrap();
+        assert_eq!(Archive::open(&archive).unwrap().names().count(), 65_534);
     }
 }

@@ -206,37 +206,3 @@ fn probe_idx_dir(dir: &Path) -> Result<DataShape> {
     let shape = DataShape { rows, features: features.unwrap_or(0), load_bytes: 0 };
     Ok(DataShape { load_bytes: shape.dataset_bytes().saturating_mul(2).saturating_add(part_peak), ..shape })
 }
-
-/// The default `(train, valid)` sizes for a data set of `rows` images: the
-/// course split 10,000 / 6,000 (test the rest) when the data has more than
-/// 16,000 rows, as the course file does; else 60% / 20% (test the rest).
-pub fn default_split(rows: usize) -> (usize, usize) {
-    if rows > 16_000 {
-        (10_000, 6_000)
-    } else {
-        (rows / 10 * 6 + rows % 10 * 6 / 10, rows / 10 * 2 + rows % 10 * 2 / 10)
-    }
-}
-
-/// A `--split TRAIN,VALID` that fits `rows` images, for messages: the
-/// default split, never a part of 0 rows (at least 2 rows are needed).
-pub fn suggested_split(rows: usize) -> String {
-    let (train, valid) = default_split(rows);
-    if rows < 2 {
-        return "more data: a split needs at least one training and one validation row".into();
-    }
-    format!("--split {},{}", train.max(1), valid.max(1).min(rows - train.max(1)))
-}
-
-/// The most one file or one decompression may take: half of this machine's
-/// memory (`MemTotal`; of 16 GiB where that cannot be read).
-pub(crate) fn half_of_memory() -> u64 {
-    machine_memory_bytes().unwrap_or(16 << 30) / 2
-}
-
-/// Total memory of this machine in bytes (Linux `MemTotal`), if readable.
-pub fn machine_memory_bytes() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kb: u64 = text.lines().find(|l| l.starts_with("MemTotal:"))?.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb.saturating_mul(1024))
-}

@@ -5,7 +5,7 @@
 //! buffer through memory and packs it for a few flops per element. Here it
 //! rides along with the passes that touch those rows anyway:
 //! - [`forward_output`]: per row, `A ← relu(Z + b_h)`, then its C logits
-//!   from the row while it is in cache, then softmax, loss, argmax and δ;
+//!   from the row while it is in cache, then softmax, loss, class and δ;
 //! - [`backward_hidden`]: per row, the ∂W_o = Aᵀ·δ sums, then `dA = δ·W_oᵀ`,
 //!   the ReLU mask and the ∂b_h sums, dZ written over A in place;
 //! - [`train_output`]: both, block of rows by block of rows, for the
@@ -190,7 +190,8 @@ fn check_forward_shapes(hidden: &[f32], w: &OutputWeights<'_>, labels: &[u8], ou
     let (h, c, n) = (w.hidden_bias.len(), w.output_bias.len(), labels.len());
     assert!(h > 0 && c > 0 && hidden.len() == n * h, "hidden buffer is not {n} rows of {h}");
     assert!(w.transposed.len() == c * h && out.logits.len() == n * c, "W_o or logits do not match");
-    assert!(out.loss.len() == n && out.correct.len() == n, "per-row outputs are not {n} long");
+    assert!(out.loss.len() == n && out.class.len() == n, "per-row outputs are not {n} long");
+    assert!(c <= 256, "{c} classes do not fit a u8 class index");
     assert!(labels.iter().all(|&y| (y as usize) < c), "a label is not below {c}");
 }
 
@@ -199,7 +200,7 @@ fn check_forward_shapes(hidden: &[f32], w: &OutputWeights<'_>, labels: &[u8], ou
 /// Per row: `A ← relu(Z + b_h)` in place in `hidden`; `logits = A·W_o + b_o`
 /// (W_o read as `w.transposed`); then as
 /// `passes::softmax_cross_entropy` (feature `bench-aids`):
-/// loss, correctness, and δ = (p − y)·inv_n (first `delta_rows` rows) or p in
+/// loss, predicted class, and δ = (p − y)·inv_n (first `delta_rows` rows) or p in
 /// place of the logits.
 pub fn forward_output(
     path: SimdPath,
@@ -218,12 +219,12 @@ pub fn forward_output(
         .zip(out.logits.par_chunks_mut(c * ROWS_PER_TASK))
         .zip(labels.par_chunks(ROWS_PER_TASK))
         .zip(out.loss.par_chunks_mut(ROWS_PER_TASK))
-        .zip(out.correct.par_chunks_mut(ROWS_PER_TASK))
+        .zip(out.class.par_chunks_mut(ROWS_PER_TASK))
         .enumerate()
-        .for_each(|(task, ((((a, z), labels), loss), correct))| {
+        .for_each(|(task, ((((a, z), labels), loss), class))| {
             hidden_rows_and_logits(path, a, b_h, w_o_t, z);
             let own_delta_rows = delta_rows.saturating_sub(task * ROWS_PER_TASK);
-            softmax_rows(path, z, b_o, labels, loss, correct, own_delta_rows, inv_n);
+            softmax_rows(path, z, b_o, labels, loss, class, own_delta_rows, inv_n);
         });
 }
 
@@ -415,8 +416,8 @@ pub struct RowOutputs<'a> {
     pub logits: &'a mut [f32],
     /// −log p_label.  (N)
     pub loss: &'a mut [f32],
-    /// 1 where argmax = label.  (N)
-    pub correct: &'a mut [u8],
+    /// The first class of highest probability.  (N)
+    pub class: &'a mut [u8],
 }
 
 /// One chunk of [`train_output`]: blocks of [`TRAIN_BLOCK`] rows go forward
@@ -434,7 +435,7 @@ fn train_chunk(
     labels: &[u8],
     logits: &mut [f32],
     loss: &mut [f32],
-    correct: &mut [u8],
+    class: &mut [u8],
     train_rows: usize,
     inv_n: f32,
     sums: &mut [f32],
@@ -446,11 +447,11 @@ fn train_chunk(
         .zip(logits.chunks_mut(TRAIN_BLOCK * c))
         .zip(labels.chunks(TRAIN_BLOCK))
         .zip(loss.chunks_mut(TRAIN_BLOCK))
-        .zip(correct.chunks_mut(TRAIN_BLOCK));
-    for (i, ((((a, z), labels), loss), correct)) in blocks.enumerate() {
+        .zip(class.chunks_mut(TRAIN_BLOCK));
+    for (i, ((((a, z), labels), loss), class)) in blocks.enumerate() {
         let own_train = train_rows.saturating_sub(i * TRAIN_BLOCK).min(labels.len());
         hidden_rows_and_logits(path, a, w.hidden_bias, w.transposed, z);
-        softmax_rows(path, z, w.output_bias, labels, loss, correct, own_train, inv_n);
+        softmax_rows(path, z, w.output_bias, labels, loss, class, own_train, inv_n);
         add_backward_rows(path, &mut a[..own_train * h], &z[..own_train * c], w.transposed, sums);
     }
 }
@@ -506,7 +507,7 @@ pub(crate) fn train_output_tasks<C: PhaseClock>(
     let (z_train, z_rest) = out.logits.split_at_mut(split * c);
     let (y_train, y_rest) = labels.split_at(split);
     let (loss_train, loss_rest) = out.loss.split_at_mut(split);
-    let (ok_train, ok_rest) = out.correct.split_at_mut(split);
+    let (class_train, class_rest) = out.class.split_at_mut(split);
     let partials = chunk_sums(partials, train_rows, h, c);
     rayon::join(
         || {
@@ -515,17 +516,17 @@ pub(crate) fn train_output_tasks<C: PhaseClock>(
                 .zip(z_train.par_chunks_mut(c * chunk))
                 .zip(y_train.par_chunks(chunk))
                 .zip(loss_train.par_chunks_mut(chunk))
-                .zip(ok_train.par_chunks_mut(chunk))
+                .zip(class_train.par_chunks_mut(chunk))
                 .zip(partials.par_chunks_mut((c + 1) * h))
                 .enumerate()
-                .for_each(|(i, (((((a, z), y), loss), ok), sums))| {
+                .for_each(|(i, (((((a, z), y), loss), class), sums))| {
                     let own_train = train_rows.saturating_sub(i * chunk);
-                    tasks.run(|| train_chunk(path, a, w, y, z, loss, ok, own_train, inv_n, sums));
+                    tasks.run(|| train_chunk(path, a, w, y, z, loss, class, own_train, inv_n, sums));
                 });
         },
         || {
             if !y_rest.is_empty() {
-                let rest = RowOutputs { logits: z_rest, loss: loss_rest, correct: ok_rest };
+                let rest = RowOutputs { logits: z_rest, loss: loss_rest, class: class_rest };
                 tasks.run(|| forward_output(path, a_rest, w, y_rest, rest, 0, 0.0));
             }
         },

@@ -18,6 +18,7 @@ use crate::engine::matrix::{MatMut, MatRef, gemm_par_tasks};
 use crate::engine::rng::Rng;
 use crate::engine::simd::SimdPath;
 use crate::engine::{fused, passes};
+use crate::error::{Error, ErrorKind, Result};
 use rayon::iter::ParallelExtend;
 
 /// Learning rate α and momentum γ of `v ← γ·v + α·∇L; W ← W − v`.
@@ -46,12 +47,18 @@ pub const FOLD_MAX_ROWS: usize = 64;
 /// The assignment's initial velocity for every parameter.
 pub const DEFAULT_VELOCITY_INIT: f32 = 1e-5;
 
+/// Rows per forward pass of [`Network::predict`] and
+/// [`Network::predict_proba`]: bounds their workspace whatever the number
+/// of rows (4 MB of activations at H = 1000).
+const PREDICT_CHUNK_ROWS: usize = 1024;
+
 /// Mean loss and accuracy over a set of rows.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Metrics {
     /// Mean cross-entropy (natural log).
     pub loss: f64,
-    /// Fraction of rows whose argmax is the label, in `[0, 1]`.
+    /// Fraction of rows whose predicted class (the first class of highest
+    /// probability) is the label, in `[0, 1]`.
     pub accuracy: f64,
     /// Number of rows measured.
     pub rows: usize,
@@ -156,14 +163,104 @@ impl Network {
     }
 
     /// Forward pass over the rows of `x` into `ws`: per-row losses and
-    /// correctness for all rows, and `δ = (p − y)/T` in place of the logits
-    /// for the first `train_rows` rows (no gradients when 0).
+    /// predicted classes for all rows, and `δ = (p − y)/T` in place of the
+    /// logits for the first `train_rows` rows (no gradients when 0); the
+    /// other rows' logits become their probabilities. The workspace records
+    /// what the pass did, which [`backward`](Self::backward) checks.
+    ///
+    /// # Panics
+    /// If `x` does not have the network's inputs per row, `labels` is not
+    /// one label below C per row, `x` has more rows than the workspace
+    /// holds, `train_rows` exceeds the rows or the workspace's training
+    /// rows, or the workspace was made for another layout.
     pub fn forward(&self, ws: &mut Workspace, x: MatRef<'_>, labels: &[u8], train_rows: usize) {
         self.hidden_gemm(ws, x, labels, train_rows, &mut ());
         let (path, n) = (ws.simd, x.rows());
         let (hidden, weights, out, _) = ws.output_layer(&self.params, n);
         let inv_n = if train_rows == 0 { 0.0 } else { 1.0 / train_rows as f32 };
         fused::forward_output(path, hidden, &weights, labels, out, train_rows, inv_n);
+        ws.delta_rows = train_rows;
+    }
+
+    /// Each row's class: the first class of highest probability, the argmax
+    /// of [`predict_proba`](Self::predict_proba). `images` holds the rows
+    /// one after another, `D` values each, as a [`Split`](crate::Split) or
+    /// [`Dataset`](crate::Dataset) holds them; any number of rows is
+    /// measured in chunks of 1,024, so the memory used beyond the answer
+    /// does not grow with the rows.
+    ///
+    /// A network whose parameters are not finite (after a diverged run)
+    /// gives NaN probabilities, and class 0 for every row.
+    ///
+    /// # Errors
+    /// [`ErrorKind::BadShape`] if `images` is not whole rows of `D` values;
+    /// [`ErrorKind::NonFinite`] if a value is NaN or infinite.
+    pub fn predict(&self, images: &[f32]) -> Result<Vec<u8>> {
+        let mut classes = Vec::new();
+        self.predict_chunks(images, 1, &mut classes, |ws, n, out| out.extend_from_slice(&ws.row_class[..n]))?;
+        Ok(classes)
+    }
+
+    /// Each row's probabilities of the C classes, row-major `(N, C)`: the
+    /// softmax of its logits, as the training pass computes them. Rows are
+    /// given and measured as by [`predict`](Self::predict).
+    ///
+    /// # Errors
+    /// As [`predict`](Self::predict).
+    pub fn predict_proba(&self, images: &[f32]) -> Result<Vec<f32>> {
+        let mut probabilities = Vec::new();
+        let c = self.layout.classes;
+        self.predict_chunks(images, c, &mut probabilities, |ws, n, out| {
+            // With no training rows, each row's logits became its probabilities.
+            out.extend_from_slice(&ws.logits[..n * c]);
+        })?;
+        Ok(probabilities)
+    }
+
+    /// Checks `images`, reserves `per_row` outputs per row in `out`, then
+    /// runs forward over the rows in chunks, letting `take` append each
+    /// chunk's outputs from the workspace.
+    fn predict_chunks<T>(
+        &self,
+        images: &[f32],
+        per_row: usize,
+        out: &mut Vec<T>,
+        mut take: impl FnMut(&Workspace, usize, &mut Vec<T>),
+    ) -> Result<()> {
+        let d = self.layout.inputs;
+        if !images.len().is_multiple_of(d) {
+            return Err(Error::new(
+                ErrorKind::BadShape,
+                format!("{} image values are not whole rows of the network's {d} inputs", images.len()),
+            )
+            .fix(format!("pass the rows one after another, {d} values each, as a `Split` holds them")));
+        }
+        let rows = images.len() / d;
+        if let Some(at) = images.iter().position(|v| !v.is_finite()) {
+            return Err(Error::new(
+                ErrorKind::NonFinite,
+                format!("row {} holds {} at column {}", at / d, images[at], at % d),
+            )
+            .fix("pass finite image values"));
+        }
+        out.try_reserve_exact(rows.saturating_mul(per_row)).map_err(|_| {
+            Error::new(ErrorKind::TooLarge, format!("the answers for {rows} rows do not fit in memory"))
+                .fix("predict fewer rows at a time")
+        })?;
+        if rows == 0 {
+            return Ok(());
+        }
+        let chunk = rows.min(PREDICT_CHUNK_ROWS);
+        let mut ws = Workspace::new(self.layout, chunk, 0);
+        // The pass computes each row's loss against a label; a prediction
+        // needs none, so every row gets class 0 and its loss is not read.
+        let labels = vec![0u8; chunk];
+        for x in images.chunks(chunk * d) {
+            let n = x.len() / d;
+            self.forward(&mut ws, MatRef::from_slice(x, n, d), &labels[..n], 0);
+            take(&ws, n, out);
+        }
+        Ok(())
     }
 
     /// Checks a batch against the network and the workspace, then writes
@@ -183,8 +280,12 @@ impl Network {
         assert!(n <= ws.max_rows, "batch of {n} rows exceeds the workspace's {}", ws.max_rows);
         assert!(train_rows <= n.min(ws.max_train_rows), "{train_rows} training rows do not fit");
         assert_eq!((ws.layout.hidden, ws.layout.classes), (l.hidden, l.classes), "workspace made for another network");
+        // Recorded before the buffers change: a pass that panics half-way
+        // leaves a workspace that backward refuses.
         ws.rows = n;
+        ws.delta_rows = 0;
         ws.dz_rows = 0;
+        ws.labels[..n].copy_from_slice(labels);
         let hidden = &mut ws.hidden[..n * l.hidden];
         timed(clock, Phase::HiddenGemm, |tasks| {
             let z = MatMut::from_slice(hidden, n, l.hidden);
@@ -196,15 +297,37 @@ impl Network {
         timed(clock, Phase::OutputLayer, |_| fused::transpose_output_weights(w_o, l.classes, w_o_t));
     }
 
-    /// Gradients of the mean loss over the first `t` rows of the last
-    /// [`forward`](Self::forward) (made with `train_rows = t`), written into
-    /// the gradient buffer. `x` holds those `t` rows. The activations of
-    /// those rows become dZ in the workspace (see [`Workspace::hidden`]).
+    /// Gradients of the mean loss over the `T` training rows of the last
+    /// [`forward`](Self::forward) (made with `train_rows = T`), written into
+    /// the gradient buffer. `x` holds those `T` rows (the first `T` rows of
+    /// that pass). The activations of those rows become dZ in the workspace
+    /// (see [`Workspace::hidden`]).
+    ///
+    /// # Panics
+    /// With a message naming the misuse, when the workspace does not hold
+    /// what this backward pass needs: its last forward pass had no training
+    /// rows (its logits hold probabilities, not δ), `x` has another number
+    /// of rows than that pass's training rows, or inputs per row other than
+    /// the network's, the activations are already dZ (a second backward, or
+    /// backward after a step), or the workspace belongs to another layout.
+    /// The forward pass must have been made with this network's parameters,
+    /// which is not checked.
     pub fn backward(&mut self, ws: &mut Workspace, x: MatRef<'_>) {
         let l = self.layout;
         let t = x.rows();
-        assert!(t <= ws.rows && t <= ws.max_train_rows, "backward over rows the forward pass did not make");
+        assert_eq!(ws.layout, l, "backward with a workspace made for another network");
+        assert_eq!(x.cols(), l.inputs, "backward over rows of {} features; the network takes {}", x.cols(), l.inputs);
         assert_eq!(ws.dz_rows, 0, "backward after backward or a step: the activations are already dZ");
+        assert!(
+            ws.delta_rows > 0,
+            "backward after a forward pass with no training rows: its logits hold probabilities, not δ; \
+             run forward with train_rows > 0 first"
+        );
+        assert_eq!(
+            t, ws.delta_rows,
+            "backward over {t} rows after a forward pass with {} training rows: pass exactly those rows",
+            ws.delta_rows
+        );
         let path = ws.simd;
         let [_, g_b_h, g_w_o, _] = l.split_mut(&mut self.grads);
         let hidden = &mut ws.hidden[..t * l.hidden];
@@ -318,6 +441,7 @@ impl Network {
             #[rustfmt::skip]
             fused::train_output_tasks(path, hidden, &weights, labels, out, train_rows, inv_n, g_b_h, g_w_o, sums, tasks);
         });
+        ws.delta_rows = train_rows;
         ws.dz_rows = train_rows;
         if !inspect(self, ws) {
             return false;
@@ -379,10 +503,9 @@ impl Network {
             if let Some(out) = predictions.as_deref_mut() {
                 // With no training rows the forward pass leaves each row's
                 // probabilities where its logits were.
-                let rows = ws.logits.chunks_exact(c).zip(&labels[start..start + count]).zip(&ws.row_correct);
-                for (o, ((p, &label), &correct)) in out[start..start + count].iter_mut().zip(rows) {
-                    let class = predicted_class(p, usize::from(label), correct == 1);
-                    *o = Prediction { class: class as u8, probability: p[class] };
+                let rows = ws.logits.chunks_exact(c).zip(&ws.row_class);
+                for (o, (p, &class)) in out[start..start + count].iter_mut().zip(rows) {
+                    *o = Prediction { class, probability: p[usize::from(class)] };
                 }
             }
             start += count;
@@ -394,10 +517,9 @@ impl Network {
 /// A model's answer for one row.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Prediction {
-    /// The predicted class: the label where the row counted as right (the
-    /// argmax of its logits was the label), otherwise the first class of
-    /// highest probability that is not the label, so that predictions and
-    /// accuracy always agree.
+    /// The predicted class: the first class of highest probability, as
+    /// [`Network::predict`] gives it; the row counts as right in the
+    /// accuracy exactly when it is the label.
     pub class: u8,
     /// That probability.
     pub probability: f32,
@@ -533,36 +655,6 @@ impl<C: PhaseClock> Tasks<'_, C> {
     }
 }
 
-/// The class a row's probabilities `p` predict, consistent with the
-/// accuracy: that counted the argmax of the logits (`correct`: it was the
-/// label), and logits a few ulps apart can round to equal probabilities,
-/// where the first maximum of `p` need not be the logits' argmax. So a
-/// correct row predicts its label, and a wrong one the first maximum of
-/// `p` that is not the label (with NaN probabilities, after divergence,
-/// the first class that is not the label).
-fn predicted_class(p: &[f32], label: usize, correct: bool) -> usize {
-    if correct {
-        return label;
-    }
-    let best = argmax(p);
-    if best != label {
-        return best;
-    }
-    let other = |tied: bool| (0..p.len()).find(|&j| j != label && (!tied || p[j] == p[best]));
-    other(true).or_else(|| other(false)).unwrap_or(best)
-}
-
-/// Index of the first largest element.
-fn argmax(values: &[f32]) -> usize {
-    let mut best = 0;
-    for (j, &v) in values.iter().enumerate() {
-        if v > values[best] {
-            best = j;
-        }
-    }
-    best
-}
-
 /// Every activation and gradient buffer of a batch of up to `max_rows` rows,
 /// of which up to `max_train_rows` are training rows.
 #[derive(Debug)]
@@ -573,6 +665,9 @@ pub struct Workspace {
     max_train_rows: usize,
     /// Rows of the last forward pass.
     rows: usize,
+    /// Leading rows of `logits` that the last forward pass made δ (its
+    /// training rows); the rest of its rows hold probabilities.
+    delta_rows: usize,
     /// Leading rows of `hidden` that the backward pass turned into dZ.
     dz_rows: usize,
     /// Z, then A = relu(Z + b_h), then dZ for the training rows.  (max_rows, H)
@@ -581,8 +676,10 @@ pub struct Workspace {
     logits: Vec<f32>,
     /// −log p_label per row.  (max_rows)
     row_loss: Vec<f32>,
-    /// 1 where argmax = label.  (max_rows)
-    row_correct: Vec<u8>,
+    /// The first class of highest probability per row.  (max_rows)
+    row_class: Vec<u8>,
+    /// The labels of the last forward pass, for its accuracy.  (max_rows)
+    labels: Vec<u8>,
     /// ∂b_o column-sum chunk results.  (⌈max_train_rows / 256⌉, C)
     partials: Vec<f64>,
     /// ∂b_h and ∂W_oᵀ chunk sums.  (⌈max_train_rows / 256⌉, 1 + C, H)
@@ -618,11 +715,13 @@ impl Workspace {
             max_rows,
             max_train_rows,
             rows: 0,
+            delta_rows: 0,
             dz_rows: 0,
             hidden: touched(max_rows * layout.hidden),
             logits: touched(max_rows * layout.classes),
             row_loss: vec![0.0; max_rows],
-            row_correct: vec![0; max_rows],
+            row_class: vec![0; max_rows],
+            labels: vec![0; max_rows],
             partials: vec![0.0; passes::partials_len(max_train_rows.max(1), layout.classes)],
             backward_sums: vec![0.0; fused::partials_len(max_train_rows.max(1), layout.hidden, layout.classes)],
             w_o_t: vec![0.0; layout.hidden * layout.classes],
@@ -647,7 +746,7 @@ impl Workspace {
         let out = fused::RowOutputs {
             logits: &mut self.logits[..n * l.classes],
             loss: &mut self.row_loss[..n],
-            correct: &mut self.row_correct[..n],
+            class: &mut self.row_class[..n],
         };
         (&mut self.hidden[..n * l.hidden], weights, out, &mut self.backward_sums)
     }
@@ -666,7 +765,7 @@ impl Workspace {
     pub fn buffer_bytes(&self) -> u64 {
         let f32s =
             self.hidden.len() + self.logits.len() + self.row_loss.len() + self.backward_sums.len() + self.w_o_t.len();
-        (f32s * 4 + self.row_correct.len() + self.partials.len() * 8) as u64
+        (f32s * 4 + self.row_class.len() + self.labels.len() + self.partials.len() * 8) as u64
     }
 
     /// Bytes a workspace of these sizes would hold, computed before making
@@ -687,7 +786,8 @@ impl Workspace {
         ];
         let f32s = f32s.iter().fold(0u64, |sum, &n| sum.saturating_add(n));
         let f64s = chunks.saturating_mul(c); // partials
-        f32s.saturating_mul(4).saturating_add(rows).saturating_add(f64s.saturating_mul(8))
+        // row_class and labels: a byte per row each.
+        f32s.saturating_mul(4).saturating_add(rows.saturating_mul(2)).saturating_add(f64s.saturating_mul(8))
     }
 
     /// Mean loss and accuracy of `rows` of the last forward pass.
@@ -698,8 +798,14 @@ impl Workspace {
             return Metrics::default();
         }
         let loss: f64 = self.row_loss[rows.clone()].iter().map(|&l| f64::from(l)).sum();
-        let correct: usize = self.row_correct[rows].iter().map(|&c| c as usize).sum();
+        let correct = self.row_class[rows.clone()].iter().zip(&self.labels[rows]).filter(|(c, y)| c == y).count();
         Metrics { loss: loss / count as f64, accuracy: correct as f64 / count as f64, rows: count }
+    }
+
+    /// Each row's predicted class in the last forward pass: the first class
+    /// of highest probability.  (N)
+    pub fn predicted_classes(&self) -> &[u8] {
+        &self.row_class[..self.rows]
     }
 
     /// The logits buffer of the last forward pass: δ for training rows,
@@ -723,10 +829,9 @@ mod tests {
     fn predictions_agree_with_the_accuracy_when_probabilities_tie() {
         // W_o = 0, so every row's logits are b_o: classes 0 and 1 a single
         // ulp apart, class 1 the larger. Their probabilities round equal,
-        // so the first maximum of p is class 0, yet the accuracy counts
-        // class 1 (the logits' argmax): a row labelled 1 is right and must
-        // be predicted 1, a row labelled 0 is wrong and must not be
-        // predicted 0; a row labelled 2 gets the first maximum of p.
+        // so the class is the first maximum of p, class 0, for every row;
+        // the accuracy counts exactly the rows labelled 0, and predict is
+        // the argmax of predict_proba.
         let layout = Layout::new(3, 2, 4);
         let mut net = Network::new(layout, 1, 0.0);
         let params = net.params_mut();
@@ -739,15 +844,125 @@ mod tests {
         let metrics = net.evaluate(&mut ws, MatRef::from_slice(&x, 3, 3), &labels, Some(&mut predictions));
         let p = ws.outputs();
         assert_eq!(p.at(0, 0), p.at(0, 1), "the test needs probabilities that tie");
-        assert_eq!(predictions.map(|q| q.class), [1, 1, 0]);
-        let right = predictions.iter().zip(labels).filter(|(q, y)| q.class == *y).count();
-        assert_eq!((metrics.accuracy, right), (1.0 / 3.0, 1));
-        assert!(predictions.iter().all(|q| q.probability == p.at(0, 1)));
-        // NaN probabilities: a row counted wrong is never predicted right.
-        let nan = [f32::NAN; 4];
-        assert_eq!(predicted_class(&nan, 0, false), 1);
-        assert_eq!(predicted_class(&nan, 2, false), 0);
-        assert_eq!(predicted_class(&nan, 2, true), 2);
+        assert_eq!(predictions.map(|q| q.class), [0, 0, 0]);
+        assert_eq!(ws.predicted_classes(), [0, 0, 0]);
+        assert_eq!(metrics.accuracy, 1.0 / 3.0);
+        assert!(predictions.iter().all(|q| q.probability == p.at(0, 0)));
+        assert_eq!(net.predict(&x).unwrap(), [0, 0, 0]);
+        let proba = net.predict_proba(&x).unwrap();
+        assert_eq!(&proba[..4], &[p.at(0, 0), p.at(0, 1), p.at(0, 2), p.at(0, 3)]);
+    }
+
+    /// A small trained-looking network and `rows` rows of inputs for it.
+    fn network_and_rows(rows: usize) -> (Network, Vec<f32>, Vec<u8>) {
+        let layout = Layout::new(20, 9, 10);
+        let net = Network::new(layout, 3, 0.0);
+        let mut rng = Rng::new(8);
+        let x = (0..rows * 20).map(|_| rng.normal() as f32).collect();
+        let y = (0..rows).map(|i| (i * 7 % 10) as u8).collect();
+        (net, x, y)
+    }
+
+    #[test]
+    fn predict_is_the_argmax_of_predict_proba_over_many_chunks() {
+        // 2,500 rows: two whole chunks of 1,024 and a part one.
+        let rows = 2 * PREDICT_CHUNK_ROWS + 452;
+        let (net, x, y) = network_and_rows(rows);
+        let classes = net.predict(&x).unwrap();
+        let proba = net.predict_proba(&x).unwrap();
+        assert_eq!((classes.len(), proba.len()), (rows, rows * 10));
+        for (i, (p, &class)) in proba.chunks_exact(10).zip(&classes).enumerate() {
+            let first_max = (0..10).fold(0, |best, j| if p[j] > p[best] { j } else { best });
+            assert_eq!(usize::from(class), first_max, "row {i}");
+            // Ten probabilities of a softmax: each in [0, 1], their f32 sum
+            // within 10 roundings of 1.
+            assert!(p.iter().all(|v| (0.0..=1.0).contains(v)), "row {i}");
+            assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5, "row {i}");
+        }
+        // The same as one forward pass over all rows, and as many right as
+        // its accuracy says.
+        let mut ws = Workspace::new(net.layout(), rows, 0);
+        let mut predictions = vec![Prediction::default(); rows];
+        let metrics = net.evaluate(&mut ws, MatRef::from_slice(&x, rows, 20), &y, Some(&mut predictions));
+        assert_eq!(predictions.iter().map(|p| p.class).collect::<Vec<_>>(), classes);
+        let out = ws.outputs();
+        let again: Vec<u32> = (0..rows * 10).map(|k| out.at(k / 10, k % 10).to_bits()).collect();
+        assert_eq!(again, proba.iter().map(|p| p.to_bits()).collect::<Vec<_>>());
+        let right = classes.iter().zip(&y).filter(|(c, y)| c == y).count();
+        assert_eq!(right as f64 / rows as f64, metrics.accuracy);
+        assert!(classes.iter().any(|&c| c != classes[0]), "the rows must not all get one class");
+    }
+
+    #[test]
+    fn predict_refuses_bad_images_and_takes_no_rows() {
+        let (net, mut x, _) = network_and_rows(3);
+        assert_eq!(net.predict(&x[..59]).unwrap_err().kind(), ErrorKind::BadShape);
+        assert_eq!(net.predict_proba(&x[..21]).unwrap_err().kind(), ErrorKind::BadShape);
+        x[45] = f32::NAN;
+        let error = net.predict(&x).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::NonFinite);
+        assert!(error.message().contains("row 2"), "{error}");
+        x[45] = f32::INFINITY;
+        assert_eq!(net.predict_proba(&x).unwrap_err().kind(), ErrorKind::NonFinite);
+        assert_eq!(net.predict(&[]).unwrap(), Vec::<u8>::new());
+        assert_eq!(net.predict_proba(&[]).unwrap(), Vec::<f32>::new());
+    }
+
+    /// The panic message of `f`.
+    fn panic_message(f: impl FnOnce()) -> String {
+        let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("no panic");
+        // A message without arguments panics with a &str, others with a String.
+        let text = payload.downcast_ref::<&str>().map(|s| s.to_string());
+        text.or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_default()
+    }
+
+    #[test]
+    fn backward_refuses_what_the_forward_pass_did_not_make() {
+        let (mut net, x, y) = network_and_rows(12);
+        let mut ws = Workspace::new(net.layout(), 12, 12);
+        let all = MatRef::from_slice(&x, 12, 20);
+        // No training rows: the logits hold probabilities, not δ.
+        net.forward(&mut ws, all, &y, 0);
+        let message = panic_message(|| net.backward(&mut ws, all.row_range(0, 4)));
+        assert!(message.contains("no training rows"), "{message}");
+        // Other rows than the pass's training rows, fewer or more.
+        for rows in [3, 5, 12] {
+            net.forward(&mut ws, all, &y, 4);
+            let message = panic_message(|| net.backward(&mut ws, all.row_range(0, rows)));
+            assert!(message.contains(&format!("backward over {rows} rows")), "{message}");
+        }
+        // Backward twice, or after a step: the activations are already dZ.
+        net.forward(&mut ws, all, &y, 4);
+        net.backward(&mut ws, all.row_range(0, 4));
+        let message = panic_message(|| net.backward(&mut ws, all.row_range(0, 4)));
+        assert!(message.contains("already dZ"), "{message}");
+        net.step(&mut ws, all, &y, 4, Hyper::default());
+        let message = panic_message(|| net.backward(&mut ws, all.row_range(0, 4)));
+        assert!(message.contains("already dZ"), "{message}");
+        // Another network's workspace.
+        let mut other = Network::new(Layout::new(20, 8, 10), 1, 0.0);
+        net.forward(&mut ws, all, &y, 4);
+        let message = panic_message(|| other.backward(&mut ws, all.row_range(0, 4)));
+        assert!(message.contains("another network"), "{message}");
+    }
+
+    #[test]
+    fn backward_after_a_matching_forward_pass_is_the_steps_gradient() {
+        // The accepted call gives the gradients a step computes, to the bit.
+        // A step of 7 rows folds ∂W_h into the velocity, so the parts it
+        // leaves in the gradient buffer are compared: ∂b_h, ∂W_o, ∂b_o.
+        let (net, x, y) = network_and_rows(12);
+        let all = MatRef::from_slice(&x, 12, 20);
+        let (mut a, mut b) = (net.clone(), net);
+        let mut ws = Workspace::new(a.layout(), 12, 12);
+        a.forward(&mut ws, all, &y, 7);
+        a.backward(&mut ws, all.row_range(0, 7));
+        b.step(&mut ws, all, &y, 7, Hyper::default());
+        let l = a.layout();
+        for tensor in [Tensor::HiddenBias, Tensor::OutputWeights, Tensor::OutputBias] {
+            assert_eq!(&a.grads()[l.range(tensor)], &b.grads()[l.range(tensor)], "{}", tensor.name());
+        }
+        assert!(a.grads()[l.range(Tensor::OutputBias)].iter().any(|&g| g != 0.0));
     }
 
     #[test]

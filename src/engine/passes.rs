@@ -64,16 +64,15 @@ pub fn bias_relu(path: SimdPath, hidden: &mut [f32], bias: &[f32]) {
 }
 
 multiversion! {
-    /// Per row of `logits` `(rows, C)`: `+ bias`, loss, correctness, then δ
-    /// (first `delta_rows` rows) or p in place, as `softmax_cross_entropy`
-    /// describes.
+    /// Per row of `logits` `(rows, C)`: `+ bias`, loss, predicted class, then
+    /// δ (first `delta_rows` rows) or p in place; see [`softmax_cross_entropy`].
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn softmax_rows(
         logits: &mut [f32],
         bias: &[f32],
         labels: &[u8],
         loss: &mut [f32],
-        correct: &mut [u8],
+        class: &mut [u8],
         delta_rows: usize,
         inv_n: f32,
     ) {
@@ -81,14 +80,9 @@ multiversion! {
         for (i, row) in logits.chunks_exact_mut(c).enumerate() {
             let label = labels[i] as usize;
             let mut max = f32::NEG_INFINITY;
-            let mut argmax = 0;
-            for (j, (z, &b)) in row.iter_mut().zip(bias).enumerate() {
+            for (z, &b) in row.iter_mut().zip(bias) {
                 *z += b;
-                // Strict `>`: the first maximum wins, as numpy's argmax.
-                if *z > max {
-                    max = *z;
-                    argmax = j;
-                }
+                max = if *z > max { *z } else { max };
             }
             // Each row's own max: every exponent is ≤ 0, so exp ≤ 1 and the
             // sum lies in [1, C] for any finite logits.
@@ -102,27 +96,37 @@ multiversion! {
             // −log p_y = log Σ exp(z − max) − (z_y − max): finite for finite
             // logits, NaN if any logit is NaN or infinite.
             loss[i] = sum.ln() - label_shifted;
-            correct[i] = u8::from(argmax == label);
-            if i < delta_rows {
-                for (j, p) in row.iter_mut().enumerate() {
+            // The predicted class is the first maximum of p itself (strict
+            // `>`, as numpy's argmax), not of the logits: logits a few ulps
+            // apart can round to equal probabilities, and the class must be
+            // the argmax of the probabilities a caller is given. With NaN
+            // probabilities it is class 0.
+            let (mut best, mut best_p) = (0, f32::NEG_INFINITY);
+            let target_rows = i < delta_rows;
+            for (j, z) in row.iter_mut().enumerate() {
+                let p = *z / sum;
+                if p > best_p {
+                    (best, best_p) = (j, p);
+                }
+                *z = if target_rows {
                     let target = if j == label { 1.0 } else { 0.0 };
-                    *p = (*p / sum - target) * inv_n;
-                }
-            } else {
-                for p in row.iter_mut() {
-                    *p /= sum;
-                }
+                    (p - target) * inv_n
+                } else {
+                    p
+                };
             }
+            class[i] = best as u8;
         }
     }
 }
 
-/// Softmax with mean-cross-entropy bookkeeping over a dense `(N, C)` buffer.
+/// Softmax with mean-cross-entropy bookkeeping over a dense `(N, C)` buffer
+/// of at most 256 classes.
 ///
 /// Per row `i`: adds `bias`, records `loss[i] = −log softmax(z)_label` (by
-/// log-sum-exp) and `correct[i] = argmax == label`; then overwrites the row
-/// with `δ = (p − onehot)·inv_n` for `i < delta_rows` and with `p` for the
-/// rest.
+/// log-sum-exp) and `class[i]`, the first class of highest probability;
+/// then overwrites the row with `δ = (p − onehot)·inv_n` for
+/// `i < delta_rows` and with `p` for the rest.
 #[cfg(feature = "bench-aids")]
 #[allow(clippy::too_many_arguments)]
 pub fn softmax_cross_entropy(
@@ -131,24 +135,25 @@ pub fn softmax_cross_entropy(
     bias: &[f32],
     labels: &[u8],
     loss: &mut [f32],
-    correct: &mut [u8],
+    class: &mut [u8],
     delta_rows: usize,
     inv_n: f32,
 ) {
     let c = bias.len();
     let n = labels.len();
     assert_eq!(logits.len(), n * c, "logits are not {n} rows of {c}");
-    assert!(loss.len() == n && correct.len() == n, "per-row outputs are not {n} long");
+    assert!(loss.len() == n && class.len() == n, "per-row outputs are not {n} long");
+    assert!(c <= 256, "{c} classes do not fit a u8 class index");
     assert!(labels.iter().all(|&y| (y as usize) < c), "a label is not below {c}");
     logits
         .par_chunks_mut(c * ROWS_PER_TASK)
         .zip(labels.par_chunks(ROWS_PER_TASK))
         .zip(loss.par_chunks_mut(ROWS_PER_TASK))
-        .zip(correct.par_chunks_mut(ROWS_PER_TASK))
+        .zip(class.par_chunks_mut(ROWS_PER_TASK))
         .enumerate()
-        .for_each(|(task, (((rows, labels), loss), correct))| {
+        .for_each(|(task, (((rows, labels), loss), class))| {
             let own_delta_rows = delta_rows.saturating_sub(task * ROWS_PER_TASK);
-            softmax_rows(path, rows, bias, labels, loss, correct, own_delta_rows, inv_n);
+            softmax_rows(path, rows, bias, labels, loss, class, own_delta_rows, inv_n);
         });
 }
 

@@ -60,6 +60,129 @@ impl Default for TrainConfig {
     }
 }
 
+impl TrainConfig {
+    /// Checks every setting against its range, so that [`train`] refuses
+    /// a bad one with an [`Error`] of kind [`ErrorKind::BadSetting`] naming
+    /// the field ([`Error::setting`]) before anything is allocated.
+    /// [`train`] calls it; call it yourself to check settings early.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |field: &'static str, message: String, fix: &str| {
+            Err(Error::new(ErrorKind::BadSetting, format!("`{field}` {message}")).for_setting(field).fix(fix))
+        };
+        let Hyper { learning_rate, momentum } = self.hyper;
+        if self.hidden == 0 {
+            return bad(
+                "hidden",
+                "is 0: the network needs at least one hidden unit".into(),
+                "set `hidden` to 1 or more",
+            );
+        }
+        if self.epochs == 0 {
+            return bad("epochs", "is 0: nothing would be trained".into(), "set `epochs` to 1 or more");
+        }
+        if self.batch_size == Some(0) {
+            return bad(
+                "batch_size",
+                "is Some(0): a step needs at least one row".into(),
+                "set `batch_size` to Some(1) or more, or None for full batch",
+            );
+        }
+        if self.patience == Some(0) {
+            return bad(
+                "patience",
+                "is Some(0): the run would stop after its first epoch, before any could improve".into(),
+                "set `patience` to Some(1) or more, or None to run every epoch",
+            );
+        }
+        if !(learning_rate.is_finite() && learning_rate > 0.0) {
+            return bad(
+                "learning_rate",
+                format!("is {learning_rate}: it must be a positive finite number"),
+                "set `hyper.learning_rate` to a positive number, e.g. 0.1",
+            );
+        }
+        // `contains` is false for NaN too.
+        if !(0.0..1.0).contains(&momentum) {
+            return bad(
+                "momentum",
+                format!("is {momentum}: it must lie in [0, 1), or the velocity never decays"),
+                "set `hyper.momentum` to a number in [0, 1), e.g. 0.9",
+            );
+        }
+        if !self.velocity_init.is_finite() {
+            return bad(
+                "velocity_init",
+                format!("is {}: it must be finite", self.velocity_init),
+                "set `velocity_init` to a finite number, e.g. 1e-5",
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Refuses what [`train`] cannot run: a bad setting (see
+/// [`TrainConfig::validate`]), a split without training or validation rows
+/// or whose parts do not match its buffers, a label outside the classes, or
+/// a network or run beyond this machine's memory.
+fn check_run(split: &Split, config: &TrainConfig) -> Result<()> {
+    config.validate()?;
+    let bad_split = |setting: &'static str, message: String, fix: &str| {
+        Err(Error::new(ErrorKind::BadSplit, message).for_setting(setting).fix(fix))
+    };
+    if split.train == 0 {
+        return bad_split("train", "the split has no training rows".into(), "split with `train` of 1 or more");
+    }
+    if split.valid == 0 {
+        return bad_split(
+            "valid",
+            "the split has no validation rows, which best-epoch tracking needs".into(),
+            "split with `valid` of 1 or more",
+        );
+    }
+    let rows = split.train.checked_add(split.valid).and_then(|r| r.checked_add(split.test));
+    let values = split.rows().checked_mul(split.features);
+    if split.features == 0 || rows != Some(split.rows()) || values != Some(split.images.len()) {
+        return Err(Error::new(
+            ErrorKind::BadShape,
+            format!(
+                "the split's parts ({} + {} + {} rows) and buffers ({} labels, {} values of {} per row) do not match",
+                split.train,
+                split.valid,
+                split.test,
+                split.rows(),
+                split.images.len(),
+                split.features
+            ),
+        )
+        .fix("make the split with `Dataset::split` or `Dataset::into_split`"));
+    }
+    if let Some(&label) = split.labels.iter().find(|&&y| usize::from(y) >= CLASSES) {
+        return Err(Error::new(
+            ErrorKind::LabelOutOfRange,
+            format!("the split holds label {label}; classes are 0..{CLASSES}"),
+        )
+        .fix("make the split with `Dataset::split` or `Dataset::into_split`, which check the labels"));
+    }
+    // The layout's parameter count must not overflow (`Layout::new` panics if it does).
+    let output = config.hidden.checked_add(1).and_then(|h| h.checked_mul(CLASSES));
+    let params = split.features.checked_add(1).and_then(|d| d.checked_mul(config.hidden));
+    let params = params.zip(output).and_then(|(p, o)| p.checked_add(o));
+    let needed = run_bytes(split.features, split.rows(), split.train, config);
+    let memory = crate::data::machine_memory_bytes().unwrap_or(u64::MAX);
+    if params.is_none() || needed > memory {
+        return Err(Error::new(
+            ErrorKind::TooLarge,
+            format!(
+                "a network of {} hidden units on this split needs {needed} bytes; this machine has {memory}",
+                config.hidden
+            ),
+        )
+        .for_setting("hidden")
+        .fix("set a smaller `hidden` (or `batch_size`)"));
+    }
+    Ok(())
+}
+
 /// The figures of one epoch.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct EpochRecord {
@@ -247,13 +370,7 @@ pub fn train_from(
     start: Option<Checkpoint>,
     mut on_epoch: impl FnMut(&EpochState<'_>) -> ControlFlow<()>,
 ) -> Result<TrainOutcome> {
-    if split.valid == 0 {
-        return Err(Error::new(
-            ErrorKind::BadSplit,
-            "the split has no validation rows, which best-epoch tracking needs",
-        )
-        .fix("use --split TRAIN,VALID with VALID > 0"));
-    }
+    check_run(split, config)?;
     if let Some(start) = &start {
         start.check_fits(split, config)?;
     }
@@ -471,7 +588,7 @@ pub fn run_bytes(features: usize, rows: usize, train: usize, config: &TrainConfi
     // Two parameter snapshots (best epoch, last finite), two more copies
     // while the model file is made at the end (its tensors, then the
     // archive), and a checkpoint's four buffers with its file's bytes.
-    let snapshots = network / 3 * 12;
+    let snapshots = (network / 3).saturating_mul(12);
     let workspace = Workspace::bytes_for(config.hidden, CLASSES, sizes.ws_rows, sizes.ws_train);
     let batch = if sizes.batch == 0 {
         0

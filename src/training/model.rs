@@ -11,7 +11,12 @@ use crate::engine::layout::{Layout, Tensor};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The bytes of a model file for `network`'s parameters.
-pub fn to_npz(network: &Network) -> Vec<u8> {
+///
+/// # Errors
+/// [`ErrorKind::TooLarge`] for a network whose file would reach 4 GiB
+/// (over a billion parameters), which needs zip64 fields this writer does
+/// not make.
+pub fn to_npz(network: &Network) -> Result<Vec<u8>> {
     let layout = network.layout();
     let tensors: Vec<(&str, Vec<usize>, Elements)> = Tensor::ALL
         .iter()

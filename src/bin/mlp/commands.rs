@@ -31,9 +31,6 @@ pub const RUN_RECORD: &str = "run.json";
 
 /// Runs a parsed command.
 pub fn run(command: Command) -> CliResult<()> {
-    if matches!(command, Command::Eval(_) | Command::Report(_)) {
-        signals::quit_between_writes();
-    }
     match command {
         Command::Help(topic) => {
             say_part!("{}", topic.text());
@@ -417,7 +414,7 @@ fn train_into(
         return Err(e);
     }
     saved?;
-    write_atomic(&folder.file("model.npz"), &model::to_npz(&outcome.network))?;
+    write_atomic(&folder.file("model.npz"), &model::to_npz(&outcome.network)?)?;
     let facts = RunFacts { split, config, data, threads, simd };
     let signal = signals::received().filter(|_| matches!(outcome.stop, StopReason::Interrupted { .. }));
     let summary = summary_json(&facts, &outcome, signal.map(Signal::name));

@@ -16,7 +16,7 @@ use crate::plan::{self, Blame};
 use crate::report::images;
 use mlp_engine::engine::matrix::MatRef;
 use mlp_engine::training::{DataIdentity, model};
-use mlp_engine::{CLASSES, Error, ErrorKind, Metrics, Network, Prediction, Split, Workspace};
+use mlp_engine::{CLASSES, Error, ErrorKind, Metrics, Network, Split, Workspace};
 
 /// Rows evaluated per forward pass: bounds the workspace whatever the data.
 const EVAL_CHUNK_ROWS: usize = 4096;
@@ -67,7 +67,7 @@ pub fn eval(args: EvalArgs) -> CliResult<()> {
     }
     let network = model::load(&args.model)?;
     check_model_fits_data(&network, &split, &args)?;
-    let (metrics, predictions) = with_threads(args.threads, || measure(&network, &split))?;
+    let (metrics, predictions) = with_threads(args.threads, || measure(&network, &split))??;
     check_finite_loss(&metrics, &args)?;
     if args.json {
         if !whose.is_empty() {
@@ -134,26 +134,29 @@ fn check_finite_loss(metrics: &[(&str, Metrics)], args: &EvalArgs) -> CliResult<
     ))
 }
 
-/// Each part's figures, and the prediction for every test row.
-fn measure(network: &Network, split: &Split) -> (Vec<(&'static str, Metrics)>, Vec<Prediction>) {
+/// Each part's name and figures.
+type PartMetrics = Vec<(&'static str, Metrics)>;
+
+/// Each part's figures, and the predicted class of every test row.
+fn measure(network: &Network, split: &Split) -> Result<(PartMetrics, Vec<u8>), Error> {
     let mut ws = Workspace::new(network.layout(), split.rows().clamp(1, EVAL_CHUNK_ROWS), 0);
     let x = MatRef::from_slice(&split.images, split.rows(), split.features);
-    let mut predictions = vec![Prediction::default(); split.test];
     let mut out = Vec::new();
     for (name, range) in split.ranges() {
         let xr = x.row_range(range.start, range.len());
-        let preds = if name == "test" { Some(predictions.as_mut_slice()) } else { None };
-        out.push((name, network.evaluate(&mut ws, xr, &split.labels[range], preds)));
+        out.push((name, network.evaluate(&mut ws, xr, &split.labels[range], None)));
     }
-    (out, predictions)
+    let test_start = split.train + split.valid;
+    let predictions = network.predict(&split.images[test_start * split.features..])?;
+    Ok((out, predictions))
 }
 
-fn print_confusion(split: &Split, predictions: &[Prediction]) {
+fn print_confusion(split: &Split, predictions: &[u8]) {
     if predictions.is_empty() {
         say!("\nno test rows: no confusion matrix");
         return;
     }
-    let confusion = images::confusion(&split.labels[split.train + split.valid..], predictions);
+    let confusion = images::confusion(&split.labels[split.train + split.valid..], predictions.iter().copied());
     say!("\nconfusion matrix of the test rows (rows: true letter, columns: predicted)");
     say_part!("     ");
     for c in 0..CLASSES {

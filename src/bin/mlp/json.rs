@@ -180,36 +180,3 @@ fn write_string(out: &mut String, s: &str) {
     }
     out.push('"');
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn writes_escaped_compact_and_pretty_text() {
-        let v = Json::obj([
-            ("a", Json::num(1.5)),
-            ("b", Json::Arr(vec![Json::Null, Json::num(f64::NAN), Json::num(3)])),
-            ("s", Json::str("q\"\n")),
-        ]);
-        assert_eq!(v.to_compact(), r#"{"a":1.5,"b":[null,null,3],"s":"q\"\n"}"#);
-        assert!(v.to_pretty().starts_with("{\n  \"a\": 1.5,"));
-    }
-
-    #[test]
-    fn paths_are_recorded_exactly_even_when_not_utf8() {
-        let plain = Path::new("data/é x.npz");
-        assert_eq!(Json::path(plain), Json::str("data/é x.npz"));
-        assert_eq!(path_from_json(&Json::path(plain)).as_deref(), Some(plain));
-        #[cfg(unix)]
-        {
-            use std::os::unix::ffi::OsStrExt;
-            let odd = Path::new(std::ffi::OsStr::from_bytes(b"x\xff.npz"));
-            let json = Json::path(odd);
-            assert_eq!(json.to_compact(), "{\"not_utf8\":\"x\u{fffd}.npz\",\"bytes_hex\":\"78ff2e6e707a\"}");
-            // The text read back gives the same bytes, not the lossy name.
-            let text = crate::json_read::parse(&json.to_compact()).unwrap();
-            assert_eq!(path_from_json(&text).as_deref(), Some(odd));
-        }
-    }
-}

@@ -197,38 +197,3 @@ impl Json {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_what_the_writer_writes() {
-        let v = Json::obj([
-            ("a", Json::num(1.5)),
-            ("b", Json::Arr(vec![Json::Null, Json::Bool(true), Json::num(-3e-7)])),
-            ("s", Json::str("q\"\n\\ é")),
-            ("o", Json::obj([("x", Json::Obj(vec![]))])),
-        ]);
-        assert_eq!(parse(&v.to_pretty()).unwrap(), v);
-        assert_eq!(parse(&v.to_compact()).unwrap(), v);
-        assert_eq!(parse(r#""\u0041\/""#).unwrap(), Json::str("A/"));
-    }
-
-    #[test]
-    fn look_ups_follow_paths() {
-        let v = parse(r#"{"final": {"test": {"loss": null, "accuracy": 0.5}}, "stop": "completed"}"#).unwrap();
-        assert_eq!(v.num_at(&["final", "test", "accuracy"]), Some(0.5));
-        assert_eq!(v.num_at(&["final", "test", "loss"]), None);
-        assert_eq!(v.num_at(&["final", "nothing"]), None);
-        assert_eq!(v.str_at(&["stop"]), Some("completed"));
-    }
-
-    #[test]
-    fn bad_text_is_an_error_not_a_panic() {
-        for bad in ["", "{", "[1,", "{\"a\" 1}", "[1 2]", "\"abc", "nul", "1 2", "{\"a\":-}", "\"\\x\"", "\"\\u12\""] {
-            assert!(parse(bad).is_err(), "{bad:?} parsed");
-        }
-        assert!(parse(&"[".repeat(1000)).unwrap_err().contains("nesting"));
-    }
-}

@@ -37,6 +37,8 @@ mod console;
 mod eval;
 mod json;
 mod json_read;
+#[cfg(test)]
+mod json_tests;
 mod output;
 mod peak;
 mod plan;
@@ -52,6 +54,10 @@ use cli::{CliError, Command};
 /// Runs a parsed command; all but the help pages on a pool of the
 /// command's `--threads`.
 fn run(command: Command) -> cli::CliResult<()> {
+    if matches!(command, Command::Eval(_) | Command::Report(_)) {
+        // Before any pool or file: from here a signal waits for a write.
+        signals::quit_between_writes();
+    }
     match command {
         Command::Help(_) | Command::Version => commands::run(command),
         _ => system::run_on_threads(command.threads(), || commands::run(command))?,

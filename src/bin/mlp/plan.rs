@@ -7,7 +7,7 @@
 
 use crate::cli::{CliError, CliResult, DataArgs};
 use crate::system;
-use mlp_engine::data::{DataShape, DataSource, default_split, suggested_split};
+use mlp_engine::data::{DataShape, DataSource, default_split};
 use mlp_engine::{Error, ErrorKind, Split};
 
 /// What made a request too large: the flags or an input file.
@@ -117,6 +117,16 @@ pub fn load_split(
     let name = data.source.clone();
     // Split in place: the images are held once, not twice.
     data.into_split(train, valid, args.shuffle_seed).map_err(|e| e.context(&name).into())
+}
+
+/// A `--split TRAIN,VALID` that fits `rows` images, for messages: the
+/// default split, never a part of 0 rows (at least 2 rows are needed).
+pub fn suggested_split(rows: usize) -> String {
+    let (train, valid) = default_split(rows);
+    if rows < 2 {
+        return "more data: a split needs at least one training and one validation row".into();
+    }
+    format!("--split {},{}", train.max(1), valid.max(1).min(rows - train.max(1)))
 }
 
 /// The data as the user named it, for messages.

@@ -10,8 +10,8 @@ use std::fmt::Write;
 use crate::report::png;
 use mlp_engine::data::{CLASSES, Split};
 use mlp_engine::engine::layout::Tensor;
-use mlp_engine::engine::matrix::MatRef;
-use mlp_engine::engine::{Network, Prediction, Workspace};
+use mlp_engine::engine::{Network, Prediction};
+use mlp_engine::{Error, Result};
 
 /// Glyphs in the gallery.
 pub const GALLERY: usize = 24;
@@ -43,22 +43,26 @@ impl<'a> TestPredictions<'a> {
         TestPredictions { start, truth: &split.labels[start..], predictions }
     }
 
-    /// Runs `network` forward over the test rows of `split`, in chunks.
-    pub fn measure(network: &Network, split: &'a Split) -> Self {
-        let start = split.train + split.valid;
-        let x = MatRef::from_slice(&split.images, split.rows(), split.features);
-        let mut ws = Workspace::new(network.layout(), split.test.clamp(1, 2048), 0);
-        let mut predictions = vec![Prediction::default(); split.test];
-        network.evaluate(&mut ws, x.row_range(start, split.test), &split.labels[start..], Some(&mut predictions));
-        Self::new(split, Cow::Owned(predictions))
+    /// `network`'s class and its probability for each test row of `split`.
+    pub fn measure(network: &Network, split: &'a Split) -> Result<Self, Error> {
+        let test = &split.images[(split.train + split.valid) * split.features..];
+        let classes = network.predict(test)?;
+        let probabilities = network.predict_proba(test)?;
+        let c = network.layout().classes;
+        let predictions = classes
+            .iter()
+            .zip(probabilities.chunks_exact(c))
+            .map(|(&class, p)| Prediction { class, probability: p[usize::from(class)] })
+            .collect();
+        Ok(Self::new(split, Cow::Owned(predictions)))
     }
 }
 
-/// `counts[true][predicted]` of `predictions` against the labels `truth`.
-pub fn confusion(truth: &[u8], predictions: &[Prediction]) -> [[usize; CLASSES]; CLASSES] {
+/// `counts[true][predicted]` of the predicted `classes` against the labels `truth`.
+pub fn confusion(truth: &[u8], classes: impl IntoIterator<Item = u8>) -> [[usize; CLASSES]; CLASSES] {
     let mut counts = [[0usize; CLASSES]; CLASSES];
-    for (&t, q) in truth.iter().zip(predictions) {
-        counts[usize::from(t).min(CLASSES - 1)][usize::from(q.class).min(CLASSES - 1)] += 1;
+    for (&t, q) in truth.iter().zip(classes) {
+        counts[usize::from(t).min(CLASSES - 1)][usize::from(q).min(CLASSES - 1)] += 1;
     }
     counts
 }

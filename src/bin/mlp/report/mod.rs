@@ -291,13 +291,14 @@ fn figures(run: &Run, data: std::result::Result<&Split, String>, predictions: Op
             Ok(split)
         }
     });
-    match split {
-        Ok(split) => {
-            let predictions = match predictions {
-                Some(p) => images::TestPredictions::new(split, Cow::Borrowed(p)),
-                None => images::TestPredictions::measure(&network, split),
-            };
-            let confusion = images::confusion_html(&images::confusion(predictions.truth, &predictions.predictions));
+    let predictions = split.and_then(|split| match predictions {
+        Some(p) => Ok((split, images::TestPredictions::new(split, Cow::Borrowed(p)))),
+        None => images::TestPredictions::measure(&network, split).map(|p| (split, p)).map_err(|e| e.to_string()),
+    });
+    match predictions {
+        Ok((split, predictions)) => {
+            let classes = predictions.predictions.iter().map(|p| p.class);
+            let confusion = images::confusion_html(&images::confusion(predictions.truth, classes));
             let gallery = images::gallery_html(&predictions, split);
             Figures { confusion: Ok(confusion), gallery: Ok(gallery), tiles, test_rows: split.test }
         }
