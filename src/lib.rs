@@ -80,3 +80,9 @@ pub use training::{EpochRecord, StopReason, TrainConfig, TrainOutcome, train};
 #[cfg(doctest)]
 #[doc = include_str!("../docs/library.md")]
 pub struct LibraryGuide;
+
+/// The README, built only for doc tests: its Rust example is compiled and
+/// run as it stands there, so it works as pasted.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExample;
