@@ -31,7 +31,7 @@ fn help_does_not_promise_a_default_for_a_flag_that_needs_a_value() {
     assert_eq!(mlp(&["train", "--synthetic"]).status.code(), Some(2));
     // Every help line of the commands a newcomer meets first fits an
     // 80-column terminal.
-    for topic in ["train", "sweep", "eval", "report"] {
+    for topic in ["train", "sweep", "eval", "report", "bench", "profile"] {
         let page = text(&mlp(&["help", topic]).stdout);
         for l in page.lines().chain(text(&mlp(&["--help"]).stdout).lines()) {
             assert!(l.chars().count() <= 80, "help {topic}: line of {} columns: {l}", l.chars().count());

@@ -346,6 +346,32 @@ fn refused_claims_leave_nothing_behind() {
     let out = mlp_command().args(train_args("2")).arg("--out").arg(base.join("file").join("run")).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(names(&base), ["file", "link"], "a refused claim left something");
+    // A run that training would refuse (too few rows for a validation
+    // part) is refused before a folder is claimed.
+    let tiny = base.join("tiny");
+    let out = mlp_command().args(["train", "--synthetic", "3", "--hidden", "8", "--out"]).arg(&tiny).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(names(&base), ["file", "link"], "a refused run left a folder");
+    std::fs::remove_dir_all(base).unwrap();
+}
+
+#[test]
+fn two_runs_started_together_on_one_new_folder_one_wins_and_keeps_it() {
+    let base = temp_dir("claim-race");
+    // The two race for the folder and its marker; in rounds where the one
+    // that created the folder loses the marker, it must leave the winner's
+    // claim and folder alone.
+    for round in 0..8 {
+        let out = base.join(format!("race-{round}"));
+        let (a, b) = (spawn_run("40", &out, &[]), spawn_run("40", &out, &[]));
+        let (a, b) = (wait_limited(a, Duration::from_secs(60)), wait_limited(b, Duration::from_secs(60)));
+        let mut codes = [a.status.code(), b.status.code()];
+        codes.sort();
+        let stderr = format!("{}\n{}", String::from_utf8_lossy(&a.stderr), String::from_utf8_lossy(&b.stderr));
+        assert_eq!(codes, [Some(0), Some(1)], "round {round}: {stderr}");
+        assert!(stderr.contains("belongs to another run"), "round {round}: {stderr}");
+        assert!(out.join("model.npz").is_file() && out.join("summary.json").is_file(), "round {round}");
+    }
     std::fs::remove_dir_all(base).unwrap();
 }
 

@@ -110,3 +110,34 @@ fn eval_and_report_use_the_runs_own_data_from_anywhere() {
     assert!(stderr.contains("warning") && stderr.contains("not the run's"), "{stderr}");
     std::fs::remove_dir_all(base).unwrap();
 }
+
+#[test]
+fn a_run_on_the_built_in_sample_keeps_it_when_a_course_file_appears() {
+    let base = temp_dir("built-in-kept");
+    let (a, b) = (base.join("a"), base.join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    // Trained without data flags where there is no course file: the sample.
+    let run = mlp_command().current_dir(&a).args(["train", "--hidden", "8", "--epochs", "2", "--out", "r"]).output();
+    ok(&run.unwrap());
+    // Elsewhere a data/notMNIST.npz (the course file's name) of other rows.
+    std::fs::create_dir_all(b.join("data")).unwrap();
+    let data = mlp_engine::data::Dataset::synthetic(300, 5);
+    let images = mlp_engine::data::npy::Elements::F32(data.images.clone());
+    let labels = mlp_engine::data::npy::Elements::Int(data.labels.iter().map(|&l| i64::from(l)).collect());
+    let npz = mlp_engine::data::npz::write(&[("images", &[300, 28, 28], &images), ("labels", &[300], &labels)]);
+    std::fs::write(b.join("data/notMNIST.npz"), npz.unwrap()).unwrap();
+    // The run's own data follows it there: eval, report and resume.
+    let (stdout, stderr) =
+        ok(&mlp_command().current_dir(&b).args(["eval", "--model", "../a/r/model.npz"]).output().unwrap());
+    let said = stdout + &stderr;
+    assert!(said.contains("built-in") && !said.contains("warning"), "{said}");
+    let (stdout, _) = ok(&mlp_command().current_dir(&b).args(["report", "../a/r"]).output().unwrap());
+    assert!(!stdout.contains("not available"), "{stdout}");
+    ok(&mlp_command().current_dir(&b).args(["train", "--resume", "../a/r", "--epochs", "3"]).output().unwrap());
+    // A link to the model names the same run.
+    std::os::unix::fs::symlink(a.join("r/model.npz"), b.join("link.npz")).unwrap();
+    let (stdout, stderr) = ok(&mlp_command().current_dir(&b).args(["eval", "--model", "link.npz"]).output().unwrap());
+    let said = stdout + &stderr;
+    assert!(said.contains("built-in") && said.contains("its run"), "{said}");
+    std::fs::remove_dir_all(base).unwrap();
+}

@@ -123,8 +123,10 @@ impl TrainConfig {
 /// Refuses what [`train`] cannot run: a bad setting (see
 /// [`TrainConfig::validate`]), a split without training or validation rows
 /// or whose parts do not match its buffers, a label outside the classes, or
-/// a network or run beyond this machine's memory.
-fn check_run(split: &Split, config: &TrainConfig) -> Result<()> {
+/// a network or run beyond this machine's memory. [`train`] and
+/// [`train_from`] call it first; call it yourself to refuse a run before
+/// preparing anything for it.
+pub fn check_run(split: &Split, config: &TrainConfig) -> Result<()> {
     config.validate()?;
     let bad_split = |setting: &'static str, message: String, fix: &str| {
         Err(Error::new(ErrorKind::BadSplit, message).for_setting(setting).fix(fix))

@@ -163,15 +163,17 @@ Usage: mlp bench [FLAGS]
 
   --hidden H           hidden units (default 1000)
   --rows N             training rows (default 10000)
-  --eval-rows M        rows evaluated each epoch besides them (default 8724 = 6000 + 2724)
+  --eval-rows M        rows evaluated each epoch besides them
+                       (default 8724 = 6000 + 2724)
   --batch-size B,..    rows per step, one size or a list (1,8,32,128,512,full;
                        default: N, full batch)
   --steps K            timed steps after two warm-up steps (default 20)
-  --threads N,..       worker threads, one count or a list (1,2; default: all cores)
+  --threads N,..       worker threads, one count or a list (1,2;
+                       default: all cores)
   --out DIR            the folder for bench.html (default with a list:
                        runs/bench-<UTC time>; a new or empty folder)
-  --json               print one JSON object instead of the report ({\"runs\": [..]}
-                       with a list)
+  --json               print one JSON object instead of the report
+                       (with a list: {\"runs\": [..]})
 
 Checks the fast step against the f64 reference first, then reports median,
 min and max step time, samples/s, GFLOP/s, the same run's GEMM-only rate on
@@ -206,7 +208,8 @@ cut short (a full disk, a kill) is left out with a note.
 pub const PROFILE_HELP: &str = "\
 mlp profile — split the training step's time over its phases
 
-Usage: mlp profile [--steps K] [--hidden H] [--rows N] [--batch-size B,..] [--threads N] [--out DIR] [--json]
+Usage: mlp profile [--steps K] [--hidden H] [--rows N] [--batch-size B,..]
+                   [--threads N] [--out DIR] [--json]
 
   --batch-size B,..    rows per step, one size or a list (32,128,1024,full;
                        default: full batch, all N rows)
@@ -216,10 +219,11 @@ Usage: mlp profile [--steps K] [--hidden H] [--rows N] [--batch-size B,..] [--th
 Runs K steps (default 20) of each batch size after warm-up, each recorded
 step alternating with one without instrumentation, and prints each phase's
 median time per step, share, GFLOP/s, GB/s, the roof that bounds it and how
-close it comes: the forward GEMM Z = X·W_h, the output layer's one sweep
-(bias + ReLU, logits, softmax / CE, δ, the ∂W_o and ∂b_h sums, dZ), the ∂b_o
-sums, the GEMM ∂W_h = Xᵀ·dZ, and the momentum update. The roofs are measured
-first: the FMA peak and the memory bandwidth (STREAM copy and triad).
+close it comes: the forward GEMM Z = X·W_h, the output layer's one
+sweep (bias + ReLU, logits, softmax / CE, δ, the ∂W_o and ∂b_h sums, dZ),
+the ∂b_o sums, the GEMM ∂W_h = Xᵀ·dZ, and the momentum update. The roofs
+are measured first: the FMA peak and the memory bandwidth (STREAM copy and
+triad).
 
 Writes trace.json (Chrome's trace format: every step, phase and task on
 every thread; open it in https://ui.perfetto.dev or chrome://tracing) and
@@ -284,6 +288,10 @@ pub struct DataArgs {
     pub images: Option<PathBuf>,
     pub labels: Option<PathBuf>,
     pub synthetic: Option<usize>,
+    /// The built-in sample, named so by a run folder's record: a run that
+    /// trained on it without data flags keeps training on it, wherever it
+    /// is resumed, evaluated or reported from (no flag sets this).
+    pub built_in: bool,
     /// `None`: [`default_split`](mlp_engine::data::default_split) of the data.
     pub split: Option<(usize, usize)>,
     pub shuffle_seed: u32,
@@ -291,7 +299,15 @@ pub struct DataArgs {
 
 impl Default for DataArgs {
     fn default() -> Self {
-        DataArgs { data: None, images: None, labels: None, synthetic: None, split: None, shuffle_seed: 521 }
+        DataArgs {
+            data: None,
+            images: None,
+            labels: None,
+            synthetic: None,
+            built_in: false,
+            split: None,
+            shuffle_seed: 521,
+        }
     }
 }
 

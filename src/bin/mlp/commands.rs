@@ -91,6 +91,9 @@ fn training_split(args: &TrainArgs) -> CliResult<Split> {
         args.hidden_sizes.iter().map(run).max().unwrap_or(0)
     })?;
     for &hidden in &args.hidden_sizes {
+        // Whatever training would refuse (a split without validation rows,
+        // a bad setting) is refused before a folder is claimed.
+        mlp_engine::training::check_run(&split, &TrainConfig { hidden, ..args.config.clone() })?;
         // model.npz holds no zip64 fields: every array, and the archive,
         // stays under 4 GiB. Refused now, not after the last epoch.
         let model_bytes = Network::bytes_for(split.features, hidden, CLASSES) / 3;
@@ -182,15 +185,16 @@ fn resume_command(args: TrainArgs, dir: &Path) -> CliResult<()> {
 
 /// The data flags with the default source made explicit: without a data
 /// flag the data is the course file in the working folder if there is one,
-/// so a run records that file (absolute) and not "the default", which
-/// from another folder could be other data.
+/// else the built-in sample, so a run records that file (absolute) or the
+/// sample, and not "the default", which from another folder could be
+/// other data.
 fn resolved_default(data: DataArgs) -> DataArgs {
-    if data.data.is_some() || data.images.is_some() || data.synthetic.is_some() {
+    if data.data.is_some() || data.images.is_some() || data.synthetic.is_some() || data.built_in {
         return data;
     }
     match mlp_engine::data::DataSource::default_source() {
         mlp_engine::data::DataSource::Npz(path) => DataArgs { data: Some(path), ..data },
-        _ => data,
+        _ => DataArgs { built_in: true, ..data },
     }
 }
 
@@ -375,9 +379,23 @@ fn train_into(
         }
         None => {
             let start = Checkpoint::start(split, config);
-            write_atomic(&folder.file(RUN_RECORD), run_json(split, config, data).to_pretty().as_bytes())?;
-            write_atomic(&folder.file(CHECKPOINT), &start.to_bytes())?;
-            (start, MetricsLog::create(folder)?)
+            let first_files = || {
+                write_atomic(&folder.file(RUN_RECORD), run_json(split, config, data).to_pretty().as_bytes())?;
+                write_atomic(&folder.file(CHECKPOINT), &start.to_bytes())?;
+                MetricsLog::create(folder)
+            };
+            // Before the first checkpoint there is nothing to resume: the
+            // fix is to start again, not `--resume`.
+            let log = first_files().map_err(|e| {
+                let fix = e.fix_text().unwrap_or("check that the folder is writable").split("; a run keeps").next();
+                let fix = format!(
+                    "{}; nothing was trained: remove the folder {} and run again",
+                    fix.unwrap_or_default(),
+                    folder.path().display()
+                );
+                e.fix(fix)
+            })?;
+            (start, log)
         }
     };
     let mut log_error = None;
@@ -415,7 +433,7 @@ fn train_into(
     }
     saved?;
     write_atomic(&folder.file("model.npz"), &model::to_npz(&outcome.network)?)?;
-    let facts = RunFacts { split, config, data, threads, simd };
+    let facts = RunFacts { split, config, data, threads, simd, training_peak_rss: system::peak_rss_bytes() };
     let signal = signals::received().filter(|_| matches!(outcome.stop, StopReason::Interrupted { .. }));
     let summary = summary_json(&facts, &outcome, signal.map(Signal::name));
     write_atomic(&folder.file("summary.json"), summary.to_pretty().as_bytes())?;

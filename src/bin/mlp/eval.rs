@@ -185,6 +185,9 @@ struct RecordedRun {
 impl RecordedRun {
     /// The run that wrote `model`, if its folder records one.
     fn beside(model: &std::path::Path) -> Option<RecordedRun> {
+        // A link to a run's model.npz names that run: its record lies
+        // beside the file the link leads to.
+        let model = std::fs::canonicalize(model).unwrap_or_else(|_| model.to_path_buf());
         let dir = model.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
         let record = dir.join(crate::commands::RUN_RECORD);
         std::fs::symlink_metadata(&record).ok()?;

@@ -54,7 +54,7 @@ use cli::{CliError, Command};
 /// Runs a parsed command; all but the help pages on a pool of the
 /// command's `--threads`.
 fn run(command: Command) -> cli::CliResult<()> {
-    if matches!(command, Command::Eval(_) | Command::Report(_)) {
+    if matches!(command, Command::Eval(_) | Command::Report(_) | Command::Bench(_) | Command::Profile(_)) {
         // Before any pool or file: from here a signal waits for a write.
         signals::quit_between_writes();
     }

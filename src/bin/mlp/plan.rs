@@ -85,6 +85,9 @@ pub fn data_source(args: &DataArgs) -> CliResult<DataSource> {
     if let Some(rows) = args.synthetic {
         return Ok(DataSource::Synthetic { rows, seed: 0 });
     }
+    if args.built_in {
+        return Ok(DataSource::Sample);
+    }
     Ok(DataSource::default_source())
 }
 

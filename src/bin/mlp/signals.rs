@@ -88,6 +88,11 @@ pub fn watch() {
                 // Wait for a write in progress to finish, then never let
                 // another start: every file stays whole.
                 let _writes = output::block_writes();
+                note!(
+                    "\n{}: quitting now; every file written is whole, the rest is missing \
+                     (mlp train --resume RUN_DIR continues from the last checkpoint)",
+                    Signal(signal).name()
+                );
                 std::process::exit(128 + signal);
             }
         }

@@ -418,11 +418,13 @@ fn create_dirs(dir: &Path) -> CliResult<Vec<PathBuf>> {
     Ok(created)
 }
 
-/// Removes folders this process created (deepest first) and whatever of
-/// its own it put in them.
+/// Removes folders this process created (deepest first) and the marker
+/// temporary of its own it may have left in them. Never the marker itself:
+/// a claim refused because another run linked its marker first must leave
+/// that run's claim, and so the folder, alone (a marker of this process's
+/// is removed by [`claim_marker`] itself when it fails after linking).
 fn remove_created(created: &[PathBuf]) {
     for dir in created.iter().rev() {
-        let _ = std::fs::remove_file(dir.join(MARKER));
         let _ = std::fs::remove_file(dir.join(format!("{MARKER}.{}.tmp", std::process::id())));
         let _ = std::fs::remove_dir(dir);
     }
@@ -455,8 +457,13 @@ fn claim_marker(dir: &Path) -> CliResult<RunFolder> {
     })?;
     let linked = std::fs::hard_link(&tmp, &path);
     let _ = std::fs::remove_file(&tmp);
+    // From here the marker is this process's: a failure removes it.
+    let ours = |e: CliError| {
+        let _ = std::fs::remove_file(&path);
+        e
+    };
     let marker = match linked {
-        Ok(()) => OpenOptions::new().read(true).write(true).open(&path).map_err(|e| create_error(dir, &e))?,
+        Ok(()) => OpenOptions::new().read(true).write(true).open(&path).map_err(|e| ours(create_error(dir, &e)))?,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(claimed_error(dir)),
         // A file system without hard links: an exclusive create, then the text.
         Err(_) => {
@@ -465,14 +472,14 @@ fn claim_marker(dir: &Path) -> CliResult<RunFolder> {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(claimed_error(dir)),
                 Err(e) => return Err(create_error(dir, &e)),
             };
-            file.write_all(text.as_bytes()).map_err(|e| create_error(dir, &e))?;
+            file.write_all(text.as_bytes()).map_err(|e| ours(create_error(dir, &e)))?;
             file
         }
     };
     // Held until the process ends; a file system without locks still has
     // the process id and start time to tell a live claim.
     let _ = marker.try_lock();
-    register(dir)?;
+    register(dir).map_err(ours)?;
     Ok(RunFolder { dir: dir.to_path_buf(), marker, owned: true })
 }
 

@@ -44,6 +44,9 @@ pub struct RunFacts<'a> {
     pub data: &'a DataArgs,
     pub threads: usize,
     pub simd: SimdPath,
+    /// Peak memory once training ended, before the report was drawn: what
+    /// the report shows, so that a report rebuilt later is the same page.
+    pub training_peak_rss: Option<u64>,
 }
 
 fn settings_json(f: &RunFacts<'_>) -> Json {
@@ -164,5 +167,6 @@ pub fn summary_json(facts: &RunFacts<'_>, o: &TrainOutcome, signal: Option<&str>
         ("median_epoch_seconds", Json::num(median_epoch_seconds(o))),
         ("train_samples_per_second", Json::num(o.samples_per_second)),
         ("peak_rss_bytes", system::peak_rss_bytes().map_or(Json::Null, |b| Json::num(b as f64))),
+        ("training_peak_rss_bytes", facts.training_peak_rss.map_or(Json::Null, |b| Json::num(b as f64))),
     ])
 }

@@ -378,6 +378,7 @@ pub fn data_args_json(data: &DataArgs) -> Json {
         ("images", path(&data.images)),
         ("labels", path(&data.labels)),
         ("synthetic", data.synthetic.map_or(Json::Null, |n| Json::num(n as f64))),
+        ("built_in", Json::Bool(data.built_in)),
         ("split", data.split.map_or(Json::Null, |(t, v)| Json::Arr(vec![Json::num(t as f64), Json::num(v as f64)]))),
         ("shuffle_seed", Json::num(data.shuffle_seed)),
     ])
@@ -399,6 +400,8 @@ pub fn data_args_from(summary: &Json) -> Option<DataArgs> {
         images: path("images"),
         labels: path("labels"),
         synthetic: args.num_at(&["synthetic"]).map(|n| n as usize),
+        // Absent in records of older builds: the default then, as before.
+        built_in: matches!(args.at(&["built_in"]), Some(Json::Bool(true))),
         split,
         shuffle_seed: args.num_at(&["shuffle_seed"])? as u32,
     })

@@ -173,7 +173,8 @@ fn facts(run: &Run) -> Vec<(&'static str, String)> {
             format!(
                 "{} training samples/s, peak memory {} MB",
                 fixed(n(&["train_samples_per_second"]), 0),
-                fixed(n(&["peak_rss_bytes"]).map(|b| b / 1e6), 0)
+                // Training's own peak (older summaries have only the whole run's).
+                fixed(n(&["training_peak_rss_bytes"]).or_else(|| n(&["peak_rss_bytes"])).map(|b| b / 1e6), 0)
             ),
         ),
     ];
