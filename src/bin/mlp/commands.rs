@@ -13,7 +13,7 @@ use crate::console;
 use crate::output::summary::{RunFacts, run_json, summary_json};
 use crate::output::{self, MetricsLog, RunFolder, write_atomic};
 use crate::plan::{self, Blame};
-use crate::progress::Progress;
+use crate::progress::{Progress, four_places};
 use crate::report;
 use crate::signals::{self, Signal};
 use crate::system;
@@ -90,6 +90,13 @@ fn training_split(args: &TrainArgs) -> CliResult<Split> {
         };
         args.hidden_sizes.iter().map(run).max().unwrap_or(0)
     })?;
+    if let Some(batch) = args.config.batch_size.filter(|&b| b > split.train) {
+        note!(
+            "note: --batch-size {batch} is more than the {} training rows: each epoch is one step over all of them, \
+             in a new order (leave --batch-size off for full batch)",
+            split.train
+        );
+    }
     for &hidden in &args.hidden_sizes {
         // Whatever training would refuse (a split without validation rows,
         // a bad setting) is refused before a folder is claimed.
@@ -455,26 +462,26 @@ fn final_report(o: &TrainOutcome) -> String {
         StopReason::Diverged { epoch } => format!(" (diverged at epoch {epoch})"),
         StopReason::Interrupted { epoch } => format!(" (interrupted after epoch {epoch})"),
     };
-    let figure = |value: f64, rows: usize| if rows == 0 { "-".to_string() } else { format!("{value:.4}") };
+    let figure = |value: f64, rows: usize| if rows == 0 { "-".to_string() } else { four_places(value) };
     format!(
-        "final (epoch {}){stop}: train loss {:.4} acc {:.4} | valid loss {:.4} acc {:.4} | test loss {} acc {}\n\
-         best valid loss:     epoch {} (loss {:.4}, acc {:.4}; test acc {})\n\
-         best valid accuracy: epoch {} (acc {:.4}, loss {:.4}; test acc {})\n\
+        "final (epoch {}){stop}: train loss {} acc {:.4} | valid loss {} acc {:.4} | test loss {} acc {}\n\
+         best valid loss:     epoch {} (loss {}, acc {:.4}; test acc {})\n\
+         best valid accuracy: epoch {} (acc {:.4}, loss {}; test acc {})\n\
          wall time {:.2} s, {:.0} training samples/s",
         last.epoch,
-        last.train.loss,
+        four_places(last.train.loss),
         last.train.accuracy,
-        last.valid.loss,
+        four_places(last.valid.loss),
         last.valid.accuracy,
         figure(last.test.loss, last.test.rows),
         figure(last.test.accuracy, last.test.rows),
         o.best_loss_epoch,
-        bl.valid.loss,
+        four_places(bl.valid.loss),
         bl.valid.accuracy,
         figure(bl.test.accuracy, bl.test.rows),
         o.best_accuracy_epoch,
         ba.valid.accuracy,
-        ba.valid.loss,
+        four_places(ba.valid.loss),
         figure(ba.test.accuracy, ba.test.rows),
         o.wall_seconds,
         o.samples_per_second

@@ -27,8 +27,14 @@ struct Figure(f64, usize);
 
 impl fmt::Display for Figure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.1 == 0 { f.pad("-") } else { write!(f, "{:.4}", self.0) }
+        if self.1 == 0 { f.pad("-") } else { f.write_str(&four_places(self.0)) }
     }
+}
+
+/// A loss or accuracy with four decimals, or in scientific notation from
+/// 1e5 on, so that the loss of a run going wrong (1e38, say) stays short.
+pub fn four_places(x: f64) -> String {
+    if x.abs() >= 1e5 { format!("{x:.3e}") } else { format!("{x:.4}") }
 }
 
 fn loss(m: &Metrics) -> Figure {
@@ -195,6 +201,14 @@ pub fn wrap(text: &str, columns: usize, indent: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_losses_stay_short() {
+        assert_eq!(four_places(0.38791), "0.3879");
+        assert_eq!(four_places(99_999.0), "99999.0000");
+        assert_eq!(four_places(8.791666385584504e37), "8.792e37");
+        assert_eq!(four_places(f64::NAN), "NaN");
+    }
 
     #[test]
     fn wrap_breaks_at_words_and_indents_continuations() {
