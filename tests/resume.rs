@@ -427,6 +427,11 @@ fn an_interrupted_sweep_resumed_equals_a_straight_sweep() {
         text.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect::<Vec<_>>()
     };
     assert_eq!(columns(&stopped), columns(&straight));
+    // Extended, the sweep's record takes the new length: a plain resume
+    // afterwards has nothing left to do.
+    let more = ["--epochs", "160"];
+    ok(&mlp_command().arg("sweep").arg("--resume").arg(&stopped).args(more).output().unwrap(), "sweep extended");
+    ok(&mlp_command().arg("sweep").arg("--resume").arg(&stopped).output().unwrap(), "sweep resumed after extending");
     for d in [straight, stopped] {
         std::fs::remove_dir_all(d).unwrap();
     }

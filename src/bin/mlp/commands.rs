@@ -503,6 +503,9 @@ fn sweep_command(args: TrainArgs) -> CliResult<()> {
         Some(mut folder) => {
             folder.mark_running()?;
             remove_stale_temporaries(folder.path());
+            // Written again: an `--epochs` that extends the sweep is its
+            // new length, which a later plain `--resume` continues to.
+            write_atomic(&folder.file(RUN_RECORD), sweep_json(&split, &args).to_pretty().as_bytes())?;
             folder
         }
         None => {
