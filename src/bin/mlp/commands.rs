@@ -374,7 +374,7 @@ fn train_into(
             (start, log)
         }
         None => {
-            let start = Checkpoint::start(split, config);
+            let start = Checkpoint::start(split, config)?;
             write_atomic(&folder.file(RUN_RECORD), run_json(split, config, data).to_pretty().as_bytes())?;
             write_atomic(&folder.file(CHECKPOINT), &start.to_bytes())?;
             (start, MetricsLog::create(folder)?)
