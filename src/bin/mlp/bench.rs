@@ -357,6 +357,21 @@ fn workspace_rows(args: &BenchArgs) -> (usize, usize) {
     training::workspace_rows(args.rows.saturating_add(args.eval_rows), args.rows, full)
 }
 
+/// The most steps `--steps` may ask for: the samples, and a profile's
+/// trace, grow with it (10000 steps of the course's full batch take
+/// minutes; a profile's trace of them takes hundreds of MiB).
+pub const MAX_STEPS: usize = 10_000;
+
+/// Bytes a benchmark or profile of `args` holds at its peak, to check
+/// before anything is made: [`needed_bytes`], the timing samples, the
+/// bandwidth measurement's buffers, and `recorder_bytes` (a profile's
+/// trace; 0 for a benchmark). Saturating, for huge arguments.
+pub fn check_bytes(args: &BenchArgs, recorder_bytes: u64) -> u64 {
+    // Two lists of one f64 per step: the step and what it is compared with.
+    let samples = (args.steps as u64).saturating_mul(2 * 8);
+    needed_bytes(args).saturating_add(samples).saturating_add(peak::BANDWIDTH_BYTES).saturating_add(recorder_bytes)
+}
+
 /// Bytes of the benchmark's data, network and workspace, before any is made.
 pub fn needed_bytes(args: &BenchArgs) -> u64 {
     let rows = args.rows.saturating_add(args.eval_rows) as u64;
