@@ -53,6 +53,10 @@ pub struct RunFolder {
     /// Whether the marker is this process's claim (a reopened folder's is
     /// not until [`RunFolder::mark_running`]): only then is it rewritten.
     owned: bool,
+    /// Whether [`RunFolder::reopen`] made the marker (the folder had none):
+    /// a resume refused before [`RunFolder::mark_running`] removes it, so
+    /// the folder is left as it was.
+    made_marker: bool,
 }
 
 impl RunFolder {
@@ -96,9 +100,13 @@ impl RunFolder {
         }
         let marker = match OpenOptions::new().read(true).write(true).open(&path) {
             Ok(file) => file,
-            // A folder of an older build, or whose marker was removed.
+            // A folder of an older build, or whose marker was removed: a
+            // marker made now holds it like any claim, and goes again with
+            // the folder if the resume is refused.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return claim_marker(dir);
+                let mut folder = claim_marker(dir)?;
+                (folder.owned, folder.made_marker) = (false, true);
+                return Ok(folder);
             }
             Err(e) => return Err(create_error(dir, &e)),
         };
@@ -112,7 +120,7 @@ impl RunFolder {
                     return Err(claimed_error(dir));
                 }
                 register(dir)?;
-                Ok(RunFolder { dir: dir.to_path_buf(), marker, owned: false })
+                Ok(RunFolder { dir: dir.to_path_buf(), marker, owned: false, made_marker: false })
             }
         }
     }
@@ -141,11 +149,14 @@ impl RunFolder {
 
 impl Drop for RunFolder {
     /// The claim ends with the command: the marker says so. (If the folder
-    /// moved, the marker is still this open file, wherever it went.)
+    /// moved, the marker is still this open file, wherever it went.) A
+    /// marker made by a resume that was refused is removed instead.
     fn drop(&mut self) {
         if self.owned {
             let _writing = block_writes();
             let _ = rewrite_marker(&mut self.marker, &marker_text("finished"));
+        } else if self.made_marker && check_claimed(&self.dir).is_ok() {
+            let _ = std::fs::remove_file(self.dir.join(MARKER));
         }
         unregister(&self.dir);
     }
@@ -473,7 +484,7 @@ fn claim_marker(dir: &Path) -> CliResult<RunFolder> {
     // the process id and start time to tell a live claim.
     let _ = marker.try_lock();
     register(dir)?;
-    Ok(RunFolder { dir: dir.to_path_buf(), marker, owned: true })
+    Ok(RunFolder { dir: dir.to_path_buf(), marker, owned: true, made_marker: false })
 }
 
 /// The marker's text (read as the data layer reads inputs: a FIFO
