@@ -331,7 +331,9 @@ impl Checkpoint {
     }
 
     /// Writes the checkpoint to `path` whole or not at all: to a temporary
-    /// file beside it, synced, then renamed over `path`.
+    /// file beside it, synced, then renamed over `path`, and the folder
+    /// synced after the rename, so that a power cut cannot bring back the
+    /// older checkpoint.
     pub fn save(&self, path: &Path) -> Result<()> {
         use std::io::Write as _;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -340,7 +342,8 @@ impl Checkpoint {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(&self.to_bytes())?;
             f.sync_all()?;
-            std::fs::rename(&tmp, path)
+            std::fs::rename(&tmp, path)?;
+            sync_folder_of(path)
         })();
         result.map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
@@ -459,6 +462,19 @@ fn network_size(inputs: usize, hidden: usize, classes: usize) -> Option<usize> {
         return None;
     }
     inputs.checked_mul(hidden)?.checked_add(hidden)?.checked_add(hidden.checked_mul(classes)?)?.checked_add(classes)
+}
+
+/// Syncs the folder holding `path`, which makes a rename into it durable.
+/// A file system that cannot sync a folder (EINVAL, EOPNOTSUPP) or a folder
+/// that cannot be opened for reading is let be: the file itself is synced.
+fn sync_folder_of(path: &Path) -> std::io::Result<()> {
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    match std::fs::File::open(folder).and_then(|f| f.sync_all()) {
+        Err(e) if matches!(e.raw_os_error(), Some(22 | 95)) || e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 struct Writer(Vec<u8>);

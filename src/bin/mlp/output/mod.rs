@@ -537,7 +537,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, &target)
+        std::fs::rename(&tmp, &target)?;
+        sync_folder_of(&target)
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
@@ -546,6 +547,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(write_error(path, &e));
     }
     Ok(())
+}
+
+/// Syncs the folder holding `path`, which makes a rename into it durable
+/// (else a power cut can bring back the older file). A file system that
+/// cannot sync a folder (EINVAL, EOPNOTSUPP) or a folder that cannot be
+/// opened for reading is let be: the file itself is synced.
+fn sync_folder_of(path: &Path) -> std::io::Result<()> {
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    match File::open(folder).and_then(|f| f.sync_all()) {
+        Err(e) if matches!(e.raw_os_error(), Some(22 | 95)) || e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// The disk condition behind a failed write, in words, with its fix.
