@@ -429,7 +429,7 @@ fn positive(flag: &str, value: &str) -> CliResult<usize> {
     Ok(n)
 }
 
-/// `--steps` of bench and profile: at most [`bench::MAX_STEPS`], so that
+/// `--steps` of bench and profile: at most [`crate::bench::MAX_STEPS`], so that
 /// the timings and the profile's trace stay a bounded size.
 fn steps_flag(flag: &str, value: &str) -> CliResult<usize> {
     let steps = positive(flag, value)?;
