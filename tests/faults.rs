@@ -490,6 +490,7 @@ fn strace(program: &Path, args: &[&str], env: (&str, &str), log: &Path) -> Strin
         .arg(program)
         .args(args)
         .env(env.0, env.1)
+        .stdout(Stdio::null())
         .status()
         .unwrap_or_else(|e| panic!("this test needs strace (apt-get install strace): {e}"));
     assert!(status.success(), "{} {args:?} under strace failed", program.display());
