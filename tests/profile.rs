@@ -244,3 +244,14 @@ fn the_profile_memory_check_counts_the_bandwidth_buffers_and_the_trace() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("would need") && stderr.contains("ulimit -v"), "{stderr}");
 }
+
+#[test]
+fn a_network_too_large_to_count_is_a_usage_error_not_a_panic() {
+    // 784 × H overflowed while the memory check counted it (exit 101).
+    for command in ["profile", "bench"] {
+        let out = mlp(&[command, "--hidden", "99999999999999999", "--steps", "1"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "mlp {command}: {stderr}");
+        assert!(stderr.contains("would need") && stderr.contains("--hidden 99999999999999999"), "{stderr}");
+    }
+}

@@ -116,10 +116,11 @@ impl GemmsOnly {
         GemmsOnly { z: vec![0.0; rows * layout.hidden], grad: vec![0.0; layout.inputs * layout.hidden] }
     }
 
-    /// Bytes the two buffers take.
-    pub fn bytes_for(layout: Layout, rows: usize) -> u64 {
-        let floats = (rows as u64).saturating_mul(layout.hidden as u64);
-        floats.saturating_add((layout.inputs * layout.hidden) as u64).saturating_mul(4)
+    /// Bytes the two buffers take for `hidden` units (saturating: counted
+    /// before the sizes are known to make a network).
+    pub fn bytes_for(hidden: usize, rows: usize) -> u64 {
+        let floats = (rows as u64).saturating_mul(hidden as u64);
+        floats.saturating_add((FEATURES as u64).saturating_mul(hidden as u64)).saturating_mul(4)
     }
 
     /// Runs both GEMMs on the first `train_rows` rows of `x`.
@@ -378,8 +379,7 @@ pub fn needed_bytes(args: &BenchArgs) -> u64 {
     let data = rows.saturating_mul(FEATURES as u64 * 4 + 1);
     let (ws_rows, ws_train) = workspace_rows(args);
     let workspace = Workspace::bytes_for(args.hidden, CLASSES, ws_rows, ws_train);
-    let layout = Layout::new(FEATURES, args.hidden, CLASSES);
-    let gemms_only = GemmsOnly::bytes_for(layout, ws_train);
+    let gemms_only = GemmsOnly::bytes_for(args.hidden, ws_train);
     data.saturating_add(Network::bytes_for(FEATURES, args.hidden, CLASSES))
         .saturating_add(workspace)
         .saturating_add(gemms_only)
