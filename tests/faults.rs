@@ -519,7 +519,7 @@ fn every_rename_into_place_is_followed_by_a_sync_of_its_folder() {
     let args = ["--exact", "checkpoint_save_for_the_folder_sync_test", "--ignored", "--test-threads", "1"];
     let target = saved.join("run.ckpt");
     let log = strace(&me, &args, ("MLP_TEST_SAVE_TO", target.to_str().unwrap()), &dir.join("lib.log"));
-    assert!(target.is_file(), "the helper test did not run: {log}");
+    assert!(target.is_file(), "the traced save did not run: {log}");
     let renames = renames_and_folder_syncs(&log, &saved.canonicalize().unwrap());
     assert_eq!(renames.len(), 1, "{log}");
     assert!(renames[0].1, "Checkpoint::save did not sync the folder after its rename: {log}");
@@ -529,10 +529,10 @@ fn every_rename_into_place_is_followed_by_a_sync_of_its_folder() {
 /// Saves a checkpoint to `$MLP_TEST_SAVE_TO` (run so by the test above,
 /// under strace; else to a folder of its own) and reads it back.
 #[test]
-#[ignore = "a helper of every_rename_into_place_is_followed_by_a_sync_of_its_folder"]
+#[ignore = "run under strace by every_rename_into_place_is_followed_by_a_sync_of_its_folder"]
 fn checkpoint_save_for_the_folder_sync_test() {
     let target =
-        std::env::var_os("MLP_TEST_SAVE_TO").map_or_else(|| temp_dir("save-helper").join("run.ckpt"), PathBuf::from);
+        std::env::var_os("MLP_TEST_SAVE_TO").map_or_else(|| temp_dir("traced-save").join("run.ckpt"), PathBuf::from);
     let split = mlp_engine::data::Dataset::synthetic(100, 1).into_split(60, 20, 1).unwrap();
     let config = mlp_engine::TrainConfig { hidden: 4, epochs: 1, ..mlp_engine::TrainConfig::default() };
     let checkpoint = Checkpoint::start(&split, &config).unwrap();
