@@ -197,3 +197,61 @@ fn bench_takes_lists_of_batch_sizes_and_threads() {
         assert!(num(r, "samples_per_second") > 0.0 && num(r, "memory_bandwidth_gbs") > 0.0, "{r:?}");
     }
 }
+
+#[test]
+fn steps_past_the_maximum_are_a_usage_error_not_an_abort() {
+    // `--steps 100000000` reserved 345 GB for the trace and aborted (exit 134).
+    for command in ["profile", "bench"] {
+        for steps in ["10001", "100000000", "18446744073709551615"] {
+            let out = mlp(&[command, "--hidden", "16", "--rows", "64", "--steps", steps]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "mlp {command} --steps {steps}: {stderr}");
+            assert!(stderr.contains("use at most 10000"), "{stderr}");
+        }
+    }
+}
+
+/// `mlp profile ARGS` under an address-space limit of `limit_mb` MB, with
+/// two global threads, so that the memory kept for threads is the same on
+/// every machine.
+fn profile_limited(limit_mb: u64, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("prlimit")
+        .arg(format!("--as={}", limit_mb * 1_000_000))
+        .arg(env!("CARGO_BIN_EXE_mlp"))
+        .args(["profile", "--hidden", "16", "--rows", "64", "--threads", "2", "--json"])
+        .args(args)
+        .env("RAYON_NUM_THREADS", "2")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_profile_memory_check_counts_the_bandwidth_buffers_and_the_trace() {
+    // The data, network and workspace of this shape take a few MiB; the
+    // bandwidth measurement's 384 MiB did not count, and 700 MB of address
+    // space let the check pass and left the measurement to fail.
+    let out = profile_limited(700, &["--steps", "3"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("would need") && stderr.contains("--steps 3"), "{stderr}");
+    // 1000 MB hold it, with one recorder of 10000 steps…
+    let out = profile_limited(1000, &["--steps", "10000", "--batch-size", "64"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // …but not seven of them (each reserves room for every span of every
+    // step on each of three lanes: about 100 MB here).
+    let out = profile_limited(1000, &["--steps", "10000", "--batch-size", "1,2,4,8,16,32,64"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("would need") && stderr.contains("ulimit -v"), "{stderr}");
+}
+
+#[test]
+fn a_network_too_large_to_count_is_a_usage_error_not_a_panic() {
+    // 784 × H overflowed while the memory check counted it (exit 101).
+    for command in ["profile", "bench"] {
+        let out = mlp(&[command, "--hidden", "99999999999999999", "--steps", "1"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "mlp {command}: {stderr}");
+        assert!(stderr.contains("would need") && stderr.contains("--hidden 99999999999999999"), "{stderr}");
+    }
+}

@@ -341,6 +341,32 @@ fn result_changing_flags_are_refused_and_the_folder_is_untouched() {
 }
 
 #[test]
+fn a_refused_resume_of_a_folder_without_a_marker_leaves_no_marker() {
+    // A folder of an older build, or whose marker was removed: the resume
+    // made a marker to hold it before the checks refused it, and left it.
+    let dir = fresh_path("refused-no-marker");
+    let out = run(&run_args(5, &["--lr", "1e30"]), Some(&dir));
+    assert_eq!(out.status.code(), Some(1));
+    std::fs::remove_file(dir.join(".mlp-run")).unwrap();
+    let before = snapshot(&dir);
+    let out = resume(&dir, &["--epochs", "9"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("diverged"), "{stderr}");
+    assert!(!dir.join(".mlp-run").exists(), "a refused resume left a marker");
+    assert!(snapshot(&dir) == before, "a refused resume changed the folder");
+    // An accepted resume of such a folder claims it as usual.
+    let good = fresh_path("resumed-no-marker");
+    ok(&run(&run_args(3, &[]), Some(&good)), "run");
+    std::fs::remove_file(good.join(".mlp-run")).unwrap();
+    ok(&resume(&good, &["--epochs", "4"]), "resume without a marker");
+    let marker = std::fs::read_to_string(good.join(".mlp-run")).unwrap();
+    assert!(marker.contains("state: finished"), "{marker}");
+    std::fs::remove_dir_all(dir).unwrap();
+    std::fs::remove_dir_all(good).unwrap();
+}
+
+#[test]
 fn a_diverged_run_or_changed_data_is_refused_with_a_fix() {
     let dir = fresh_path("diverged");
     let out = run(&run_args(5, &["--lr", "1e30"]), Some(&dir));

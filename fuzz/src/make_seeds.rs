@@ -1,5 +1,6 @@
 //! Writes valid seed files for the fuzz targets into `corpus/<target>/`,
 //! made by this crate's own writers (no third-party data is copied).
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use mlp_engine::data::bytes::crc32;
@@ -7,7 +8,7 @@ use mlp_engine::data::idx;
 use mlp_engine::data::npy::{self, Elements};
 use mlp_engine::data::npz;
 use mlp_engine::training::model;
-use mlp_engine::{Layout, Network};
+use mlp_engine::{Dataset, Layout, Network, TrainConfig, train};
 
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut out = vec![0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 255];
@@ -49,4 +50,10 @@ fn main() {
     let archive = npz::Archive::open(&bytes).unwrap();
     let members: Vec<(String, Vec<u8>)> = archive.names().map(|n| (n.to_string(), archive.read(n).unwrap().into_owned())).collect();
     save("model", "model-deflated.npz", &npz::write_members(&members, true).unwrap());
+    let split = Dataset::synthetic(60, 1).into_split(30, 20, 1).unwrap();
+    for (name, patience) in [("plain.ckpt", None), ("patience.ckpt", Some(2))] {
+        let config = TrainConfig { hidden: 4, epochs: 2, patience, ..TrainConfig::default() };
+        let outcome = train(&split, &config, |_| ControlFlow::Continue(())).unwrap();
+        save("checkpoint", name, &outcome.checkpoint.to_bytes());
+    }
 }

@@ -193,11 +193,16 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     /// The state of a run of `config` on `split` before its first epoch.
-    pub fn start(split: &Split, config: &TrainConfig) -> Checkpoint {
+    ///
+    /// # Errors
+    /// The settings or the split that [`train`](super::train) would refuse
+    /// (see [`TrainConfig::validate`]): checked before anything is built.
+    pub fn start(split: &Split, config: &TrainConfig) -> Result<Checkpoint> {
+        super::check_run(split, config)?;
         let layout = Layout::new(split.features, config.hidden, crate::data::CLASSES);
         let network = Network::new(layout, config.seed, config.velocity_init);
         let params = network.params().to_vec();
-        Checkpoint {
+        Ok(Checkpoint {
             config: config.clone(),
             data: DataIdentity::of(split),
             epochs_done: 0,
@@ -216,7 +221,7 @@ impl Checkpoint {
             },
             velocity: network.velocity().to_vec(),
             params,
-        }
+        })
     }
 
     /// The network as it stands: the parameters after the last update done
@@ -326,7 +331,9 @@ impl Checkpoint {
     }
 
     /// Writes the checkpoint to `path` whole or not at all: to a temporary
-    /// file beside it, synced, then renamed over `path`.
+    /// file beside it, synced, then renamed over `path`, and the folder
+    /// synced after the rename, so that a power cut cannot bring back the
+    /// older checkpoint.
     pub fn save(&self, path: &Path) -> Result<()> {
         use std::io::Write as _;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -335,7 +342,8 @@ impl Checkpoint {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(&self.to_bytes())?;
             f.sync_all()?;
-            std::fs::rename(&tmp, path)
+            std::fs::rename(&tmp, path)?;
+            sync_folder_of(path)
         })();
         result.map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
@@ -346,8 +354,16 @@ impl Checkpoint {
     /// Why this checkpoint cannot continue as a run of `config` on `split`,
     /// if it cannot: other data, other settings, a diverged run, or fewer
     /// epochs asked for than it has done.
+    /// Its parts are checked against each other first (the fields are
+    /// public, so they may have been changed since it was loaded).
     pub fn check_fits(&self, split: &Split, config: &TrainConfig) -> Result<()> {
         let refuse = |what: String, fix: &str| Err(Error::new(ErrorKind::BadSplit, what).fix(fix));
+        if let Some(what) = self.inconsistency() {
+            return refuse(
+                format!("the checkpoint does not hold together: {what}"),
+                "continue from a checkpoint as training wrote it, or start a new run",
+            );
+        }
         if let RunState::Diverged { epoch } = self.state {
             return refuse(
                 format!("the run diverged at epoch {epoch}; there is nothing finite to continue from"),
@@ -368,6 +384,22 @@ impl Checkpoint {
                 "continue with the run's own settings; only the epoch count may change",
             );
         }
+        // Built as a literal: `Layout::new` would panic on a split of 0 values.
+        let wanted = Layout { inputs: split.features, hidden: config.hidden, classes: crate::data::CLASSES };
+        if self.layout != wanted {
+            return refuse(
+                format!(
+                    "the checkpoint holds a {}-{}-{} network, the run needs {}-{}-{}",
+                    self.layout.inputs,
+                    self.layout.hidden,
+                    self.layout.classes,
+                    wanted.inputs,
+                    wanted.hidden,
+                    wanted.classes
+                ),
+                "continue with the data and settings the run was trained with",
+            );
+        }
         if config.epochs < self.epochs_done {
             return refuse(
                 format!("{} epochs asked for, but the run has done {}", config.epochs, self.epochs_done),
@@ -375,6 +407,73 @@ impl Checkpoint {
             );
         }
         Ok(())
+    }
+
+    /// Why the checkpoint's parts disagree with each other, if they do: the
+    /// epoch counters against the epochs done, the records against their
+    /// positions, the network against the settings and the data, and every
+    /// buffer against the network's size. Checked on loading and again
+    /// before continuing, since the public fields may be edited between.
+    fn inconsistency(&self) -> Option<String> {
+        let done = self.epochs_done;
+        let t = &self.trackers;
+        if t.loss_epoch > done || t.accuracy_epoch > done {
+            return Some(format!(
+                "best epochs {} (loss) and {} (accuracy) after only {done} epochs done",
+                t.loss_epoch, t.accuracy_epoch
+            ));
+        }
+        if let RunState::Diverged { epoch } = self.state
+            && (epoch == 0 || epoch > done)
+        {
+            return Some(format!("diverged at epoch {epoch} of {done} epochs done"));
+        }
+        if self.history.len() != done {
+            return Some(format!("{} epoch records for {done} epochs done", self.history.len()));
+        }
+        if let Some((at, r)) = self.history.iter().enumerate().find(|(at, r)| r.epoch != at + 1) {
+            return Some(format!("epoch record {} says it is epoch {}", at + 1, r.epoch));
+        }
+        let l = self.layout;
+        if l.inputs != self.data.features || l.hidden != self.config.hidden || l.classes != crate::data::CLASSES {
+            return Some(format!(
+                "a {}-{}-{} network for {} values and H = {}",
+                l.inputs, l.hidden, l.classes, self.data.features, self.config.hidden
+            ));
+        }
+        let Some(total) = network_size(l.inputs, l.hidden, l.classes) else {
+            return Some("a network with more parameters than can exist".into());
+        };
+        let best = if self.config.patience.is_some() { total } else { 0 };
+        let lengths = [self.params.len(), self.velocity.len(), t.last_finite.len(), t.best_params.len()];
+        if lengths != [total, total, total, best] {
+            return Some(format!(
+                "buffers of {lengths:?} values (parameters, velocity, last finite, best) for a network of {total}"
+            ));
+        }
+        None
+    }
+}
+
+/// Parameters of a `inputs → hidden → classes` network, or `None` if a
+/// size is 0 or the count overflows: what `Layout::new` would panic on.
+fn network_size(inputs: usize, hidden: usize, classes: usize) -> Option<usize> {
+    if inputs == 0 || hidden == 0 || classes == 0 {
+        return None;
+    }
+    inputs.checked_mul(hidden)?.checked_add(hidden)?.checked_add(hidden.checked_mul(classes)?)?.checked_add(classes)
+}
+
+/// Syncs the folder holding `path`, which makes a rename into it durable.
+/// A file system that cannot sync a folder (EINVAL, EOPNOTSUPP) or a folder
+/// that cannot be opened for reading is let be: the file itself is synced.
+fn sync_folder_of(path: &Path) -> std::io::Result<()> {
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    match std::fs::File::open(folder).and_then(|f| f.sync_all()) {
+        Err(e) if matches!(e.raw_os_error(), Some(22 | 95)) || e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Ok(())
+        }
+        other => other,
     }
 }
 
@@ -475,12 +574,15 @@ fn parse_body(r: &mut Reader<'_>) -> std::result::Result<Checkpoint, String> {
     if layout_hidden != hidden || inputs != features || classes != crate::data::CLASSES {
         return Err(format!("a {inputs}-{layout_hidden}-{classes} network for {features} values and H = {hidden}"));
     }
-    let total = inputs
-        .checked_mul(hidden)
-        .and_then(|w| w.checked_add(hidden.checked_mul(classes)?))
-        .and_then(|w| w.checked_add(hidden + classes))
-        .ok_or("a network with more parameters than can exist")?;
-    let has_best = r.u64()? == 1;
+    // Every size is checked here, before `Layout::new` (which panics on a
+    // zero or overflowing size) is reached.
+    let total = network_size(inputs, hidden, classes)
+        .ok_or_else(|| format!("a {inputs}-{hidden}-{classes} network: a size is 0 or the count overflows"))?;
+    let has_best = match r.u64()? {
+        0 => false,
+        1 => true,
+        other => return Err(format!("best-parameters flag {other}, not 0 or 1")),
+    };
     let buffers = if has_best { 4 } else { 3 };
     if total.checked_mul(4 * buffers) != Some(r.bytes.len() - r.at) {
         return Err("its parameter buffers do not match its network's size".into());
@@ -494,7 +596,7 @@ fn parse_body(r: &mut Reader<'_>) -> std::result::Result<Checkpoint, String> {
         return Err("best parameters stored without patience, or missing with it".into());
     }
     let trackers = Trackers { loss, loss_epoch, accuracy, accuracy_epoch, best_params, last_finite };
-    Ok(Checkpoint {
+    let checkpoint = Checkpoint {
         config,
         data,
         epochs_done,
@@ -506,7 +608,11 @@ fn parse_body(r: &mut Reader<'_>) -> std::result::Result<Checkpoint, String> {
         params,
         velocity,
         trackers,
-    })
+    };
+    match checkpoint.inconsistency() {
+        Some(what) => Err(what),
+        None => Ok(checkpoint),
+    }
 }
 
 #[cfg(test)]
@@ -517,7 +623,7 @@ mod tests {
     fn sample() -> Checkpoint {
         let split = Dataset::synthetic(200, 3).into_split(120, 40, 5).unwrap();
         let config = TrainConfig { hidden: 8, epochs: 3, patience: Some(2), ..TrainConfig::default() };
-        let mut c = Checkpoint::start(&split, &config);
+        let mut c = Checkpoint::start(&split, &config).unwrap();
         c.history.push(EpochRecord { epoch: 1, seconds: 0.5, ..EpochRecord::default() });
         c.epochs_done = 1;
         c.resumes.push(ResumePoint { after_epoch: 1, unix_seconds: 1_800_000_000 });
@@ -542,6 +648,208 @@ mod tests {
             bad[at] ^= 0x10;
             assert!(Checkpoint::from_bytes(&bad, Path::new("c")).is_err(), "flip at {at}");
         }
+    }
+
+    /// Where the body starts in the file (magic, version, body length).
+    const BODY: usize = 20;
+    /// Body offsets of the fixed fields (see `to_bytes`).
+    const FEATURES: usize = 60;
+    const EPOCHS_DONE: usize = 100;
+    const STATE: usize = 108;
+    const DIVERGED_AT: usize = 116;
+    const LOSS_EPOCH: usize = 140;
+    const ACCURACY_EPOCH: usize = 156;
+    const RESUME_COUNT: usize = 164;
+
+    /// `bytes` with the u64 at body offset `at` replaced by `value` and the
+    /// CRC recomputed, as anyone crafting a file can: only the body's own
+    /// checks stand between it and the parser.
+    fn patched(bytes: &[u8], at: usize, value: u64) -> Vec<u8> {
+        let mut out = bytes.to_vec();
+        out[BODY + at..BODY + at + 8].copy_from_slice(&value.to_le_bytes());
+        let end = out.len() - 4;
+        let crc = crc32(&out[BODY..end]);
+        out[end..].copy_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// The body offset of the u64 counting history records in `sample()`.
+    fn history_count_at(c: &Checkpoint) -> usize {
+        RESUME_COUNT + 8 + 16 * c.resumes.len()
+    }
+
+    fn refusal(bytes: &[u8]) -> String {
+        match Checkpoint::from_bytes(bytes, Path::new("c")) {
+            Ok(_) => panic!("a crafted checkpoint was accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_offsets_used_below_are_those_written() {
+        // Guards the tests below: each patch must land on the field it names.
+        let c = sample();
+        let bytes = c.to_bytes();
+        let read = |at: usize| u64::from_le_bytes(bytes[BODY + at..BODY + at + 8].try_into().unwrap());
+        assert_eq!(read(FEATURES), c.data.features as u64);
+        assert_eq!(read(EPOCHS_DONE), 1);
+        assert_eq!(read(RESUME_COUNT), 1);
+        assert_eq!(read(history_count_at(&c)), 1);
+        assert_eq!(patched(&bytes, EPOCHS_DONE, 1), bytes, "patching in the same value changes nothing");
+    }
+
+    #[test]
+    fn zero_or_huge_network_sizes_with_a_valid_crc_are_refused_not_a_panic() {
+        let c = sample();
+        let bytes = c.to_bytes();
+        let layout_at = bytes.len() - 4 - BODY - 8 - 4 * 4 * c.layout.total() - 24;
+        for value in [0, 1 << 40, u64::MAX >> 1] {
+            // The data's feature count and the layout's inputs, changed together.
+            let both = patched(&patched(&bytes, FEATURES, value), layout_at, value);
+            assert!(refusal(&both).contains("not a usable checkpoint"), "features = {value}");
+            // Hidden, in the settings and in the layout.
+            let hidden = patched(&patched(&bytes, 0, value), layout_at + 8, value);
+            assert!(refusal(&hidden).contains("not a usable checkpoint"), "hidden = {value}");
+            // Classes.
+            refusal(&patched(&bytes, layout_at + 16, value));
+        }
+        let zero = patched(&patched(&bytes, FEATURES, 0), layout_at, 0);
+        assert!(refusal(&zero).contains("a size is 0"), "{}", refusal(&zero));
+        // The same with buffers sized for the 0-input network (0·8 + 8 + 8·10
+        // + 10 values), so that the length check is passed too: what reached
+        // `Layout::new(0, …)` before.
+        let mut crafted = sample();
+        crafted.data.features = 0;
+        crafted.layout = Layout { inputs: 0, ..crafted.layout };
+        for buffer in [&mut crafted.params, &mut crafted.velocity, &mut crafted.trackers.last_finite] {
+            buffer.truncate(98);
+        }
+        crafted.trackers.best_params.truncate(98);
+        let message = refusal(&crafted.to_bytes());
+        assert!(message.contains("a 0-8-10 network: a size is 0"), "{message}");
+    }
+
+    #[test]
+    fn epoch_counters_past_the_epochs_done_are_refused() {
+        let bytes = sample().to_bytes();
+        for at in [LOSS_EPOCH, ACCURACY_EPOCH] {
+            for value in [2, 1000, u64::MAX >> 1] {
+                let message = refusal(&patched(&bytes, at, value));
+                assert!(message.contains("after only 1 epochs done"), "{message}");
+            }
+        }
+        // Diverged at an epoch not done, or at epoch 0.
+        let diverged = patched(&bytes, STATE, 2);
+        assert!(Checkpoint::from_bytes(&patched(&diverged, DIVERGED_AT, 1), Path::new("c")).is_ok());
+        for value in [0, 2, u64::MAX >> 1] {
+            assert!(refusal(&patched(&diverged, DIVERGED_AT, value)).contains("diverged at epoch"));
+        }
+        assert!(refusal(&patched(&bytes, STATE, 3)).contains("unknown run state"));
+    }
+
+    #[test]
+    fn counts_and_records_that_disagree_are_refused() {
+        let c = sample();
+        let bytes = c.to_bytes();
+        let history_at = history_count_at(&c);
+        // More epochs done than records, and more records declared than held.
+        assert!(refusal(&patched(&bytes, EPOCHS_DONE, 2)).contains("epoch records for 2 epochs done"));
+        let both = patched(&patched(&bytes, EPOCHS_DONE, 1 << 40), history_at, 1 << 40);
+        assert!(refusal(&both).contains("more than it holds"));
+        assert!(refusal(&patched(&bytes, RESUME_COUNT, u64::MAX)).contains("not a usable checkpoint"));
+        // The one record says it is epoch 5.
+        let message = refusal(&patched(&bytes, history_at + 8, 5));
+        assert!(message.contains("epoch record 1 says it is epoch 5"), "{message}");
+        // The has-best flag says no while patience is set: the buffers no longer fit either.
+        let flag_at = bytes.len() - 4 - BODY - 4 * 4 * c.layout.total() - 8;
+        refusal(&patched(&bytes, flag_at, 0));
+        assert!(refusal(&patched(&bytes, flag_at, 2)).contains("flag 2, not 0 or 1"));
+    }
+
+    #[test]
+    fn buffers_of_the_wrong_length_are_refused() {
+        // Written by `to_bytes` with a valid CRC, as a crafted file would be.
+        let mut long = sample();
+        long.params.push(0.0);
+        assert!(refusal(&long.to_bytes()).contains("buffers do not match"));
+        let mut no_best = sample();
+        no_best.trackers.best_params.clear();
+        refusal(&no_best.to_bytes());
+    }
+
+    #[test]
+    fn every_field_of_the_fixed_part_rewritten_parses_or_is_refused_never_panics() {
+        // Each u64 slot before the parameter buffers gets values around the
+        // edges; whatever parses must also be safe to continue from.
+        let data = Dataset::synthetic(200, 3);
+        let split = data.split(120, 40, 5).unwrap();
+        let c = sample();
+        let bytes = c.to_bytes();
+        let fixed_end = bytes.len() - 4 - BODY - 4 * 4 * c.layout.total();
+        let mut accepted = 0;
+        for at in (0..=fixed_end - 8).step_by(4) {
+            for value in [0, 1, 2, 3, 10, 1 << 32, 1 << 40, u64::MAX] {
+                let Ok(loaded) = Checkpoint::from_bytes(&patched(&bytes, at, value), Path::new("c")) else {
+                    continue;
+                };
+                accepted += 1;
+                let config = TrainConfig { epochs: loaded.epochs_done + 2, ..loaded.config.clone() };
+                if loaded.check_fits(&split, &config).is_ok() {
+                    let outcome = crate::training::train_from(&split, &config, Some(loaded), |_| {
+                        std::ops::ControlFlow::Continue(())
+                    });
+                    // Settings out of range (a learning rate of 0, say) are
+                    // refused by training's own check; nothing else may fail.
+                    if let Err(e) = outcome {
+                        assert_eq!(e.kind(), ErrorKind::BadSetting, "patch {value} at {at}: {e}");
+                    }
+                }
+            }
+        }
+        // Floats, seeds and times may take any value: some patches load.
+        assert!(accepted > 0);
+    }
+
+    #[test]
+    fn fields_edited_after_loading_are_refused_before_continuing() {
+        let split = Dataset::synthetic(200, 3).into_split(120, 40, 5).unwrap();
+        let config = TrainConfig { hidden: 8, epochs: 3, patience: Some(2), ..TrainConfig::default() };
+        let fits = |c: &Checkpoint| c.check_fits(&split, &config).map_err(|e| e.to_string());
+        let c = sample();
+        assert_eq!(fits(&c), Ok(()));
+        let mut edited = c.clone();
+        edited.trackers.loss_epoch = 7;
+        assert!(fits(&edited).unwrap_err().contains("after only 1 epochs done"));
+        let mut edited = c.clone();
+        edited.epochs_done = 0;
+        assert!(fits(&edited).unwrap_err().contains("1 epoch records for 0 epochs done"));
+        let mut edited = c.clone();
+        edited.history[0].epoch = 2;
+        assert!(fits(&edited).unwrap_err().contains("says it is epoch 2"));
+        let mut edited = c.clone();
+        edited.params.pop();
+        assert!(fits(&edited).unwrap_err().contains("buffers of"));
+        let mut edited = c.clone();
+        edited.config.hidden = 9;
+        edited.layout = Layout::new(c.layout.inputs, 9, c.layout.classes);
+        assert!(fits(&edited).is_err(), "another H than the run's");
+        // Each refused one would have panicked or stopped at once in training.
+        let mut edited = c.clone();
+        edited.trackers.loss_epoch = 7;
+        let longer = TrainConfig { epochs: 5, ..config.clone() };
+        assert!(
+            crate::training::train_from(&split, &longer, Some(edited), |_| std::ops::ControlFlow::Continue(()))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn start_refuses_bad_settings_instead_of_panicking() {
+        let split = Dataset::synthetic(200, 3).into_split(120, 40, 5).unwrap();
+        let config = TrainConfig { hidden: 0, ..TrainConfig::default() };
+        let e = Checkpoint::start(&split, &config).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BadSetting);
+        assert!(e.to_string().contains("`hidden`"), "{e}");
     }
 
     #[test]

@@ -376,7 +376,10 @@ pub fn train_from(
     if let Some(start) = &start {
         start.check_fits(split, config)?;
     }
-    let mut start = start.unwrap_or_else(|| Checkpoint::start(split, config));
+    let mut start = match start {
+        Some(start) => start,
+        None => Checkpoint::start(split, config)?,
+    };
     let (data, resumes, earlier_seconds) = (start.data, std::mem::take(&mut start.resumes), start.wall_seconds);
     let layout = Layout::new(split.features, config.hidden, CLASSES);
     // The checkpoint's buffers move into the network, not copied.
@@ -401,7 +404,7 @@ pub fn train_from(
         let finite = loop_state.run_epoch(&mut network, split, config, &mut record, |net, r| best.observe(net, r));
         record.seconds = epoch_start.elapsed().as_secs_f64();
         history.push(record);
-        let early = config.patience.is_some_and(|patience| epoch - best.loss_epoch >= patience);
+        let early = config.patience.is_some_and(|patience| epoch.saturating_sub(best.loss_epoch) >= patience);
         state = match (finite, early) {
             (false, _) => RunState::Diverged { epoch },
             (true, true) => RunState::EarlyStopped,

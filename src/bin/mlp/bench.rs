@@ -116,10 +116,11 @@ impl GemmsOnly {
         GemmsOnly { z: vec![0.0; rows * layout.hidden], grad: vec![0.0; layout.inputs * layout.hidden] }
     }
 
-    /// Bytes the two buffers take.
-    pub fn bytes_for(layout: Layout, rows: usize) -> u64 {
-        let floats = (rows as u64).saturating_mul(layout.hidden as u64);
-        floats.saturating_add((layout.inputs * layout.hidden) as u64).saturating_mul(4)
+    /// Bytes the two buffers take for `hidden` units (saturating: counted
+    /// before the sizes are known to make a network).
+    pub fn bytes_for(hidden: usize, rows: usize) -> u64 {
+        let floats = (rows as u64).saturating_mul(hidden as u64);
+        floats.saturating_add((FEATURES as u64).saturating_mul(hidden as u64)).saturating_mul(4)
     }
 
     /// Runs both GEMMs on the first `train_rows` rows of `x`.
@@ -357,14 +358,28 @@ fn workspace_rows(args: &BenchArgs) -> (usize, usize) {
     training::workspace_rows(args.rows.saturating_add(args.eval_rows), args.rows, full)
 }
 
+/// The most steps `--steps` may ask for: the samples, and a profile's
+/// trace, grow with it (10000 steps of the course's full batch take
+/// minutes; a profile's trace of them takes hundreds of MiB).
+pub const MAX_STEPS: usize = 10_000;
+
+/// Bytes a benchmark or profile of `args` holds at its peak, to check
+/// before anything is made: [`needed_bytes`], the timing samples, the
+/// bandwidth measurement's buffers, and `recorder_bytes` (a profile's
+/// trace; 0 for a benchmark). Saturating, for huge arguments.
+pub fn check_bytes(args: &BenchArgs, recorder_bytes: u64) -> u64 {
+    // Two lists of one f64 per step: the step and what it is compared with.
+    let samples = (args.steps as u64).saturating_mul(2 * 8);
+    needed_bytes(args).saturating_add(samples).saturating_add(peak::BANDWIDTH_BYTES).saturating_add(recorder_bytes)
+}
+
 /// Bytes of the benchmark's data, network and workspace, before any is made.
 pub fn needed_bytes(args: &BenchArgs) -> u64 {
     let rows = args.rows.saturating_add(args.eval_rows) as u64;
     let data = rows.saturating_mul(FEATURES as u64 * 4 + 1);
     let (ws_rows, ws_train) = workspace_rows(args);
     let workspace = Workspace::bytes_for(args.hidden, CLASSES, ws_rows, ws_train);
-    let layout = Layout::new(FEATURES, args.hidden, CLASSES);
-    let gemms_only = GemmsOnly::bytes_for(layout, ws_train);
+    let gemms_only = GemmsOnly::bytes_for(args.hidden, ws_train);
     data.saturating_add(Network::bytes_for(FEATURES, args.hidden, CLASSES))
         .saturating_add(workspace)
         .saturating_add(gemms_only)

@@ -167,7 +167,8 @@ Usage: mlp bench [FLAGS]
                        (default 8724 = 6000 + 2724)
   --batch-size B,..    rows per step, one size or a list (1,8,32,128,512,full;
                        default: N, full batch)
-  --steps K            timed steps after two warm-up steps (default 20)
+  --steps K            timed steps after two warm-up steps (default 20,
+                       at most 10000)
   --threads N,..       worker threads, one count or a list (1,2;
                        default: all cores)
   --out DIR            the folder for bench.html (default with a list:
@@ -216,9 +217,10 @@ Usage: mlp profile [--steps K] [--hidden H] [--rows N] [--batch-size B,..]
   --out DIR            the folder for trace.json and profile.html (default
                        runs/profile-<UTC time>; a new or empty folder)
 
-Runs K steps (default 20) of each batch size after warm-up, each recorded
-step alternating with one without instrumentation, and prints each phase's
-median time per step, share, GFLOP/s, GB/s, the roof that bounds it and how
+Runs K steps (default 20, at most 10000) of each batch size after warm-up,
+each recorded step alternating with one without instrumentation, and prints
+each phase's median time per step, share, GFLOP/s, GB/s, the roof that
+bounds it and how
 close it comes: the forward GEMM Z = X·W_h, the output layer's one
 sweep (bias + ReLU, logits, softmax / CE, δ, the ∂W_o and ∂b_h sums, dZ),
 the ∂b_o sums, the GEMM ∂W_h = Xᵀ·dZ, and the momentum update. The roofs
@@ -443,6 +445,20 @@ fn positive(flag: &str, value: &str) -> CliResult<usize> {
         return Err(CliError::Usage(format!("{flag} takes a whole number greater than 0, not 0")));
     }
     Ok(n)
+}
+
+/// `--steps` of bench and profile: at most [`crate::bench::MAX_STEPS`], so that
+/// the timings and the profile's trace stay a bounded size.
+fn steps_flag(flag: &str, value: &str) -> CliResult<usize> {
+    let steps = positive(flag, value)?;
+    if steps > crate::bench::MAX_STEPS {
+        return Err(CliError::Usage(format!(
+            "{flag} {steps} is more than the {} steps a benchmark or profile times; use at most {}",
+            crate::bench::MAX_STEPS,
+            crate::bench::MAX_STEPS
+        )));
+    }
+    Ok(steps)
 }
 
 fn positive_list(flag: &str, value: &str) -> CliResult<Vec<usize>> {
@@ -687,7 +703,7 @@ fn parse_bench(mut flags: Flags, profile: bool) -> CliResult<Command> {
             "--rows" => a.rows = positive(&flag, &flags.value(&flag, inline)?)?,
             "--eval-rows" => a.eval_rows = parse_num(&flag, &flags.value(&flag, inline)?, "a whole number")?,
             "--batch-size" => batch_sizes = batch_list(&flag, &flags.value(&flag, inline)?)?,
-            "--steps" => a.steps = positive(&flag, &flags.value(&flag, inline)?)?,
+            "--steps" => a.steps = steps_flag(&flag, &flags.value(&flag, inline)?)?,
             "--threads" => {
                 let value = flags.value(&flag, inline)?;
                 threads = value.split(',').map(|v| threads_flag(&flag, v)).collect::<CliResult<_>>()?;

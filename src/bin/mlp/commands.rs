@@ -45,11 +45,11 @@ pub fn run(command: Command) -> CliResult<()> {
         Command::Eval(args) => crate::eval::eval(args),
         Command::Report(args) => report::rebuild(&args),
         Command::Bench(b) => {
-            check_bench_fits(&b)?;
+            check_bench_fits(&b, 0)?;
             bench::bench_command(&b)
         }
         Command::Profile(b) => {
-            check_bench_fits(&b)?;
+            check_bench_fits(&b, crate::profile::recorder_bytes(&b))?;
             crate::profile::profile(&b)
         }
     }
@@ -65,15 +65,19 @@ pub fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Sen
 }
 
 /// Refuses a benchmark that would not fit in memory (and marks a `--json`
-/// result as one that must arrive whole).
-fn check_bench_fits(b: &BenchCommand) -> CliResult<()> {
+/// result as one that must arrive whole); `recorder_bytes`: what a
+/// profile's trace reserves (0 for a benchmark).
+fn check_bench_fits(b: &BenchCommand, recorder_bytes: u64) -> CliResult<()> {
     if b.args.json {
         console::strict_stdout();
     }
     for &batch_size in &b.batch_sizes {
         let a = bench::BenchArgs { batch_size, ..b.args.clone() };
-        let bytes = bench::needed_bytes(&a);
-        let flags = format!("--hidden {} with --rows {} and --eval-rows {}", a.hidden, a.rows, a.eval_rows);
+        let bytes = bench::check_bytes(&a, recorder_bytes);
+        let flags = format!(
+            "--hidden {} with --rows {}, --eval-rows {} and --steps {}",
+            a.hidden, a.rows, a.eval_rows, a.steps
+        );
         plan::check_fits(bytes, &flags, Blame::Flags)?;
     }
     Ok(())
@@ -385,7 +389,7 @@ fn train_into(
             (start, log)
         }
         None => {
-            let start = Checkpoint::start(split, config);
+            let start = Checkpoint::start(split, config)?;
             let first_files = || {
                 write_atomic(&folder.file(RUN_RECORD), run_json(split, config, data).to_pretty().as_bytes())?;
                 write_atomic(&folder.file(CHECKPOINT), &start.to_bytes())?;

@@ -240,6 +240,9 @@ pub fn measure() -> Peak {
 /// largest L3 a core of this class sees (32 MB on AMD's Zen 3 and 4), so
 /// that every pass streams from memory.
 pub const STREAM_BYTES: usize = 128 << 20;
+/// Bytes of all three STREAM buffers (384 MiB), held while the bandwidth
+/// is measured: counted in a benchmark's memory check.
+pub const BANDWIDTH_BYTES: u64 = 3 * STREAM_BYTES as u64;
 /// Elements per rayon task of a STREAM pass (4 MiB of each buffer).
 const STREAM_CHUNK: usize = 1 << 20;
 /// Timed rounds of each kernel; the best counts, as in STREAM.

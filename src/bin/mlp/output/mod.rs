@@ -53,6 +53,10 @@ pub struct RunFolder {
     /// Whether the marker is this process's claim (a reopened folder's is
     /// not until [`RunFolder::mark_running`]): only then is it rewritten.
     owned: bool,
+    /// Whether [`RunFolder::reopen`] made the marker (the folder had none):
+    /// a resume refused before [`RunFolder::mark_running`] removes it, so
+    /// the folder is left as it was.
+    made_marker: bool,
 }
 
 impl RunFolder {
@@ -96,9 +100,13 @@ impl RunFolder {
         }
         let marker = match OpenOptions::new().read(true).write(true).open(&path) {
             Ok(file) => file,
-            // A folder of an older build, or whose marker was removed.
+            // A folder of an older build, or whose marker was removed: a
+            // marker made now holds it like any claim, and goes again with
+            // the folder if the resume is refused.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return claim_marker(dir);
+                let mut folder = claim_marker(dir)?;
+                (folder.owned, folder.made_marker) = (false, true);
+                return Ok(folder);
             }
             Err(e) => return Err(create_error(dir, &e)),
         };
@@ -112,7 +120,7 @@ impl RunFolder {
                     return Err(claimed_error(dir));
                 }
                 register(dir)?;
-                Ok(RunFolder { dir: dir.to_path_buf(), marker, owned: false })
+                Ok(RunFolder { dir: dir.to_path_buf(), marker, owned: false, made_marker: false })
             }
         }
     }
@@ -141,11 +149,14 @@ impl RunFolder {
 
 impl Drop for RunFolder {
     /// The claim ends with the command: the marker says so. (If the folder
-    /// moved, the marker is still this open file, wherever it went.)
+    /// moved, the marker is still this open file, wherever it went.) A
+    /// marker made by a resume that was refused is removed instead.
     fn drop(&mut self) {
         if self.owned {
             let _writing = block_writes();
             let _ = rewrite_marker(&mut self.marker, &marker_text("finished"));
+        } else if self.made_marker && check_claimed(&self.dir).is_ok() {
+            let _ = std::fs::remove_file(self.dir.join(MARKER));
         }
         unregister(&self.dir);
     }
@@ -480,7 +491,7 @@ fn claim_marker(dir: &Path) -> CliResult<RunFolder> {
     // the process id and start time to tell a live claim.
     let _ = marker.try_lock();
     register(dir).map_err(ours)?;
-    Ok(RunFolder { dir: dir.to_path_buf(), marker, owned: true })
+    Ok(RunFolder { dir: dir.to_path_buf(), marker, owned: true, made_marker: false })
 }
 
 /// The marker's text (read as the data layer reads inputs: a FIFO
@@ -533,7 +544,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, &target)
+        std::fs::rename(&tmp, &target)?;
+        sync_folder_of(&target)
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
@@ -542,6 +554,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(write_error(path, &e));
     }
     Ok(())
+}
+
+/// Syncs the folder holding `path`, which makes a rename into it durable
+/// (else a power cut can bring back the older file). A file system that
+/// cannot sync a folder (EINVAL, EOPNOTSUPP) or a folder that cannot be
+/// opened for reading is let be: the file itself is synced.
+fn sync_folder_of(path: &Path) -> std::io::Result<()> {
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    match File::open(folder).and_then(|f| f.sync_all()) {
+        Err(e) if matches!(e.raw_os_error(), Some(22 | 95)) || e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// The disk condition behind a failed write, in words, with its fix.

@@ -18,7 +18,7 @@ pub mod trace;
 use std::time::Instant;
 
 use crate::bench::{BenchArgs, Timing, bench_data, warn_if_debug};
-use crate::cli::{BenchCommand, CliResult};
+use crate::cli::{BenchCommand, CliError, CliResult};
 use crate::commands::with_threads;
 use crate::json::Json;
 use crate::output::{RunFolder, write_atomic};
@@ -95,7 +95,7 @@ impl SizeProfile {
 pub fn profile(b: &BenchCommand) -> CliResult<()> {
     let folder = if b.args.json { None } else { Some(RunFolder::claim(b.out.as_deref(), "profile")?) };
     let origin = Instant::now();
-    let (machine, sizes) = with_threads(b.first_threads(), || measure(b))?;
+    let (machine, sizes) = with_threads(b.first_threads(), || measure(b))??;
     if b.args.json {
         say!("{}", profile_json(&b.args, &machine, &sizes).to_compact());
         return Ok(());
@@ -121,7 +121,7 @@ pub fn profile(b: &BenchCommand) -> CliResult<()> {
 
 /// The roofs, then every batch size, then the peak again (its spread over
 /// the whole profile shows the machine's noise).
-fn measure(b: &BenchCommand) -> (Machine, Vec<SizeProfile>) {
+fn measure(b: &BenchCommand) -> CliResult<(Machine, Vec<SizeProfile>)> {
     warn_if_debug();
     let peak_before = peak::measure();
     let bandwidth = peak::measure_bandwidth();
@@ -129,7 +129,7 @@ fn measure(b: &BenchCommand) -> (Machine, Vec<SizeProfile>) {
         .batch_sizes
         .iter()
         .map(|&size| measure_size(&b.args, size.unwrap_or(b.args.rows).min(b.args.rows), size.is_none()))
-        .collect();
+        .collect::<CliResult<Vec<_>>>()?;
     let machine = Machine {
         cpu: cpu_line(),
         threads: rayon::current_num_threads(),
@@ -138,21 +138,38 @@ fn measure(b: &BenchCommand) -> (Machine, Vec<SizeProfile>) {
         peak: peak_before.merge(peak::measure()),
         bandwidth,
     };
-    (machine, sizes)
+    Ok((machine, sizes))
 }
 
 /// Spans one step can make on one thread, with room to spare: every GEMM
 /// block, chunk of the sweep, of the ∂b_o sums and of the update could land
-/// on the same thread.
-fn spans_per_step(layout: Layout, batch: usize) -> usize {
-    let gemm_blocks = 2 * rayon::current_num_threads().max(8);
+/// on the same thread. Saturating: it is counted before the size is checked.
+fn spans_per_step(hidden: usize, batch: usize, threads: usize) -> usize {
+    let gemm_blocks = 2 * threads.max(8);
     let sweep = fused::max_sum_chunks(batch) + 2;
     let sums = batch.div_ceil(mlp_engine::engine::passes::SUM_CHUNK_ROWS);
-    let update = layout.total().div_ceil(1 << 14) + 2;
-    2 * (gemm_blocks + sweep + sums + update + 2 * Phase::ALL.len())
+    let params = FEATURES.saturating_add(1).saturating_mul(hidden).saturating_add(hidden.saturating_add(1) * CLASSES);
+    let update = params.div_ceil(1 << 14) + 2;
+    [gemm_blocks, sweep, sums, update, 2 * Phase::ALL.len()]
+        .into_iter()
+        .fold(0, usize::saturating_add)
+        .saturating_mul(2)
 }
 
-fn measure_size(args: &BenchArgs, batch: usize, full: bool) -> SizeProfile {
+/// Bytes the recorders of a profile of `b` reserve: one per batch size,
+/// all kept until the trace is written. Counted before anything is made.
+pub fn recorder_bytes(b: &BenchCommand) -> u64 {
+    let threads = b.first_threads().unwrap_or_else(cores);
+    b.batch_sizes
+        .iter()
+        .map(|&size| {
+            let batch = size.unwrap_or(b.args.rows).min(b.args.rows);
+            Recorder::bytes_for(threads, b.args.steps, spans_per_step(b.args.hidden, batch, threads))
+        })
+        .fold(0, u64::saturating_add)
+}
+
+fn measure_size(args: &BenchArgs, batch: usize, full: bool) -> CliResult<SizeProfile> {
     let layout = Layout::new(FEATURES, args.hidden, CLASSES);
     let (x, y) = bench_data(batch, FEATURES);
     let xv = MatRef::from_slice(&x, batch, FEATURES);
@@ -163,7 +180,11 @@ fn measure_size(args: &BenchArgs, batch: usize, full: bool) -> SizeProfile {
     for _ in 0..2 {
         net.step(&mut ws, xv, &y, batch, hyper);
     }
-    let mut recorder = Recorder::new(rayon::current_num_threads(), args.steps, spans_per_step(layout, batch));
+    let threads = rayon::current_num_threads();
+    let mut recorder =
+        Recorder::new(threads, args.steps, spans_per_step(args.hidden, batch, threads)).ok_or_else(|| {
+            CliError::Usage(format!("--steps {} makes a trace too large to count; use fewer steps", args.steps))
+        })?;
     let (mut plain, mut traced) = (Vec::with_capacity(args.steps), Vec::with_capacity(args.steps));
     for _ in 0..args.steps {
         let t = Instant::now();
@@ -178,7 +199,7 @@ fn measure_size(args: &BenchArgs, batch: usize, full: bool) -> SizeProfile {
             PhasePoint { phase, cost: phase_cost(layout, batch, phase), seconds: Timing::of(per_step).median }
         })
         .collect();
-    SizeProfile { batch, full, points, plain: Timing::of(plain), traced: Timing::of(traced), recorder }
+    Ok(SizeProfile { batch, full, points, plain: Timing::of(plain), traced: Timing::of(traced), recorder })
 }
 
 fn bound_name(bound: Bound) -> &'static str {

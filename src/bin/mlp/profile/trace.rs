@@ -56,16 +56,29 @@ pub struct Recorder {
 
 impl Recorder {
     /// Room for `steps` steps of up to `spans_per_step` spans on each of
-    /// `threads` threads.
-    pub fn new(threads: usize, steps: usize, spans_per_step: usize) -> Recorder {
-        Recorder {
-            lanes: (0..=threads).map(|_| Mutex::new(Vec::with_capacity(steps * spans_per_step))).collect(),
+    /// `threads` threads (spans past it are counted as dropped); `None` if
+    /// that room cannot even be counted. Check [`Recorder::bytes_for`]
+    /// against memory first.
+    pub fn new(threads: usize, steps: usize, spans_per_step: usize) -> Option<Recorder> {
+        let room = steps.checked_mul(spans_per_step)?;
+        Some(Recorder {
+            lanes: (0..=threads).map(|_| Mutex::new(Vec::with_capacity(room))).collect(),
             dropped: AtomicUsize::new(0),
             step: 0,
             steps: Vec::with_capacity(steps),
             phase_seconds: Vec::with_capacity(steps),
             step_lane: 0,
-        }
+        })
+    }
+
+    /// Bytes [`Recorder::new`] reserves for the same arguments, saturating.
+    pub fn bytes_for(threads: usize, steps: usize, spans_per_step: usize) -> u64 {
+        let lanes = (threads as u64).saturating_add(1);
+        let spans = lanes.saturating_mul(steps as u64).saturating_mul(spans_per_step as u64);
+        let per_step = std::mem::size_of::<(Instant, Instant)>() + std::mem::size_of::<[f64; Phase::ALL.len()]>();
+        spans
+            .saturating_mul(std::mem::size_of::<Span>() as u64)
+            .saturating_add((steps as u64).saturating_mul(per_step as u64))
     }
 
     fn lane(&self) -> usize {
