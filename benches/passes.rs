@@ -6,7 +6,7 @@
 //! update against their naive loops, the GEMMs' first rows, the one sweep
 //! against the two, and the step's loss at batch ≤ 128 against the f64
 //! reference). Run with
-//! `cargo bench --bench passes`; throughput is in elements or FLOP per second.
+//! `cargo bench -p mlp-benches`; throughput is in elements or FLOP per second.
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mlp_engine::engine::SimdPath;
