@@ -5,11 +5,11 @@
 
 mod common;
 
-use common::{fresh_path, mlp_command};
+use common::{fresh_path, mlp_command, wait_limited};
 
 use std::fs::OpenOptions;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// A small, quick training run into `out`; `epochs` sets how long it lasts.
@@ -20,19 +20,6 @@ fn train_args(out: &Path, epochs: &str) -> Vec<String> {
 
 fn dev_full() -> Stdio {
     Stdio::from(OpenOptions::new().write(true).open("/dev/full").expect("/dev/full"))
-}
-
-/// Waits for `child`, killing it and failing the test after `limit`.
-fn wait_limited(mut child: Child, limit: Duration) -> Output {
-    let start = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("mlp did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().expect("output")
 }
 
 /// Lines of `metrics.csv` so far (0 before it exists).

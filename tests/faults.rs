@@ -12,10 +12,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{fresh_path, mlp_command, temp_dir};
+use common::{fresh_path, metric_rows, mlp_command, temp_dir, wait_limited};
 use mlp_engine::training::Checkpoint;
 
 /// A run of 2,000 synthetic rows at H = 16 (a few milliseconds an epoch).
@@ -33,23 +33,6 @@ fn spawn_run(epochs: &str, out: &Path, extra: &[&str]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-/// Waits for `child`, killing it and failing the test after `limit`.
-fn wait_limited(mut child: Child, limit: Duration) -> Output {
-    let start = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("mlp did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child.wait_with_output().expect("output")
-}
-
-fn metric_rows(dir: &Path) -> usize {
-    std::fs::read_to_string(dir.join("metrics.csv")).map(|t| t.lines().count().saturating_sub(1)).unwrap_or(0)
 }
 
 fn wait_rows(dir: &Path, rows: usize) {

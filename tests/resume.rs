@@ -119,10 +119,10 @@ fn other_data_settings_or_a_diverged_run_are_refused() {
 // ---- `mlp train --resume` ----
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{fresh_path, mlp_command};
+use common::{fresh_path, metric_rows, mlp_command, wait_limited};
 
 /// A run of 2,000 synthetic rows at H = 24: a few milliseconds an epoch.
 fn run_args(epochs: usize, extra: &[&str]) -> Vec<String> {
@@ -156,23 +156,6 @@ fn ok(output: &Output, what: &str) {
         output.status.code(),
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-/// Waits for `child`, killing it and failing the test after `limit`.
-fn wait_limited(mut child: Child, limit: Duration) -> Output {
-    let start = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("mlp did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child.wait_with_output().expect("output")
-}
-
-fn metric_rows(dir: &Path) -> usize {
-    std::fs::read_to_string(dir.join("metrics.csv")).map(|t| t.lines().count().saturating_sub(1)).unwrap_or(0)
 }
 
 /// The folders hold the same run: `model.npz` to the byte, every column of

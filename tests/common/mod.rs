@@ -190,3 +190,22 @@ pub fn gzip_member(deflated: &[u8], crc: u32, len: u32) -> Vec<u8> {
     out.extend_from_slice(&len.to_le_bytes());
     out
 }
+
+/// Waits for `child`, killing it and failing the test after `limit`.
+pub fn wait_limited(mut child: std::process::Child, limit: std::time::Duration) -> std::process::Output {
+    let start = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("mlp did not finish within {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// Rows of a run folder's `metrics.csv` so far, its header not counted
+/// (0 before it exists).
+pub fn metric_rows(dir: &std::path::Path) -> usize {
+    std::fs::read_to_string(dir.join("metrics.csv")).map(|t| t.lines().count().saturating_sub(1)).unwrap_or(0)
+}
