@@ -33,8 +33,8 @@
 
 use rayon::prelude::*;
 
-use crate::engine::network::{PhaseClock, Tasks};
 use crate::engine::passes::{ROWS_PER_TASK, SUM_CHUNK_ROWS, softmax_rows};
+use crate::engine::phase::{PhaseClock, Tasks};
 use crate::engine::simd::{SimdPath, multiversion};
 
 /// Rows whose ∂W_o sums are added together, sharing each load of a sum.
