@@ -370,7 +370,7 @@ impl Network {
         hyper: Hyper,
         clock: &mut C,
     ) {
-        self.step_checked(ws, x, labels, train_rows, hyper, clock, |_, _| true);
+        self.step_timed_inspected(ws, x, labels, train_rows, hyper, clock, |_, _| true);
     }
 
     /// [`step`](Self::step) that shows the batch's metrics before anything
@@ -388,11 +388,11 @@ impl Network {
         hyper: Hyper,
         inspect: impl FnOnce(&Network, &Workspace) -> bool,
     ) -> bool {
-        self.step_checked(ws, x, labels, train_rows, hyper, &mut (), inspect)
+        self.step_timed_inspected(ws, x, labels, train_rows, hyper, &mut (), inspect)
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn step_checked<C: PhaseClock>(
+    fn step_timed_inspected<C: PhaseClock>(
         &mut self,
         ws: &mut Workspace,
         x: MatRef<'_>,
@@ -405,7 +405,7 @@ impl Network {
         assert!(train_rows > 0, "a step needs at least one training row");
         self.hidden_gemm(ws, x, labels, train_rows, clock);
         // The output layer forward over all rows and back over the training
-        // rows in one sweep (see engine::fused::train_output): the same bits
+        // rows in one sweep (see engine::fused::output_layer_step): the same bits
         // as forward() then backward().
         let l = self.layout;
         let (path, n) = (ws.simd, x.rows());
@@ -414,7 +414,7 @@ impl Network {
         timed(clock, Phase::OutputLayer, |tasks| {
             let inv_n = 1.0 / train_rows as f32;
             #[rustfmt::skip]
-            fused::train_output_tasks(path, hidden, &weights, labels, out, train_rows, inv_n, g_b_h, g_w_o, sums, tasks);
+            fused::output_layer_step_tasks(path, hidden, &weights, labels, out, train_rows, inv_n, g_b_h, g_w_o, sums, tasks);
         });
         ws.delta_rows = train_rows;
         ws.dz_rows = train_rows;
