@@ -10,8 +10,9 @@
 
 use std::time::Instant;
 
-use crate::cli::{BenchCommand, CliError, CliResult};
+use crate::cli::BenchCommand;
 use crate::commands::with_threads;
+use crate::error::{CliError, CliResult};
 use crate::json::Json;
 use crate::output::{RunFolder, write_atomic};
 use crate::peak::{self, Bandwidth, Peak};

@@ -8,8 +8,9 @@ use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::bench;
-use crate::cli::{BenchCommand, CliError, CliResult, Command, DataArgs, TrainArgs};
+use crate::cli::{BenchCommand, Command, DataArgs, TrainArgs};
 use crate::console;
+use crate::error::{CliError, CliResult};
 use crate::output::summary::{RunFacts, run_json, summary_json};
 use crate::output::{self, MetricsLog, RunFolder, write_atomic};
 use crate::plan::{self, Blame};

@@ -7,9 +7,10 @@
 //! the run's are warned about, since the test figures may then include rows
 //! the model trained on.
 
-use crate::cli::{CliError, CliResult, EvalArgs};
+use crate::cli::EvalArgs;
 use crate::commands::with_threads;
 use crate::console;
+use crate::error::{CliError, CliResult};
 use crate::json::Json;
 use crate::output::metrics_json;
 use crate::plan::{self, Blame};

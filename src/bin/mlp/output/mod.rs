@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::cli::{CliError, CliResult};
+use crate::error::{CliError, CliResult};
 use crate::json::Json;
 use mlp_engine::{EpochRecord, Error, ErrorKind, Metrics, Result};
 

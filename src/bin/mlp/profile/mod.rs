@@ -18,8 +18,9 @@ pub mod trace;
 use std::time::Instant;
 
 use crate::bench::{BenchArgs, Timing, bench_data, warn_if_debug};
-use crate::cli::{BenchCommand, CliError, CliResult};
+use crate::cli::BenchCommand;
 use crate::commands::with_threads;
+use crate::error::{CliError, CliResult};
 use crate::json::Json;
 use crate::output::{RunFolder, write_atomic};
 use crate::peak::{self, Bandwidth, Peak};

@@ -14,7 +14,8 @@ pub mod png;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{CliResult, DataArgs};
+use crate::cli::DataArgs;
+use crate::error::CliResult;
 use crate::json::Json;
 use crate::json_read;
 use crate::output::write_atomic;
@@ -410,9 +411,9 @@ pub fn data_args_from(summary: &Json) -> Option<DataArgs> {
 /// Loads and splits the data that `args` name, as `mlp train` does.
 fn load_split(args: &DataArgs) -> std::result::Result<Split, String> {
     crate::plan::load_split(args, "mlp report", crate::plan::Blame::File, |_, _| 0).map_err(|e| match e {
-        crate::cli::CliError::Usage(message) => message,
-        crate::cli::CliError::Run(error) => error.to_string(),
-        crate::cli::CliError::Interrupted { message, .. } => message,
+        crate::error::CliError::Usage(message) => message,
+        crate::error::CliError::Run(error) => error.to_string(),
+        crate::error::CliError::Interrupted { message, .. } => message,
     })
 }
 
