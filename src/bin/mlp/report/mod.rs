@@ -18,7 +18,8 @@ use crate::cli::DataArgs;
 use crate::error::CliResult;
 use crate::json::Json;
 use crate::json_read;
-use crate::output::write_atomic;
+use crate::output::metrics_csv::{Row, read_metrics};
+use crate::output::{read_text, write_atomic};
 use crate::plot::{Best, LinePlot, Marker, Scale, Series, Style};
 
 use mlp_engine::data::Split;
@@ -34,102 +35,12 @@ pub struct ReportArgs {
     pub data: Option<DataArgs>,
 }
 
-/// One line of `metrics.csv`; a missing figure (no test rows) is NaN.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Row {
-    pub epoch: usize,
-    /// Train, valid, test.
-    pub loss: [f64; 3],
-    pub acc: [f64; 3],
-    pub seconds: f64,
-}
-
 /// What a run folder holds.
 pub struct Run {
     pub dir: PathBuf,
     pub rows: Vec<Row>,
     /// `Json::Null` when the folder has no `summary.json`.
     pub summary: Json,
-}
-
-const COLUMNS: [&str; 7] = ["epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc"];
-
-fn bad_metrics(path: &Path, what: String) -> Error {
-    Error::new(ErrorKind::BadHeader, what)
-        .at(path)
-        .fix("metrics.csv is written by mlp train; rerun the training to write it again")
-}
-
-/// A run-folder file as text, through the data layer's reader: a FIFO,
-/// device or oversized file in a run folder is refused, never read forever.
-fn read_text(path: &Path) -> Result<String> {
-    let bytes = mlp_engine::data::file::read_regular_file(path)?;
-    String::from_utf8(bytes).map_err(|_| {
-        Error::new(ErrorKind::BadHeader, "not UTF-8 text").at(path).fix("this file was not written by mlp; train again")
-    })
-}
-
-/// Reads `metrics.csv`, finding columns by their header names.
-pub fn read_metrics(dir: &Path) -> Result<Vec<Row>> {
-    let path = dir.join("metrics.csv");
-    let text = read_text(&path)
-        .map_err(|e| e.fix("pass a run folder written by mlp train (it holds metrics.csv as a regular file)"))?;
-    // Every row goes out whole with its newline: a last line without one
-    // was cut short (a full disk, a kill mid-write) and is dropped.
-    let text = match text.rfind('\n') {
-        Some(end) if end + 1 < text.len() && text[..end].contains('\n') => {
-            // Said once per file, though a rebuild reads it twice.
-            static NOTED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
-            let mut noted = NOTED.lock().unwrap_or_else(|p| p.into_inner());
-            if !noted.contains(&path) {
-                note!(
-                    "{}: its last row ends without a newline (a write cut short); that row is left out",
-                    path.display()
-                );
-                noted.push(path.clone());
-            }
-            &text[..=end]
-        }
-        _ => text.as_str(),
-    };
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or("").split(',').map(str::trim).collect();
-    let column = |name: &str| header.iter().position(|h| *h == name);
-    let mut index = [0usize; 7];
-    for (slot, name) in index.iter_mut().zip(COLUMNS) {
-        *slot = column(name).ok_or_else(|| bad_metrics(&path, format!("the header has no '{name}' column")))?;
-    }
-    let seconds = column("seconds");
-    let mut rows = Vec::new();
-    for (n, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        let value = |i: usize| -> Result<f64> {
-            match fields.get(i) {
-                Some(&"") => Ok(f64::NAN),
-                Some(f) => f.parse().map_err(|_| bad_metrics(&path, format!("line {}: '{f}' is not a number", n + 2))),
-                None => Err(bad_metrics(
-                    &path,
-                    format!("line {} has {} fields, fewer than the header", n + 2, fields.len()),
-                )),
-            }
-        };
-        let epoch = value(index[0])?;
-        if !(epoch >= 1.0 && epoch.fract() == 0.0) {
-            return Err(bad_metrics(&path, format!("line {}: epoch '{epoch}' is not a whole number ≥ 1", n + 2)));
-        }
-        rows.push(Row {
-            epoch: epoch as usize,
-            loss: [value(index[1])?, value(index[3])?, value(index[5])?],
-            acc: [value(index[2])?, value(index[4])?, value(index[6])?],
-            seconds: seconds.map_or(Ok(f64::NAN), value)?,
-        });
-    }
-    if rows.is_empty() {
-        return Err(Error::new(ErrorKind::Empty, "metrics.csv has no epochs")
-            .at(&path)
-            .fix("the run stopped before its first epoch ended; train again"));
-    }
-    Ok(rows)
 }
 
 /// Reads `summary.json`; a missing file is `Json::Null`.
