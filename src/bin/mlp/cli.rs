@@ -1,5 +1,6 @@
-//! The command line: help texts and a small hand-written parser into plain
-//! structs that only validate values; [`crate::commands`] runs them.
+//! The command line: help texts and a small hand-written parser into the
+//! plain structs of [`crate::args`], validating values only;
+//! [`crate::commands`] runs them.
 //!
 //! Arguments arrive as the operating system gives them (`OsString`): a path
 //! flag keeps its bytes exactly, even when they are not UTF-8; only numbers
@@ -12,9 +13,8 @@
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
-use crate::bench::BenchArgs;
+use crate::args::{BenchArgs, BenchCommand, Command, DataArgs, EvalArgs, HelpTopic, ReportArgs, TrainArgs};
 use crate::error::{CliError, CliResult};
-use crate::report::ReportArgs;
 use crate::system;
 use mlp_engine::TrainConfig;
 
@@ -190,18 +190,6 @@ per phase), and prints both paths. --json prints the figures instead and
 writes no folder.
 ";
 
-/// A help page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HelpTopic {
-    Main,
-    Train,
-    Sweep,
-    Eval,
-    Bench,
-    Profile,
-    Report,
-}
-
 impl HelpTopic {
     /// The page's text, with the data flags where the command takes them.
     pub fn text(self) -> String {
@@ -218,114 +206,9 @@ impl HelpTopic {
     }
 }
 
-/// Flags of `bench` and `profile`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BenchCommand {
-    /// The shape; its `batch_size` is the first of `batch_sizes`.
-    pub args: BenchArgs,
-    /// `--batch-size` as given, in order (`None`: full batch); one entry
-    /// when the flag is absent.
-    pub batch_sizes: Vec<Option<usize>>,
-    /// `--threads` as given, in order; empty: all cores.
-    pub threads: Vec<usize>,
-    /// `--out`: the folder for the pages and the trace.
-    pub out: Option<PathBuf>,
-}
-
-impl BenchCommand {
-    /// The first thread count, or `None` for all cores.
-    pub fn first_threads(&self) -> Option<usize> {
-        self.threads.first().copied()
-    }
-}
-
-/// Where the data comes from and how it is split.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DataArgs {
-    pub data: Option<PathBuf>,
-    pub images: Option<PathBuf>,
-    pub labels: Option<PathBuf>,
-    pub synthetic: Option<usize>,
-    /// The built-in sample, named so by a run folder's record: a run that
-    /// trained on it without data flags keeps training on it, wherever it
-    /// is resumed, evaluated or reported from (no flag sets this).
-    pub built_in: bool,
-    /// `None`: [`default_split`](mlp_engine::data::default_split) of the data.
-    pub split: Option<(usize, usize)>,
-    pub shuffle_seed: u32,
-}
-
-impl Default for DataArgs {
-    fn default() -> Self {
-        DataArgs {
-            data: None,
-            images: None,
-            labels: None,
-            synthetic: None,
-            built_in: false,
-            split: None,
-            shuffle_seed: 521,
-        }
-    }
-}
-
-/// Flags of `train` and `sweep`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TrainArgs {
-    pub data: DataArgs,
-    pub config: TrainConfig,
-    pub hidden_sizes: Vec<usize>,
-    pub threads: Option<usize>,
-    pub out: Option<PathBuf>,
-    /// `--resume RUN_DIR`: continue that run (or sweep) folder.
-    pub resume: Option<PathBuf>,
-    /// Seconds between periodic checkpoints (0: only when the run stops).
-    pub checkpoint_seconds: f64,
-    /// The flags given on the command line, in order (`--resume` refuses
-    /// those that would change the result).
-    pub given: Vec<String>,
-}
-
 /// Seconds between checkpoints by default: a SIGKILL loses at most about
 /// this much training.
 pub const CHECKPOINT_SECONDS: f64 = 60.0;
-
-/// Flags of `eval`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EvalArgs {
-    pub data: DataArgs,
-    /// Whether any data flag was given (else the run folder's data is used).
-    pub data_given: bool,
-    pub model: PathBuf,
-    pub json: bool,
-    pub threads: Option<usize>,
-}
-
-/// A parsed command line.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Command {
-    Train(TrainArgs),
-    Sweep(TrainArgs),
-    Eval(EvalArgs),
-    Bench(BenchCommand),
-    Profile(BenchCommand),
-    Report(ReportArgs),
-    Help(HelpTopic),
-    /// `mlp --version`: the name and version.
-    Version,
-}
-
-impl Command {
-    /// The `--threads` the command runs on (`None`: all cores).
-    pub fn threads(&self) -> Option<usize> {
-        match self {
-            Command::Train(a) | Command::Sweep(a) => a.threads,
-            Command::Eval(a) => a.threads,
-            Command::Bench(b) | Command::Profile(b) => b.first_threads(),
-            Command::Report(_) | Command::Help(_) | Command::Version => None,
-        }
-    }
-}
 
 /// Reads flag values one by one.
 struct Flags {

@@ -7,8 +7,8 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use crate::args::{BenchCommand, Command, DataArgs, TrainArgs};
 use crate::bench;
-use crate::cli::{BenchCommand, Command, DataArgs, TrainArgs};
 use crate::console;
 use crate::error::{CliError, CliResult};
 use crate::output::metrics_csv::MetricsLog;
@@ -74,7 +74,7 @@ fn check_bench_fits(b: &BenchCommand, recorder_bytes: u64) -> CliResult<()> {
         console::strict_stdout();
     }
     for &batch_size in &b.batch_sizes {
-        let a = bench::BenchArgs { batch_size, ..b.args.clone() };
+        let a = crate::args::BenchArgs { batch_size, ..b.args.clone() };
         let bytes = bench::check_bytes(&a, recorder_bytes);
         let flags = format!(
             "--hidden {} with --rows {}, --eval-rows {} and --steps {}",

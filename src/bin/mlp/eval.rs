@@ -7,7 +7,7 @@
 //! the run's are warned about, since the test figures may then include rows
 //! the model trained on.
 
-use crate::cli::EvalArgs;
+use crate::args::EvalArgs;
 use crate::commands::with_threads;
 use crate::console;
 use crate::error::{CliError, CliResult};
@@ -178,7 +178,7 @@ struct RecordedRun {
     /// The folder's `run.json`.
     record: std::path::PathBuf,
     /// The data flags the run took.
-    data: crate::cli::DataArgs,
+    data: crate::args::DataArgs,
     /// The recorded checksum of the run's split, as text.
     identity: Option<String>,
 }

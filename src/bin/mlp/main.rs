@@ -30,6 +30,7 @@ macro_rules! note {
     };
 }
 
+mod args;
 mod bench;
 mod cli;
 mod commands;
@@ -50,7 +51,7 @@ mod report;
 mod signals;
 mod system;
 
-use cli::Command;
+use args::Command;
 use error::CliError;
 
 /// Runs a parsed command; all but the help pages on a pool of the

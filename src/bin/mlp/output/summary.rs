@@ -1,7 +1,7 @@
 //! `summary.json`: a run's settings, data, how it stopped, its final and
 //! best-validation figures, the saved model's own figures, and its speed.
 
-use crate::cli::DataArgs;
+use crate::args::DataArgs;
 use crate::json::Json;
 use crate::output::metrics_json;
 use crate::system;

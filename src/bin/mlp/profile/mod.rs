@@ -17,8 +17,9 @@ pub mod trace;
 
 use std::time::Instant;
 
-use crate::bench::{BenchArgs, Timing, bench_data, warn_if_debug};
-use crate::cli::BenchCommand;
+use crate::args::BenchArgs;
+use crate::args::BenchCommand;
+use crate::bench::{Timing, bench_data, warn_if_debug};
 use crate::commands::with_threads;
 use crate::error::{CliError, CliResult};
 use crate::json::Json;

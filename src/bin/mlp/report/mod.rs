@@ -14,7 +14,7 @@ pub mod png;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-use crate::cli::DataArgs;
+use crate::args::{DataArgs, ReportArgs};
 use crate::error::CliResult;
 use crate::json::Json;
 use crate::json_read;
@@ -26,14 +26,6 @@ use mlp_engine::data::Split;
 use mlp_engine::engine::Prediction;
 use mlp_engine::training::model;
 use mlp_engine::{Error, ErrorKind, Result};
-
-/// Flags of `mlp report`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ReportArgs {
-    pub dir: PathBuf,
-    /// Data flags given on the command line; else those in `summary.json`.
-    pub data: Option<DataArgs>,
-}
 
 /// What a run folder holds.
 pub struct Run {
