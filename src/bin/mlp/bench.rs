@@ -11,11 +11,11 @@
 use std::time::Instant;
 
 use crate::args::{BenchArgs, BenchCommand};
-use crate::commands::with_threads;
 use crate::error::{CliError, CliResult};
 use crate::json::Json;
 use crate::output::{RunFolder, write_atomic};
 use crate::peak::{self, Bandwidth, Peak};
+use crate::system::with_threads;
 use crate::system::{build_profile, cores, cpu_features, cpu_line, cpu_model, peak_rss_bytes};
 use mlp_engine::data::{CLASSES, FEATURES};
 use mlp_engine::engine::layout::{Layout, Tensor};

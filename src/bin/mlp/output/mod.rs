@@ -17,6 +17,7 @@
 //! it exits: a file is whole or absent, and no temporary file is left.
 
 pub mod metrics_csv;
+pub mod run_record;
 pub mod summary;
 pub mod sweep;
 

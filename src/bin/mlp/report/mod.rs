@@ -19,6 +19,7 @@ use crate::error::CliResult;
 use crate::json::Json;
 use crate::json_read;
 use crate::output::metrics_csv::{Row, read_metrics};
+use crate::output::run_record::{RUN_RECORD, data_args_from};
 use crate::output::{read_text, write_atomic};
 use crate::plot::{Best, LinePlot, Marker, Scale, Series, Style};
 
@@ -271,46 +272,6 @@ pub fn write_sweep_report(dir: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// The data flags of a run, for `summary.json`, so that `mlp report` can
-/// load the same data again; paths are made absolute where they exist.
-pub fn data_args_json(data: &DataArgs) -> Json {
-    let path = |p: &Option<PathBuf>| {
-        p.as_ref().map_or(Json::Null, |p| Json::path(&std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
-    };
-    Json::obj([
-        ("data", path(&data.data)),
-        ("images", path(&data.images)),
-        ("labels", path(&data.labels)),
-        ("synthetic", data.synthetic.map_or(Json::Null, |n| Json::num(n as f64))),
-        ("built_in", Json::Bool(data.built_in)),
-        ("split", data.split.map_or(Json::Null, |(t, v)| Json::Arr(vec![Json::num(t as f64), Json::num(v as f64)]))),
-        ("shuffle_seed", Json::num(data.shuffle_seed)),
-    ])
-}
-
-/// The data flags recorded in a summary by [`data_args_json`].
-pub fn data_args_from(summary: &Json) -> Option<DataArgs> {
-    let args = summary.at(&["data_args"])?;
-    let path = |key: &str| args.at(&[key]).and_then(crate::json::path_from_json);
-    let split = match args.at(&["split"]) {
-        Some(Json::Arr(parts)) => match parts.as_slice() {
-            [Json::Num(t), Json::Num(v)] => Some((*t as usize, *v as usize)),
-            _ => return None,
-        },
-        _ => None,
-    };
-    Some(DataArgs {
-        data: path("data"),
-        images: path("images"),
-        labels: path("labels"),
-        synthetic: args.num_at(&["synthetic"]).map(|n| n as usize),
-        // Absent in records of older builds: the default then, as before.
-        built_in: matches!(args.at(&["built_in"]), Some(Json::Bool(true))),
-        split,
-        shuffle_seed: args.num_at(&["shuffle_seed"])? as u32,
-    })
-}
-
 /// Loads and splits the data that `args` name, as `mlp train` does.
 fn load_split(args: &DataArgs) -> std::result::Result<Split, String> {
     crate::plan::load_split(args, "mlp report", crate::plan::Blame::File, |_, _| 0).map_err(|e| match e {
@@ -358,7 +319,7 @@ fn reload_data(dir: &Path, summary: &Json, given: Option<&DataArgs>) -> std::res
 
 /// The folder's `run.json`, if it has a readable one.
 fn read_record(dir: &Path) -> Option<Json> {
-    let text = read_text(&dir.join(crate::commands::RUN_RECORD)).ok()?;
+    let text = read_text(&dir.join(RUN_RECORD)).ok()?;
     json_read::parse(&text).ok()
 }
 
