@@ -3,8 +3,7 @@
 //! `mlp report` rebuilds the curves from, finding columns by that header's
 //! names.
 
-use std::fs::File;
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
