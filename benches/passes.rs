@@ -249,7 +249,7 @@ fn step(c: &mut Criterion) {
     group.finish();
 }
 
-/// The output layer's one sweep per step (`fused::train_output`: bias +
+/// The output layer's one sweep per step (`fused::output_layer_step`: bias +
 /// ReLU, logits, softmax, δ, ∂W_o and ∂b_h sums, dZ over A) at the course's
 /// size, against the same work as two sweeps (`forward_output` then
 /// `backward_hidden`), on all threads and on one.
@@ -269,7 +269,7 @@ fn output_layer(c: &mut Criterion) {
     let inv_n = 1.0 / n as f32;
     let mut one_sweep = |path: SimdPath, hidden: &mut [f32], g_b_h: &mut [f32], g_w_o: &mut [f32]| {
         let out = RowOutputs { logits: &mut logits, loss: &mut loss, class: &mut class };
-        fused::train_output(path, hidden, &w, &labels, out, n, inv_n, g_b_h, g_w_o, &mut sums);
+        fused::output_layer_step(path, hidden, &w, &labels, out, n, inv_n, g_b_h, g_w_o, &mut sums);
     };
     let mut logits2 = vec![0.0f32; n * classes];
     let (mut loss2, mut class2) = (vec![0.0f32; n], vec![0u8; n]);

@@ -208,7 +208,7 @@ fn passes_allocate_nothing() {
         fused::backward_hidden(path, &mut hidden, &logits, &w_o_t, &mut grad, &mut w_o_grad, &mut sums);
         let out = RowOutputs { logits: &mut logits, loss: &mut loss, class: &mut class };
         #[rustfmt::skip]
-        fused::train_output(path, &mut d_hidden, &w, &y, out, n / 2, 1.0, &mut grad, &mut w_o_grad, &mut sums);
+        fused::output_layer_step(path, &mut d_hidden, &w, &y, out, n / 2, 1.0, &mut grad, &mut w_o_grad, &mut sums);
         passes::apply_velocity(path, &mut w_o_t, &w_o_grad);
         net.update(path, Hyper::default());
     });

@@ -8,7 +8,7 @@
 mod common;
 
 use common::{deflate_stored, gzip, mkfifo, temp_dir, within};
-use mlp_engine::data::bytes::crc32;
+use mlp_engine::data::deflate::crc32;
 use mlp_engine::data::npy::{self, Elements};
 use mlp_engine::data::{DataSource, Dataset, idx, npz};
 use mlp_engine::training::model;

@@ -176,7 +176,7 @@ fn check_shape(d: usize, h: usize, c: usize, n: usize, train_rows: usize, seed: 
             assert_close(&what(tensor.name()), &fast.grads()[range.clone()], &expected.grads[range], TOL);
         }
 
-        // The step runs the output layer as one sweep (fused::train_output):
+        // The step runs the output layer as one sweep (fused::output_layer_step):
         // exactly the bits of forward + backward. With α = γ = 0 it leaves
         // the parameters alone and the gradients readable; W_h's gradient
         // of a step of ≤ 64 rows goes into the velocity, so it is skipped.

@@ -3,7 +3,7 @@
 use std::ops::ControlFlow;
 use std::path::Path;
 
-use mlp_engine::data::bytes::crc32;
+use mlp_engine::data::deflate::crc32;
 use mlp_engine::data::idx;
 use mlp_engine::data::npy::{self, Elements};
 use mlp_engine::data::npz;

@@ -6,9 +6,8 @@
 //! can be read ([`parse_header`], [`gunzip_prefix`]) to learn the size of
 //! the data before anything large is inflated.
 
-use crate::data::bytes::{
-    ByteReader, InflateEnd, check_data_len, crc32, inflate_error, inflate_into, inflate_memory_cap, max_inflated_len,
-};
+use crate::data::bytes::{ByteReader, check_data_len};
+use crate::data::deflate::{InflateEnd, crc32, inflate_error, inflate_into, inflate_memory_cap, max_inflated_len};
 use crate::data::npy::Elements;
 use crate::error::{Error, ErrorKind, Result};
 

@@ -9,6 +9,7 @@
 //! epoch; [`Dataset::into_split`] makes it without a second copy.
 
 pub mod bytes;
+pub mod deflate;
 pub mod file;
 pub mod idx;
 mod memory;

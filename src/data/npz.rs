@@ -15,7 +15,8 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 
-use crate::data::bytes::{ByteReader, check_inflate_ratio, crc32, inflate_exact, inflate_prefix, truncated};
+use crate::data::bytes::{ByteReader, truncated};
+use crate::data::deflate::{check_inflate_ratio, crc32, inflate_exact, inflate_prefix};
 use crate::data::npy::{self, Elements, NpyArray, NpyHeader};
 use crate::error::{Error, ErrorKind, Result};
 

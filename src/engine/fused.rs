@@ -8,7 +8,7 @@
 //!   from the row while it is in cache, then softmax, loss, class and δ;
 //! - [`backward_hidden`]: per row, the ∂W_o = Aᵀ·δ sums, then `dA = δ·W_oᵀ`,
 //!   the ReLU mask and the ∂b_h sums, dZ written over A in place;
-//! - [`train_output`]: both, block of rows by block of rows, for the
+//! - [`output_layer_step`]: both, block of rows by block of rows, for the
 //!   training step: each block goes from Z to dZ while it is in cache, so
 //!   between the two GEMMs the `(N, H)` buffer is read and written once
 //!   instead of twice, and no second `(N, H)` buffer is needed.
@@ -27,19 +27,19 @@
 //! [`sum_chunk_rows`] (in f32), then the chunk sums in chunk order (in f64).
 //! The AVX2/FMA and portable builds only differ in how many lanes LLVM
 //! packs into a vector, so they round the same, and no result depends on
-//! the thread count; [`train_output`] does the same arithmetic in the same
+//! the thread count; [`output_layer_step`] does the same arithmetic in the same
 //! order as [`forward_output`] followed by [`backward_hidden`], so it gives
 //! the same bits. Nothing here allocates.
 
 use rayon::prelude::*;
 
-use crate::engine::network::{PhaseClock, Tasks};
 use crate::engine::passes::{ROWS_PER_TASK, SUM_CHUNK_ROWS, softmax_rows};
+use crate::engine::phase::{PhaseClock, Tasks};
 use crate::engine::simd::{SimdPath, multiversion};
 
 /// Rows whose ∂W_o sums are added together, sharing each load of a sum.
 const ROW_BLOCK: usize = 4;
-/// Rows that [`train_output`] takes from Z to dZ in one go: 64 KB of
+/// Rows that [`output_layer_step`] takes from Z to dZ in one go: 64 KB of
 /// activations at H = 1000, which stay in L2 between the forward and the
 /// backward half.
 const TRAIN_BLOCK: usize = 16;
@@ -67,7 +67,7 @@ pub fn max_sum_chunks(rows: usize) -> usize {
     rows.div_ceil(SUM_CHUNK_ROWS).max(rows.div_ceil(16).min(8))
 }
 
-/// Number of `f32` chunk sums [`backward_hidden`] and [`train_output`]
+/// Number of `f32` chunk sums [`backward_hidden`] and [`output_layer_step`]
 /// need for `rows` (or fewer) training rows of `hidden` units and `classes`
 /// classes.
 pub fn partials_len(rows: usize, hidden: usize, classes: usize) -> usize {
@@ -356,7 +356,7 @@ fn reduce_chunk_sums(partials: &[f32], b_h_grad: &mut [f32], w_o_grad: &mut [f32
     }
 }
 
-/// Checks the shapes shared by [`backward_hidden`] and [`train_output`];
+/// Checks the shapes shared by [`backward_hidden`] and [`output_layer_step`];
 /// returns (H, C).
 fn check_backward_shapes(w_o_t: &[f32], b_h_grad: &[f32], w_o_grad: &[f32]) -> (usize, usize) {
     let h = b_h_grad.len();
@@ -420,7 +420,7 @@ pub struct RowOutputs<'a> {
     pub class: &'a mut [u8],
 }
 
-/// One chunk of [`train_output`]: blocks of [`TRAIN_BLOCK`] rows go forward
+/// One chunk of [`output_layer_step`]: blocks of [`TRAIN_BLOCK`] rows go forward
 /// (A, logits, softmax, δ of the first `train_rows`) and, for their training
 /// rows, straight back (∂W_o and ∂b_h sums, dZ over A) while they are in
 /// cache. Each piece is its own multiversioned function: inlined into one,
@@ -463,7 +463,7 @@ fn train_chunk(
 /// while it is in cache. `partials` holds at least
 /// [`partials_len`]`(train_rows, H, C)` values.
 #[allow(clippy::too_many_arguments)]
-pub fn train_output(
+pub fn output_layer_step(
     path: SimdPath,
     hidden: &mut [f32],
     w: &OutputWeights<'_>,
@@ -476,13 +476,13 @@ pub fn train_output(
     partials: &mut [f32],
 ) {
     #[rustfmt::skip]
-    train_output_tasks(path, hidden, w, labels, out, train_rows, inv_n, b_h_grad, w_o_grad, partials, Tasks::NONE);
+    output_layer_step_tasks(path, hidden, w, labels, out, train_rows, inv_n, b_h_grad, w_o_grad, partials, Tasks::NONE);
 }
 
-/// [`train_output`], each chunk (and the forward pass of the held-out rows,
+/// [`output_layer_step`], each chunk (and the forward pass of the held-out rows,
 /// and the reduction of the chunk sums) reported to `tasks`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn train_output_tasks<C: PhaseClock>(
+pub(crate) fn output_layer_step_tasks<C: PhaseClock>(
     path: SimdPath,
     hidden: &mut [f32],
     w: &OutputWeights<'_>,

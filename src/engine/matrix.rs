@@ -13,7 +13,7 @@
 //! is in the private `sgemm_into`, whose `# Safety` contract states what is left to
 //! its two callers.
 
-use crate::engine::network::{PhaseClock, Tasks};
+use crate::engine::phase::{PhaseClock, Tasks};
 #[cfg(feature = "bench-aids")]
 use std::sync::atomic::{AtomicUsize, Ordering};
 

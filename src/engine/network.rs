@@ -1,25 +1,32 @@
-//! The network, its scratch workspace, and the training step.
+//! The network and its training step.
 //!
 //! A [`Network`] owns three flat buffers laid out by one [`Layout`]:
-//! parameters, gradients and velocity. A [`Workspace`] owns every
-//! activation and gradient buffer a batch of up to `max_rows` rows needs;
-//! it is made once and a larger batch is refused, never silently regrown.
-//! [`Network::step`] (forward, loss, backward, momentum update) therefore
-//! makes no heap allocation of its own; the only allocations during a step
-//! are the packing buffers that each `matrixmultiply::sgemm` call makes.
+//! parameters, gradients and velocity. Its passes run in a [`Workspace`]
+//! (in `workspace.rs`) made once for the largest batch, so
+//! [`Network::step`] (forward, loss, backward, momentum update) makes no
+//! heap allocation of its own; the only allocations during a step are the
+//! packing buffers that each `matrixmultiply::sgemm` call makes. What a
+//! pass measures is in `metrics.rs`, the phases a step is timed by in
+//! `phase.rs`.
 //!
 //! Dimension letters: N rows in the batch (T of them training rows), D
 //! inputs, H hidden units, C classes.
 
-use std::time::Instant;
-
 use crate::engine::layout::{Layout, Tensor};
 use crate::engine::matrix::{MatMut, MatRef, gemm_par_tasks};
+use crate::engine::phase::{Tasks, timed};
 use crate::engine::rng::Rng;
 use crate::engine::simd::SimdPath;
 use crate::engine::{fused, passes};
 use crate::error::{Error, ErrorKind, Result};
-use rayon::iter::ParallelExtend;
+
+// Re-exported so that the paths under `engine::network` stay as they were.
+#[doc(no_inline)]
+pub use crate::engine::metrics::{Metrics, Prediction};
+#[doc(no_inline)]
+pub use crate::engine::phase::{Phase, PhaseClock, PhaseTimes};
+#[doc(no_inline)]
+pub use crate::engine::workspace::Workspace;
 
 /// Learning rate α and momentum γ of `v ← γ·v + α·∇L; W ← W − v`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -51,38 +58,6 @@ pub const DEFAULT_VELOCITY_INIT: f32 = 1e-5;
 /// [`Network::predict_proba`]: bounds their workspace whatever the number
 /// of rows (4 MB of activations at H = 1000).
 const PREDICT_CHUNK_ROWS: usize = 1024;
-
-/// Mean loss and accuracy over a set of rows.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Metrics {
-    /// Mean cross-entropy (natural log).
-    pub loss: f64,
-    /// Fraction of rows whose predicted class (the first class of highest
-    /// probability) is the label, in `[0, 1]`.
-    pub accuracy: f64,
-    /// Number of rows measured.
-    pub rows: usize,
-}
-
-impl Metrics {
-    /// Row-weighted combination of two measurements; a measurement of no
-    /// rows leaves the other exactly as it is.
-    pub fn merge(self, other: Metrics) -> Metrics {
-        if self.rows == 0 {
-            return other;
-        }
-        if other.rows == 0 {
-            return self;
-        }
-        let rows = self.rows + other.rows;
-        let w = |m: Metrics, v: f64| v * m.rows as f64;
-        Metrics {
-            loss: (w(self, self.loss) + w(other, other.loss)) / rows as f64,
-            accuracy: (w(self, self.accuracy) + w(other, other.accuracy)) / rows as f64,
-            rows,
-        }
-    }
-}
 
 /// Parameters, gradients and velocity of a `D → H → C` network, each one
 /// flat buffer in the [`Layout`]'s order.
@@ -395,7 +370,7 @@ impl Network {
         hyper: Hyper,
         clock: &mut C,
     ) {
-        self.step_checked(ws, x, labels, train_rows, hyper, clock, |_, _| true);
+        self.step_timed_inspected(ws, x, labels, train_rows, hyper, clock, |_, _| true);
     }
 
     /// [`step`](Self::step) that shows the batch's metrics before anything
@@ -413,11 +388,11 @@ impl Network {
         hyper: Hyper,
         inspect: impl FnOnce(&Network, &Workspace) -> bool,
     ) -> bool {
-        self.step_checked(ws, x, labels, train_rows, hyper, &mut (), inspect)
+        self.step_timed_inspected(ws, x, labels, train_rows, hyper, &mut (), inspect)
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn step_checked<C: PhaseClock>(
+    fn step_timed_inspected<C: PhaseClock>(
         &mut self,
         ws: &mut Workspace,
         x: MatRef<'_>,
@@ -430,7 +405,7 @@ impl Network {
         assert!(train_rows > 0, "a step needs at least one training row");
         self.hidden_gemm(ws, x, labels, train_rows, clock);
         // The output layer forward over all rows and back over the training
-        // rows in one sweep (see engine::fused::train_output): the same bits
+        // rows in one sweep (see engine::fused::output_layer_step): the same bits
         // as forward() then backward().
         let l = self.layout;
         let (path, n) = (ws.simd, x.rows());
@@ -439,7 +414,7 @@ impl Network {
         timed(clock, Phase::OutputLayer, |tasks| {
             let inv_n = 1.0 / train_rows as f32;
             #[rustfmt::skip]
-            fused::train_output_tasks(path, hidden, &weights, labels, out, train_rows, inv_n, g_b_h, g_w_o, sums, tasks);
+            fused::output_layer_step_tasks(path, hidden, &weights, labels, out, train_rows, inv_n, g_b_h, g_w_o, sums, tasks);
         });
         ws.delta_rows = train_rows;
         ws.dz_rows = train_rows;
@@ -511,313 +486,6 @@ impl Network {
             start += count;
         }
         total
-    }
-}
-
-/// A model's answer for one row.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Prediction {
-    /// The predicted class: the first class of highest probability, as
-    /// [`Network::predict`] gives it; the row counts as right in the
-    /// accuracy exactly when it is the label.
-    pub class: u8,
-    /// That probability.
-    pub probability: f32,
-}
-
-/// The phases of a training step, in the order they run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
-    /// Z = X·W_h.
-    HiddenGemm,
-    /// A = relu(Z + b_h), logits = A·W_o + b_o, softmax, loss, accuracy, δ;
-    /// then dZ = (δ·W_oᵀ) ⊙ 1\[A > 0\], ∂L/∂b_h = ΣdZ and ∂L/∂W_o = Aᵀ·δ.
-    OutputLayer,
-    /// ∂L/∂b_o = Σδ.
-    OutputBiasGrad,
-    /// ∂L/∂W_h = Xᵀ·dZ.
-    HiddenWeightGrad,
-    /// The momentum update.
-    Update,
-}
-
-impl Phase {
-    /// Every phase, in the order a step runs them.
-    pub const ALL: [Phase; 5] =
-        [Phase::HiddenGemm, Phase::OutputLayer, Phase::OutputBiasGrad, Phase::HiddenWeightGrad, Phase::Update];
-
-    /// A short label for tables.
-    pub fn name(self) -> &'static str {
-        match self {
-            Phase::HiddenGemm => "forward GEMM  Z = X·W_h",
-            Phase::OutputLayer => "ReLU + output layer + dZ",
-            Phase::OutputBiasGrad => "bias sum  ∂b_o",
-            Phase::HiddenWeightGrad => "GEMM  ∂W_h = Xᵀ·dZ",
-            Phase::Update => "momentum update",
-        }
-    }
-
-    /// Whether the phase is a GEMM.
-    pub fn is_gemm(self) -> bool {
-        matches!(self, Phase::HiddenGemm | Phase::HiddenWeightGrad)
-    }
-}
-
-/// Receives the wall time of each phase of a step. `()` ignores them, and
-/// the untimed step compiles to the same code as before timing existed.
-///
-/// A clock may also take spans ([`SPANS`](Self::SPANS)): each phase on the
-/// thread that runs the step, and each rayon task of it (a GEMM block, a
-/// chunk of the output layer's sweep, of the ∂b_o sums or of the update)
-/// on the thread that ran the task, which is what a per-thread timeline
-/// needs. Spans are only read from the clock where `SPANS` is true, so a
-/// clock without them costs nothing inside the parallel loops.
-pub trait PhaseClock: Sync {
-    /// Whether `timed` should read the clock at all.
-    const ENABLED: bool;
-    /// Whether [`span`](Self::span) wants every phase and task.
-    const SPANS: bool = false;
-    /// Adds `seconds` spent in `phase`.
-    fn record(&mut self, phase: Phase, seconds: f64);
-    /// `phase` ran on the current thread from `start` to `end`: the whole
-    /// phase on the step's thread (`task` false), or one task of it.
-    fn span(&self, phase: Phase, task: bool, start: Instant, end: Instant) {
-        let _ = (phase, task, start, end);
-    }
-}
-
-impl PhaseClock for () {
-    const ENABLED: bool = false;
-    fn record(&mut self, _: Phase, _: f64) {}
-}
-
-/// Seconds spent in each phase, summed over the steps timed.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct PhaseTimes {
-    /// Indexed like [`Phase::ALL`].
-    pub seconds: [f64; Phase::ALL.len()],
-}
-
-impl PhaseClock for PhaseTimes {
-    const ENABLED: bool = true;
-    fn record(&mut self, phase: Phase, seconds: f64) {
-        self.seconds[phase as usize] += seconds;
-    }
-}
-
-/// Runs one phase of a step on the step's thread; `f` gets the phase's
-/// [`Tasks`] to hand to the parallel loop inside it.
-fn timed<C: PhaseClock, R>(clock: &mut C, phase: Phase, f: impl FnOnce(Tasks<'_, C>) -> R) -> R {
-    if !C::ENABLED {
-        return f(Tasks { clock, phase });
-    }
-    let start = Instant::now();
-    let out = f(Tasks { clock, phase });
-    let end = Instant::now();
-    if C::SPANS {
-        clock.span(phase, false, start, end);
-    }
-    clock.record(phase, (end - start).as_secs_f64());
-    out
-}
-
-/// The clock and phase a parallel loop reports its tasks' spans to.
-#[derive(Debug)]
-pub(crate) struct Tasks<'a, C: PhaseClock> {
-    clock: &'a C,
-    phase: Phase,
-}
-
-impl<C: PhaseClock> Clone for Tasks<'_, C> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<C: PhaseClock> Copy for Tasks<'_, C> {}
-
-impl Tasks<'static, ()> {
-    /// No clock: the loops run exactly as without instrumentation.
-    pub(crate) const NONE: Tasks<'static, ()> = Tasks { clock: &(), phase: Phase::HiddenGemm };
-}
-
-impl<C: PhaseClock> Tasks<'_, C> {
-    /// Runs one task, reporting its span when the clock takes spans.
-    #[inline(always)]
-    pub(crate) fn run<R>(self, f: impl FnOnce() -> R) -> R {
-        if !C::SPANS {
-            return f();
-        }
-        let start = Instant::now();
-        let out = f();
-        self.clock.span(self.phase, true, start, Instant::now());
-        out
-    }
-}
-
-/// Every activation and gradient buffer of a batch of up to `max_rows` rows,
-/// of which up to `max_train_rows` are training rows.
-#[derive(Debug)]
-pub struct Workspace {
-    layout: Layout,
-    simd: SimdPath,
-    max_rows: usize,
-    max_train_rows: usize,
-    /// Rows of the last forward pass.
-    rows: usize,
-    /// Leading rows of `logits` that the last forward pass made δ (its
-    /// training rows); the rest of its rows hold probabilities.
-    delta_rows: usize,
-    /// Leading rows of `hidden` that the backward pass turned into dZ.
-    dz_rows: usize,
-    /// Z, then A = relu(Z + b_h), then dZ for the training rows.  (max_rows, H)
-    hidden: Vec<f32>,
-    /// Logits, then δ (training rows) or p (other rows).  (max_rows, C)
-    logits: Vec<f32>,
-    /// −log p_label per row.  (max_rows)
-    row_loss: Vec<f32>,
-    /// The first class of highest probability per row.  (max_rows)
-    row_class: Vec<u8>,
-    /// The labels of the last forward pass, for its accuracy.  (max_rows)
-    labels: Vec<u8>,
-    /// ∂b_o column-sum chunk results.  (⌈max_train_rows / 256⌉, C)
-    partials: Vec<f64>,
-    /// ∂b_h and ∂W_oᵀ chunk sums.  (⌈max_train_rows / 256⌉, 1 + C, H)
-    backward_sums: Vec<f32>,
-    /// W_oᵀ, copied from the parameters before each forward pass.  (C, H)
-    w_o_t: Vec<f32>,
-}
-
-impl Workspace {
-    /// Buffers for `max_rows` rows, `max_train_rows` of them trainable, with
-    /// the fastest SIMD build of the passes.
-    pub fn new(layout: Layout, max_rows: usize, max_train_rows: usize) -> Self {
-        Self::with_simd(layout, max_rows, max_train_rows, SimdPath::best())
-    }
-
-    /// As [`new`](Self::new), with the given SIMD build.
-    pub fn with_simd(layout: Layout, max_rows: usize, max_train_rows: usize, simd: SimdPath) -> Self {
-        assert!(max_rows > 0 && max_train_rows <= max_rows, "workspace sizes");
-        // Every buffer is written here, so its pages are mapped now and not
-        // as page faults inside the first steps (a zeroed allocation would
-        // only be mapped on first write). NaN also poisons them: a pass that
-        // read a buffer before writing it would show up in every test.
-        // Written by all threads: at large batches mapping the pages is
-        // most of the cost (2 GB for 500,000 rows at H = 1000).
-        let touched = |len: usize| {
-            let mut buffer = Vec::with_capacity(len);
-            buffer.par_extend(rayon::iter::repeat_n(f32::NAN, len));
-            buffer
-        };
-        Workspace {
-            layout,
-            simd,
-            max_rows,
-            max_train_rows,
-            rows: 0,
-            delta_rows: 0,
-            dz_rows: 0,
-            hidden: touched(max_rows * layout.hidden),
-            logits: touched(max_rows * layout.classes),
-            row_loss: vec![0.0; max_rows],
-            row_class: vec![0; max_rows],
-            labels: vec![0; max_rows],
-            partials: vec![0.0; passes::partials_len(max_train_rows.max(1), layout.classes)],
-            backward_sums: vec![0.0; fused::partials_len(max_train_rows.max(1), layout.hidden, layout.classes)],
-            w_o_t: vec![0.0; layout.hidden * layout.classes],
-        }
-    }
-
-    /// The buffers the output-layer passes write for the first `n` rows
-    /// (activations, per-row outputs, chunk sums), borrowed apart, and the
-    /// output layer's weights: biases from `params`, W_oᵀ as the last
-    /// forward GEMM copied it.
-    fn output_layer<'a>(
-        &'a mut self,
-        params: &'a [f32],
-        n: usize,
-    ) -> (&'a mut [f32], fused::OutputWeights<'a>, fused::RowOutputs<'a>, &'a mut [f32]) {
-        let l = self.layout;
-        let weights = fused::OutputWeights {
-            hidden_bias: &params[l.range(Tensor::HiddenBias)],
-            transposed: &self.w_o_t,
-            output_bias: &params[l.range(Tensor::OutputBias)],
-        };
-        let out = fused::RowOutputs {
-            logits: &mut self.logits[..n * l.classes],
-            loss: &mut self.row_loss[..n],
-            class: &mut self.row_class[..n],
-        };
-        (&mut self.hidden[..n * l.hidden], weights, out, &mut self.backward_sums)
-    }
-
-    /// The most rows one pass may have.
-    pub fn max_rows(&self) -> usize {
-        self.max_rows
-    }
-
-    /// The build of the passes this workspace runs.
-    pub fn simd(&self) -> SimdPath {
-        self.simd
-    }
-
-    /// Bytes of every buffer the workspace holds.
-    pub fn buffer_bytes(&self) -> u64 {
-        let f32s =
-            self.hidden.len() + self.logits.len() + self.row_loss.len() + self.backward_sums.len() + self.w_o_t.len();
-        (f32s * 4 + self.row_class.len() + self.labels.len() + self.partials.len() * 8) as u64
-    }
-
-    /// Bytes a workspace of these sizes would hold, computed before making
-    /// one (saturating, so a huge request reads as huge, never as small);
-    /// equal to [`buffer_bytes`](Self::buffer_bytes) of the workspace made,
-    /// which a test checks.
-    pub fn bytes_for(hidden: usize, classes: usize, max_rows: usize, max_train_rows: usize) -> u64 {
-        let (rows, train) = (max_rows as u64, max_train_rows as u64);
-        let (h, c) = (hidden as u64, classes as u64);
-        let chunks = train.max(1).div_ceil(passes::SUM_CHUNK_ROWS as u64);
-        let sum_chunks = fused::max_sum_chunks(max_train_rows.max(1)) as u64;
-        let f32s = [
-            rows.saturating_mul(h),                             // hidden
-            rows.saturating_mul(c),                             // logits
-            rows,                                               // row_loss
-            sum_chunks.saturating_mul(h).saturating_mul(c + 1), // backward_sums
-            h.saturating_mul(c),                                // w_o_t
-        ];
-        let f32s = f32s.iter().fold(0u64, |sum, &n| sum.saturating_add(n));
-        let f64s = chunks.saturating_mul(c); // partials
-        // row_class and labels: a byte per row each.
-        f32s.saturating_mul(4).saturating_add(rows.saturating_mul(2)).saturating_add(f64s.saturating_mul(8))
-    }
-
-    /// Mean loss and accuracy of `rows` of the last forward pass.
-    pub fn metrics(&self, rows: std::ops::Range<usize>) -> Metrics {
-        assert!(rows.end <= self.rows, "rows {rows:?} were not in the last forward pass of {}", self.rows);
-        let count = rows.len();
-        if count == 0 {
-            return Metrics::default();
-        }
-        let loss: f64 = self.row_loss[rows.clone()].iter().map(|&l| f64::from(l)).sum();
-        let correct = self.row_class[rows.clone()].iter().zip(&self.labels[rows]).filter(|(c, y)| c == y).count();
-        Metrics { loss: loss / count as f64, accuracy: correct as f64 / count as f64, rows: count }
-    }
-
-    /// Each row's predicted class in the last forward pass: the first class
-    /// of highest probability.  (N)
-    pub fn predicted_classes(&self) -> &[u8] {
-        &self.row_class[..self.rows]
-    }
-
-    /// The logits buffer of the last forward pass: δ for training rows,
-    /// probabilities for the rest.  (N, C)
-    pub fn outputs(&self) -> MatRef<'_> {
-        MatRef::from_slice(&self.logits[..self.rows * self.layout.classes], self.rows, self.layout.classes)
-    }
-
-    /// Hidden activations A of the last forward pass  (N, H); after a
-    /// backward pass or a step, its first T (training) rows hold dZ instead.
-    pub fn hidden(&self) -> MatRef<'_> {
-        MatRef::from_slice(&self.hidden[..self.rows * self.layout.hidden], self.rows, self.layout.hidden)
     }
 }
 

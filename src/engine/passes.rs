@@ -26,7 +26,7 @@
 
 use rayon::prelude::*;
 
-use crate::engine::network::{PhaseClock, Tasks};
+use crate::engine::phase::{PhaseClock, Tasks};
 use crate::engine::simd::{SimdPath, multiversion};
 
 /// Rows handled by one rayon task in the row-parallel passes.

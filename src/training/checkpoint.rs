@@ -21,7 +21,7 @@
 use std::path::Path;
 
 use crate::data::Split;
-use crate::data::bytes::crc32;
+use crate::data::deflate::crc32;
 use crate::engine::layout::Layout;
 use crate::engine::{Hyper, Metrics, Network};
 use crate::error::{Error, ErrorKind, Result};
@@ -128,7 +128,7 @@ pub struct ResumePoint {
     pub unix_seconds: u64,
 }
 
-/// The best-epoch trackers of a run (see the training loop's `Best`).
+/// The best-epoch trackers of a run (see the training loop's `BestEpochs`).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Trackers {
     pub loss: f64,

@@ -284,7 +284,7 @@ pub fn train(
 pub struct EpochState<'a> {
     record: &'a EpochRecord,
     network: &'a Network,
-    best: &'a Best,
+    best: &'a BestEpochs,
     history: &'a [EpochRecord],
     config: &'a TrainConfig,
     data: DataIdentity,
@@ -325,7 +325,7 @@ impl EpochState<'_> {
 #[allow(clippy::too_many_arguments)]
 fn checkpoint_of(
     network: &Network,
-    best: &Best,
+    best: &BestEpochs,
     history: &[EpochRecord],
     config: &TrainConfig,
     data: DataIdentity,
@@ -385,8 +385,8 @@ pub fn train_from(
     // The checkpoint's buffers move into the network, not copied.
     let mut network = Network::from_params(start.layout, std::mem::take(&mut start.params), 0.0);
     network.velocity_mut().copy_from_slice(&std::mem::take(&mut start.velocity));
-    let mut loop_state = Loop::new(split, config, layout);
-    let mut best = Best::from_trackers(start.trackers, network.params());
+    let mut loop_state = EpochLoop::new(split, config, layout);
+    let mut best = BestEpochs::from_trackers(start.trackers, network.params());
     let started = Instant::now();
     // Reserved up front so that no epoch allocates, but never in proportion
     // to an epoch count that may be huge: past this the history grows.
@@ -466,7 +466,7 @@ const HISTORY_RESERVE: usize = 4096;
 /// The best epochs so far and parameter snapshots, allocated once: the best
 /// validation loss's parameters and the last finite ones, both taken when
 /// an epoch's figures exist and before its update.
-struct Best {
+struct BestEpochs {
     loss: f64,
     loss_epoch: usize,
     accuracy: f64,
@@ -475,12 +475,12 @@ struct Best {
     last_finite: Vec<f32>,
 }
 
-impl Best {
+impl BestEpochs {
     /// The trackers of a checkpoint; without patience its best parameters
     /// are not stored (nothing restores them) and start as `params`.
     fn from_trackers(t: Trackers, params: &[f32]) -> Self {
         let best_params = if t.best_params.is_empty() { params.to_vec() } else { t.best_params };
-        Best {
+        BestEpochs {
             loss: t.loss,
             loss_epoch: t.loss_epoch,
             accuracy: t.accuracy,
@@ -525,7 +525,7 @@ impl Best {
 }
 
 /// Buffers of the epoch loop, made once per run.
-struct Loop {
+struct EpochLoop {
     ws: Workspace,
     /// Full batch: whether the held-out rows ride along in the step.
     held_out_rides: bool,
@@ -543,7 +543,7 @@ struct Loop {
 /// H = 1000, chunks of this many need 64 MB.
 pub const HELD_OUT_RIDE_ROWS: usize = 16_384;
 
-/// The sizes of a run's loop buffers, derived once for both [`Loop::new`]
+/// The sizes of a run's loop buffers, derived once for both [`EpochLoop::new`]
 /// and [`run_bytes`].
 struct LoopSizes {
     /// Workspace rows and trainable rows.
@@ -606,15 +606,15 @@ pub fn run_bytes(features: usize, rows: usize, train: usize, config: &TrainConfi
     [snapshots, workspace, batch, history, predictions].into_iter().fold(network, u64::saturating_add)
 }
 
-impl Loop {
+impl EpochLoop {
     fn new(split: &Split, config: &TrainConfig, layout: Layout) -> Self {
         let sizes = LoopSizes::new(split.rows(), split.train, config.batch_size);
         let ws = Workspace::new(layout, sizes.ws_rows, sizes.ws_train);
         let held_out_rides = sizes.held_out_rides;
         if sizes.batch == 0 {
-            return Loop { ws, held_out_rides, order: Vec::new(), batch_x: Vec::new(), batch_y: Vec::new() };
+            return EpochLoop { ws, held_out_rides, order: Vec::new(), batch_x: Vec::new(), batch_y: Vec::new() };
         }
-        Loop {
+        EpochLoop {
             ws,
             held_out_rides,
             order: (0..split.train).collect(),

@@ -70,7 +70,7 @@ pub fn deflate_stored(data: &[u8]) -> Vec<u8> {
 pub fn gzip(data: &[u8]) -> Vec<u8> {
     let mut out = vec![0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 255];
     out.extend_from_slice(&deflate_stored(data));
-    out.extend_from_slice(&mlp_engine::data::bytes::crc32(data).to_le_bytes());
+    out.extend_from_slice(&mlp_engine::data::deflate::crc32(data).to_le_bytes());
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
     out
 }

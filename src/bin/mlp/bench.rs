@@ -10,11 +10,12 @@
 
 use std::time::Instant;
 
-use crate::cli::{BenchCommand, CliError, CliResult};
-use crate::commands::with_threads;
+use crate::args::{BenchArgs, BenchCommand};
+use crate::error::{CliError, CliResult};
 use crate::json::Json;
 use crate::output::{RunFolder, write_atomic};
 use crate::peak::{self, Bandwidth, Peak};
+use crate::system::with_threads;
 use crate::system::{build_profile, cores, cpu_features, cpu_line, cpu_model, peak_rss_bytes};
 use mlp_engine::data::{CLASSES, FEATURES};
 use mlp_engine::engine::layout::{Layout, Tensor};
@@ -25,27 +26,6 @@ use mlp_engine::engine::simd::SimdPath;
 use mlp_engine::engine::{Hyper, Network, Workspace};
 use mlp_engine::training;
 use mlp_engine::{Error, ErrorKind, Result};
-
-/// The shape of a benchmark.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BenchArgs {
-    pub hidden: usize,
-    /// Training rows per epoch.
-    pub rows: usize,
-    /// Rows evaluated each epoch besides the training rows (valid + test).
-    pub eval_rows: usize,
-    /// Rows per step; `None` is full batch.
-    pub batch_size: Option<usize>,
-    pub steps: usize,
-    pub json: bool,
-}
-
-impl Default for BenchArgs {
-    /// The course's sizes: 10,000 training rows, 6,000 + 2,724 evaluated.
-    fn default() -> Self {
-        BenchArgs { hidden: 1000, rows: 10_000, eval_rows: 8_724, batch_size: None, steps: 20, json: false }
-    }
-}
 
 /// Median, min and max of a set of timings, in seconds.
 #[derive(Clone, Copy, Debug, PartialEq)]

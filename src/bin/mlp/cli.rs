@@ -1,66 +1,22 @@
-//! The command line: help texts and a small hand-written parser into plain
-//! structs that only validate values; [`crate::commands`] runs them.
+//! The command line: help texts and a small hand-written parser into the
+//! plain structs of [`crate::args`], validating values only;
+//! [`crate::commands`] runs them.
 //!
 //! Arguments arrive as the operating system gives them (`OsString`): a path
 //! flag keeps its bytes exactly, even when they are not UTF-8; only numbers
 //! and names must be text.
 //!
 //! Usage errors (unknown flag, bad value) are [`CliError::Usage`] and exit
-//! with code 2; failures while running are [`CliError::Run`] and exit with 1.
+//! with code 2; failures while running are [`CliError::Run`] and exit with 1
+//! (see [`crate::error`]).
 
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
-use crate::bench::BenchArgs;
-use crate::report::ReportArgs;
-use crate::signals::Signal;
+use crate::args::{BenchArgs, BenchCommand, Command, DataArgs, EvalArgs, HelpTopic, ReportArgs, TrainArgs};
+use crate::error::{CliError, CliResult};
 use crate::system;
-use mlp_engine::Error;
 use mlp_engine::TrainConfig;
-
-/// Why a command failed.
-#[derive(Debug)]
-pub enum CliError {
-    /// The command line itself is wrong (exit code 2).
-    Usage(String),
-    /// The command ran and failed (exit code 1).
-    Run(Error),
-    /// A signal stopped the command after it saved its work (exit code
-    /// 128 + the signal's number); `message` says what was kept.
-    Interrupted { signal: Signal, message: String },
-}
-
-impl From<Error> for CliError {
-    fn from(e: Error) -> Self {
-        in_flag_terms(e)
-    }
-}
-
-/// A library error about a setting ([`Error::setting`]), which the library
-/// words with its field names, reworded for the flag that sets it: a usage
-/// error, since the command line asked for it. Other errors stay as they are.
-fn in_flag_terms(error: Error) -> CliError {
-    let Some(setting) = error.setting() else {
-        return CliError::Run(error);
-    };
-    let (flag, fix) = match setting {
-        "hidden" => ("--hidden", "pass a smaller --hidden of 1 or more"),
-        "epochs" => ("--epochs", "pass --epochs 1 or more"),
-        "batch_size" => ("--batch-size", "pass --batch-size 1 or more, or leave it off for full batch"),
-        "patience" => ("--patience", "pass --patience 1 or more, or leave it off"),
-        "learning_rate" => ("--lr", "pass a positive --lr, e.g. --lr 0.1"),
-        "momentum" => ("--momentum", "pass --momentum in [0, 1), e.g. --momentum 0.9"),
-        "velocity_init" => ("--velocity-init", "pass a finite --velocity-init, e.g. --velocity-init 1e-5"),
-        "train" => ("--split", "use --split TRAIN,VALID with TRAIN > 0"),
-        "valid" => ("--split", "use --split TRAIN,VALID with VALID > 0"),
-        "split" => ("--split", "use a smaller --split: TRAIN + VALID at most the data's rows"),
-        _ => return CliError::Run(error),
-    };
-    let message = error.message().replacen(&format!("`{setting}`"), flag, 1);
-    CliError::Usage(format!("{message}\n  fix: {fix}"))
-}
-
-pub(crate) type CliResult<T> = Result<T, CliError>;
 
 pub const MAIN_HELP: &str = "\
 mlp — train the 784 → H (ReLU) → 10 (softmax) network of the NumPy course
@@ -234,18 +190,6 @@ per phase), and prints both paths. --json prints the figures instead and
 writes no folder.
 ";
 
-/// A help page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HelpTopic {
-    Main,
-    Train,
-    Sweep,
-    Eval,
-    Bench,
-    Profile,
-    Report,
-}
-
 impl HelpTopic {
     /// The page's text, with the data flags where the command takes them.
     pub fn text(self) -> String {
@@ -262,114 +206,9 @@ impl HelpTopic {
     }
 }
 
-/// Flags of `bench` and `profile`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BenchCommand {
-    /// The shape; its `batch_size` is the first of `batch_sizes`.
-    pub args: BenchArgs,
-    /// `--batch-size` as given, in order (`None`: full batch); one entry
-    /// when the flag is absent.
-    pub batch_sizes: Vec<Option<usize>>,
-    /// `--threads` as given, in order; empty: all cores.
-    pub threads: Vec<usize>,
-    /// `--out`: the folder for the pages and the trace.
-    pub out: Option<PathBuf>,
-}
-
-impl BenchCommand {
-    /// The first thread count, or `None` for all cores.
-    pub fn first_threads(&self) -> Option<usize> {
-        self.threads.first().copied()
-    }
-}
-
-/// Where the data comes from and how it is split.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DataArgs {
-    pub data: Option<PathBuf>,
-    pub images: Option<PathBuf>,
-    pub labels: Option<PathBuf>,
-    pub synthetic: Option<usize>,
-    /// The built-in sample, named so by a run folder's record: a run that
-    /// trained on it without data flags keeps training on it, wherever it
-    /// is resumed, evaluated or reported from (no flag sets this).
-    pub built_in: bool,
-    /// `None`: [`default_split`](mlp_engine::data::default_split) of the data.
-    pub split: Option<(usize, usize)>,
-    pub shuffle_seed: u32,
-}
-
-impl Default for DataArgs {
-    fn default() -> Self {
-        DataArgs {
-            data: None,
-            images: None,
-            labels: None,
-            synthetic: None,
-            built_in: false,
-            split: None,
-            shuffle_seed: 521,
-        }
-    }
-}
-
-/// Flags of `train` and `sweep`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TrainArgs {
-    pub data: DataArgs,
-    pub config: TrainConfig,
-    pub hidden_sizes: Vec<usize>,
-    pub threads: Option<usize>,
-    pub out: Option<PathBuf>,
-    /// `--resume RUN_DIR`: continue that run (or sweep) folder.
-    pub resume: Option<PathBuf>,
-    /// Seconds between periodic checkpoints (0: only when the run stops).
-    pub checkpoint_seconds: f64,
-    /// The flags given on the command line, in order (`--resume` refuses
-    /// those that would change the result).
-    pub given: Vec<String>,
-}
-
 /// Seconds between checkpoints by default: a SIGKILL loses at most about
 /// this much training.
 pub const CHECKPOINT_SECONDS: f64 = 60.0;
-
-/// Flags of `eval`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EvalArgs {
-    pub data: DataArgs,
-    /// Whether any data flag was given (else the run folder's data is used).
-    pub data_given: bool,
-    pub model: PathBuf,
-    pub json: bool,
-    pub threads: Option<usize>,
-}
-
-/// A parsed command line.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Command {
-    Train(TrainArgs),
-    Sweep(TrainArgs),
-    Eval(EvalArgs),
-    Bench(BenchCommand),
-    Profile(BenchCommand),
-    Report(ReportArgs),
-    Help(HelpTopic),
-    /// `mlp --version`: the name and version.
-    Version,
-}
-
-impl Command {
-    /// The `--threads` the command runs on (`None`: all cores).
-    pub fn threads(&self) -> Option<usize> {
-        match self {
-            Command::Train(a) | Command::Sweep(a) => a.threads,
-            Command::Eval(a) => a.threads,
-            Command::Bench(b) | Command::Profile(b) => b.first_threads(),
-            Command::Report(_) | Command::Help(_) | Command::Version => None,
-        }
-    }
-}
 
 /// Reads flag values one by one.
 struct Flags {
@@ -814,36 +653,5 @@ mod tests {
                 other => panic!("'{line}' gave {other:?}"),
             }
         }
-    }
-
-    #[test]
-    fn library_setting_errors_speak_of_flags() {
-        use mlp_engine::Dataset;
-        let split = Dataset::synthetic(40, 1).into_split(20, 10, 1).unwrap();
-        let base = TrainConfig { hidden: 4, epochs: 1, ..TrainConfig::default() };
-        let hyper = |learning_rate, momentum| Hyper { learning_rate, momentum };
-        let cases = [
-            (TrainConfig { hidden: 0, ..base.clone() }, "--hidden"),
-            (TrainConfig { epochs: 0, ..base.clone() }, "--epochs"),
-            (TrainConfig { batch_size: Some(0), ..base.clone() }, "--batch-size"),
-            (TrainConfig { patience: Some(0), ..base.clone() }, "--patience"),
-            (TrainConfig { hyper: hyper(f32::NAN, 0.9), ..base.clone() }, "--lr"),
-            (TrainConfig { hyper: hyper(0.1, 1.5), ..base.clone() }, "--momentum"),
-            (TrainConfig { velocity_init: f32::INFINITY, ..base.clone() }, "--velocity-init"),
-        ];
-        let no_valid = Dataset::synthetic(40, 1).into_split(30, 0, 1).unwrap();
-        let runs = cases.iter().map(|(config, flag)| (&split, config, *flag)).chain([(&no_valid, &base, "--split")]);
-        for (split, config, flag) in runs {
-            let error = mlp_engine::train(split, config, |_| std::ops::ControlFlow::Continue(())).unwrap_err();
-            match CliError::from(error) {
-                CliError::Usage(message) => {
-                    assert!(message.contains(flag) && !message.contains('`'), "{flag}: {message}")
-                }
-                other => panic!("{flag}: {other:?}"),
-            }
-        }
-        // An error about no setting stays a run error.
-        let io = Error::new(mlp_engine::ErrorKind::Io, "cannot read");
-        assert!(matches!(CliError::from(io), CliError::Run(_)));
     }
 }

@@ -7,27 +7,25 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use crate::args::{BenchCommand, Command, DataArgs, TrainArgs};
 use crate::bench;
-use crate::cli::{BenchCommand, CliError, CliResult, Command, DataArgs, TrainArgs};
 use crate::console;
+use crate::error::{CliError, CliResult};
+use crate::output::metrics_csv::MetricsLog;
+use crate::output::run_record::{RUN_RECORD, recorded_data};
 use crate::output::summary::{RunFacts, run_json, summary_json};
-use crate::output::{self, MetricsLog, RunFolder, write_atomic};
+use crate::output::{self, RunFolder, write_atomic};
 use crate::plan::{self, Blame};
 use crate::progress::{Progress, four_places};
 use crate::report;
 use crate::signals::{self, Signal};
-use crate::system;
+use crate::system::{self, with_threads};
 use mlp_engine::engine::SimdPath;
 use mlp_engine::training::{Checkpoint, EpochState, ResumePoint, model, run_bytes, train_from};
 use mlp_engine::{CLASSES, Error, ErrorKind, Network, Split, StopReason, TrainConfig, TrainOutcome};
 
 /// The checkpoint of a run folder.
 pub const CHECKPOINT: &str = "checkpoint.bin";
-
-/// What a run folder records about its run besides the checkpoint: the
-/// data flags (paths absolute) and the data's identity, written before the
-/// first epoch so that even a killed run's folder knows its data.
-pub const RUN_RECORD: &str = "run.json";
 
 /// Runs a parsed command.
 pub fn run(command: Command) -> CliResult<()> {
@@ -55,15 +53,6 @@ pub fn run(command: Command) -> CliResult<()> {
     }
 }
 
-/// Runs `f` on a rayon pool of `threads` workers (default: all cores): the
-/// pool the command already runs on (see `main`), else a new one.
-pub fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> CliResult<T> {
-    if rayon::current_thread_index().is_some() {
-        return Ok(f());
-    }
-    Ok(system::run_on_threads(threads, f)?)
-}
-
 /// Refuses a benchmark that would not fit in memory (and marks a `--json`
 /// result as one that must arrive whole); `recorder_bytes`: what a
 /// profile's trace reserves (0 for a benchmark).
@@ -72,7 +61,7 @@ fn check_bench_fits(b: &BenchCommand, recorder_bytes: u64) -> CliResult<()> {
         console::strict_stdout();
     }
     for &batch_size in &b.batch_sizes {
-        let a = bench::BenchArgs { batch_size, ..b.args.clone() };
+        let a = crate::args::BenchArgs { batch_size, ..b.args.clone() };
         let bytes = bench::check_bytes(&a, recorder_bytes);
         let flags = format!(
             "--hidden {} with --rows {}, --eval-rows {} and --steps {}",
@@ -213,22 +202,6 @@ fn resolved_default(data: DataArgs) -> DataArgs {
 fn is_sweep_folder(dir: &Path) -> bool {
     let Ok(bytes) = mlp_engine::data::file::read_regular_file(&dir.join(RUN_RECORD)) else { return false };
     crate::json_read::parse(&String::from_utf8_lossy(&bytes)).is_ok_and(|j| j.str_at(&["command"]) == Some("sweep"))
-}
-
-/// The data flags a run folder recorded, as `mlp train` took them.
-pub fn recorded_data(dir: &Path) -> CliResult<DataArgs> {
-    let path = dir.join(RUN_RECORD);
-    let unreadable = |why: String| {
-        CliError::Run(
-            Error::new(ErrorKind::BadHeader, why)
-                .at(&path)
-                .fix("this file is written by mlp train before its first epoch; without it the run's data is unknown"),
-        )
-    };
-    let bytes = mlp_engine::data::file::read_regular_file(&path)?;
-    let text = String::from_utf8(bytes).map_err(|_| unreadable("not UTF-8 text".into()))?;
-    let json = crate::json_read::parse(&text).map_err(|e| unreadable(format!("not valid JSON: {e}")))?;
-    report::data_args_from(&json).ok_or_else(|| unreadable("it records no data flags".into()))
 }
 
 /// The settings to continue with: the checkpoint's, with `--epochs` if

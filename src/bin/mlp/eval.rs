@@ -7,13 +7,14 @@
 //! the run's are warned about, since the test figures may then include rows
 //! the model trained on.
 
-use crate::cli::{CliError, CliResult, EvalArgs};
-use crate::commands::with_threads;
+use crate::args::EvalArgs;
 use crate::console;
+use crate::error::{CliError, CliResult};
 use crate::json::Json;
 use crate::output::metrics_json;
 use crate::plan::{self, Blame};
 use crate::report::images;
+use crate::system::with_threads;
 use mlp_engine::engine::matrix::MatRef;
 use mlp_engine::training::{DataIdentity, model};
 use mlp_engine::{CLASSES, Error, ErrorKind, Metrics, Network, Split, Workspace};
@@ -177,7 +178,7 @@ struct RecordedRun {
     /// The folder's `run.json`.
     record: std::path::PathBuf,
     /// The data flags the run took.
-    data: crate::cli::DataArgs,
+    data: crate::args::DataArgs,
     /// The recorded checksum of the run's split, as text.
     identity: Option<String>,
 }
@@ -189,9 +190,9 @@ impl RecordedRun {
         // beside the file the link leads to.
         let model = std::fs::canonicalize(model).unwrap_or_else(|_| model.to_path_buf());
         let dir = model.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-        let record = dir.join(crate::commands::RUN_RECORD);
+        let record = dir.join(crate::output::run_record::RUN_RECORD);
         std::fs::symlink_metadata(&record).ok()?;
-        let data = match crate::commands::recorded_data(dir) {
+        let data = match crate::output::run_record::recorded_data(dir) {
             Ok(data) => data,
             Err(e) => {
                 let why = match e {

@@ -30,10 +30,12 @@ macro_rules! note {
     };
 }
 
+mod args;
 mod bench;
 mod cli;
 mod commands;
 mod console;
+mod error;
 mod eval;
 mod json;
 mod json_read;
@@ -49,11 +51,12 @@ mod report;
 mod signals;
 mod system;
 
-use cli::{CliError, Command};
+use args::Command;
+use error::CliError;
 
 /// Runs a parsed command; all but the help pages on a pool of the
 /// command's `--threads`.
-fn run(command: Command) -> cli::CliResult<()> {
+fn run(command: Command) -> error::CliResult<()> {
     if matches!(command, Command::Eval(_) | Command::Report(_) | Command::Bench(_) | Command::Profile(_)) {
         // Before any pool or file: from here a signal waits for a write.
         signals::quit_between_writes();

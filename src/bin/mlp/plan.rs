@@ -5,7 +5,8 @@
 //! because of a flag is a usage error (exit 2), because of a file a runtime
 //! error (exit 1); both name the size and the limit.
 
-use crate::cli::{CliError, CliResult, DataArgs};
+use crate::args::DataArgs;
+use crate::error::{CliError, CliResult};
 use crate::system;
 use mlp_engine::data::{DataShape, DataSource, default_split};
 use mlp_engine::{Error, ErrorKind, Split};

@@ -3,6 +3,7 @@
 //! features that pick the kernels; and the one pool of worker threads that
 //! every parallel part of a command runs on.
 
+use crate::error::CliResult;
 use mlp_engine::{Error, ErrorKind};
 
 /// Cores this process may use (at least 1).
@@ -97,4 +98,13 @@ pub fn cpu_model() -> Option<String> {
 /// `"AMD EPYC, 2 cores"`: the CPU line that every timing report prints.
 pub fn cpu_line() -> String {
     format!("{}, {} cores", cpu_model().unwrap_or_else(|| "unknown CPU".into()), cores())
+}
+
+/// Runs `f` on a rayon pool of `threads` workers (default: all cores): the
+/// pool the command already runs on (see `main`), else a new one.
+pub fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> CliResult<T> {
+    if rayon::current_thread_index().is_some() {
+        return Ok(f());
+    }
+    Ok(run_on_threads(threads, f)?)
 }

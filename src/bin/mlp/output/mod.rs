@@ -1,5 +1,6 @@
 //! The run folder and the files a run writes into it: the claim marker,
-//! `metrics.csv` (one row per epoch, appended as the epoch ends),
+//! `metrics.csv` ([`metrics_csv`]: one row per epoch, appended as the epoch
+//! ends, and read back),
 //! `summary.json` ([`summary`]), a sweep's `sweep.csv` ([`sweep`]), and the
 //! atomic writes that `model.npz` and the report's pages and plots
 //! ([`crate::report`]) go through.
@@ -15,6 +16,8 @@
 //! renamed into place, under one lock that a second Ctrl-C also takes before
 //! it exits: a file is whole or absent, and no temporary file is left.
 
+pub mod metrics_csv;
+pub mod run_record;
 pub mod summary;
 pub mod sweep;
 
@@ -24,12 +27,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::cli::{CliError, CliResult};
+use crate::error::{CliError, CliResult};
 use crate::json::Json;
-use mlp_engine::{EpochRecord, Error, ErrorKind, Metrics, Result};
-
-/// Header of `metrics.csv`, exactly.
-pub const METRICS_HEADER: &str = "epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds";
+use mlp_engine::{Error, ErrorKind, Metrics, Result};
 
 /// The claim marker of a run folder.
 pub const MARKER: &str = ".mlp-run";
@@ -595,88 +595,13 @@ fn write_error(path: &Path, e: &std::io::Error) -> Error {
     }
 }
 
-/// `metrics.csv`, one row appended and flushed as each epoch ends, so that
-/// an interrupted run keeps its curve and `tail -f` shows it live. Each row
-/// goes out in one write; after a failed write the file is cut back to its
-/// last whole row.
-pub struct MetricsLog {
-    file: File,
-    path: PathBuf,
-    line: String,
-    /// Bytes of whole rows in the file.
-    whole: u64,
-}
-
-impl MetricsLog {
-    /// Creates the file with its header.
-    pub fn create(folder: &RunFolder) -> Result<MetricsLog> {
-        let path = folder.file("metrics.csv");
-        let target = resolve_in_claimed(&path)?;
-        let file = OpenOptions::new().write(true).create_new(true).open(target).map_err(|e| write_error(&path, &e))?;
-        let mut log = MetricsLog { file, path, line: String::with_capacity(128), whole: 0 };
-        log.line.push_str(METRICS_HEADER);
-        log.flush_line()?;
-        Ok(log)
-    }
-
-    /// Writes the file anew (atomically) with the header and `records`, and
-    /// opens it to append after them: a continued run's rows past its
-    /// checkpoint are dropped here, to be measured again.
-    pub fn rewrite(folder: &RunFolder, records: &[EpochRecord]) -> Result<MetricsLog> {
-        let path = folder.file("metrics.csv");
-        let mut line = String::with_capacity(128);
-        let mut text = format!("{METRICS_HEADER}\n");
-        for r in records {
-            format_row(&mut line, r);
-            text.push_str(&line);
-            text.push('\n');
-        }
-        write_atomic(&path, text.as_bytes())?;
-        let target = resolve_in_claimed(&path)?;
-        let file = OpenOptions::new().append(true).open(target).map_err(|e| write_error(&path, &e))?;
-        Ok(MetricsLog { file, path, line, whole: text.len() as u64 })
-    }
-
-    /// Appends one epoch's row (see [`format_row`]).
-    pub fn append(&mut self, r: &EpochRecord) -> Result<()> {
-        format_row(&mut self.line, r);
-        self.flush_line()
-    }
-
-    /// Writes the line with its newline in one call, under the write lock,
-    /// into the folder as claimed; a part written before a failure is cut off.
-    fn flush_line(&mut self) -> Result<()> {
-        self.line.push('\n');
-        let _writing = block_writes();
-        in_claimed_folder(&self.path)?;
-        match self.file.write_all(self.line.as_bytes()) {
-            Ok(()) => {
-                self.whole += self.line.len() as u64;
-                Ok(())
-            }
-            Err(e) => {
-                let _ = self.file.set_len(self.whole);
-                Err(write_error(&self.path, &e))
-            }
-        }
-    }
-}
-
-/// One epoch's row in `line`, without its newline: accuracies as
-/// fractions, `seconds` the epoch's own wall time, empty fields for a part
-/// with no rows.
-fn format_row(line: &mut String, r: &EpochRecord) {
-    use std::fmt::Write as _;
-    line.clear();
-    let _ = write!(line, "{}", r.epoch);
-    for m in [&r.train, &r.valid, &r.test] {
-        if m.rows == 0 {
-            line.push_str(",,");
-        } else {
-            let _ = write!(line, ",{:.6},{:.6}", m.loss, m.accuracy);
-        }
-    }
-    let _ = write!(line, ",{:.4}", r.seconds);
+/// A run-folder file as text, through the data layer's reader: a FIFO,
+/// device or oversized file in a run folder is refused, never read forever.
+pub fn read_text(path: &Path) -> Result<String> {
+    let bytes = mlp_engine::data::file::read_regular_file(path)?;
+    String::from_utf8(bytes).map_err(|_| {
+        Error::new(ErrorKind::BadHeader, "not UTF-8 text").at(path).fix("this file was not written by mlp; train again")
+    })
 }
 
 /// `{"loss": .., "accuracy": ..}` of a measurement, or `null` for a part

@@ -1,7 +1,7 @@
 //! `summary.json`: a run's settings, data, how it stopped, its final and
 //! best-validation figures, the saved model's own figures, and its speed.
 
-use crate::cli::DataArgs;
+use crate::args::DataArgs;
 use crate::json::Json;
 use crate::output::metrics_json;
 use crate::system;
@@ -89,7 +89,7 @@ pub fn run_json(split: &Split, config: &TrainConfig, data: &DataArgs) -> Json {
         ("version", Json::str(env!("CARGO_PKG_VERSION"))),
         ("settings", config_json(config)),
         ("data", data_json(split, data, &DataIdentity::of(split))),
-        ("data_args", crate::report::data_args_json(data)),
+        ("data_args", crate::output::run_record::data_args_json(data)),
     ])
 }
 
@@ -154,7 +154,7 @@ pub fn summary_json(facts: &RunFacts<'_>, o: &TrainOutcome, signal: Option<&str>
         ("version", Json::str(env!("CARGO_PKG_VERSION"))),
         ("settings", settings_json(facts)),
         ("data", data_json(facts.split, facts.data, &o.checkpoint.data)),
-        ("data_args", crate::report::data_args_json(facts.data)),
+        ("data_args", crate::output::run_record::data_args_json(facts.data)),
         ("stop", Json::str(stop_name(o.stop))),
         ("signal", signal.map_or(Json::Null, Json::str)),
         ("epochs_run", Json::num(o.history.len() as f64)),

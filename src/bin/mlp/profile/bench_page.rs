@@ -5,7 +5,8 @@
 
 use std::fmt::Write;
 
-use crate::bench::{BenchArgs, Measured, ceiling_samples_per_second};
+use crate::args::BenchArgs;
+use crate::bench::{Measured, ceiling_samples_per_second};
 use crate::plot::{LinePlot, Series, Style, escape};
 use crate::profile::chart::{Line, log_log};
 use crate::report::page::page;

@@ -17,12 +17,14 @@ pub mod trace;
 
 use std::time::Instant;
 
-use crate::bench::{BenchArgs, Timing, bench_data, warn_if_debug};
-use crate::cli::{BenchCommand, CliError, CliResult};
-use crate::commands::with_threads;
+use crate::args::BenchArgs;
+use crate::args::BenchCommand;
+use crate::bench::{Timing, bench_data, warn_if_debug};
+use crate::error::{CliError, CliResult};
 use crate::json::Json;
 use crate::output::{RunFolder, write_atomic};
 use crate::peak::{self, Bandwidth, Peak};
+use crate::system::with_threads;
 use crate::system::{build_profile, cores, cpu_line, cpu_model};
 use mlp_engine::data::{CLASSES, FEATURES};
 use mlp_engine::engine::layout::Layout;

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use crate::bench::BenchArgs;
+use crate::args::BenchArgs;
 use crate::plot::escape;
 use crate::profile::roofline::{self, Bound};
 use crate::profile::trace::phase_label;

@@ -14,10 +14,13 @@ pub mod png;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{CliResult, DataArgs};
+use crate::args::{DataArgs, ReportArgs};
+use crate::error::CliResult;
 use crate::json::Json;
 use crate::json_read;
-use crate::output::write_atomic;
+use crate::output::metrics_csv::{Row, read_metrics};
+use crate::output::run_record::{RUN_RECORD, data_args_from};
+use crate::output::{read_text, write_atomic};
 use crate::plot::{Best, LinePlot, Marker, Scale, Series, Style};
 
 use mlp_engine::data::Split;
@@ -25,110 +28,12 @@ use mlp_engine::engine::Prediction;
 use mlp_engine::training::model;
 use mlp_engine::{Error, ErrorKind, Result};
 
-/// Flags of `mlp report`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ReportArgs {
-    pub dir: PathBuf,
-    /// Data flags given on the command line; else those in `summary.json`.
-    pub data: Option<DataArgs>,
-}
-
-/// One line of `metrics.csv`; a missing figure (no test rows) is NaN.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Row {
-    pub epoch: usize,
-    /// Train, valid, test.
-    pub loss: [f64; 3],
-    pub acc: [f64; 3],
-    pub seconds: f64,
-}
-
 /// What a run folder holds.
 pub struct Run {
     pub dir: PathBuf,
     pub rows: Vec<Row>,
     /// `Json::Null` when the folder has no `summary.json`.
     pub summary: Json,
-}
-
-const COLUMNS: [&str; 7] = ["epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc"];
-
-fn bad_metrics(path: &Path, what: String) -> Error {
-    Error::new(ErrorKind::BadHeader, what)
-        .at(path)
-        .fix("metrics.csv is written by mlp train; rerun the training to write it again")
-}
-
-/// A run-folder file as text, through the data layer's reader: a FIFO,
-/// device or oversized file in a run folder is refused, never read forever.
-fn read_text(path: &Path) -> Result<String> {
-    let bytes = mlp_engine::data::file::read_regular_file(path)?;
-    String::from_utf8(bytes).map_err(|_| {
-        Error::new(ErrorKind::BadHeader, "not UTF-8 text").at(path).fix("this file was not written by mlp; train again")
-    })
-}
-
-/// Reads `metrics.csv`, finding columns by their header names.
-pub fn read_metrics(dir: &Path) -> Result<Vec<Row>> {
-    let path = dir.join("metrics.csv");
-    let text = read_text(&path)
-        .map_err(|e| e.fix("pass a run folder written by mlp train (it holds metrics.csv as a regular file)"))?;
-    // Every row goes out whole with its newline: a last line without one
-    // was cut short (a full disk, a kill mid-write) and is dropped.
-    let text = match text.rfind('\n') {
-        Some(end) if end + 1 < text.len() && text[..end].contains('\n') => {
-            // Said once per file, though a rebuild reads it twice.
-            static NOTED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
-            let mut noted = NOTED.lock().unwrap_or_else(|p| p.into_inner());
-            if !noted.contains(&path) {
-                note!(
-                    "{}: its last row ends without a newline (a write cut short); that row is left out",
-                    path.display()
-                );
-                noted.push(path.clone());
-            }
-            &text[..=end]
-        }
-        _ => text.as_str(),
-    };
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or("").split(',').map(str::trim).collect();
-    let column = |name: &str| header.iter().position(|h| *h == name);
-    let mut index = [0usize; 7];
-    for (slot, name) in index.iter_mut().zip(COLUMNS) {
-        *slot = column(name).ok_or_else(|| bad_metrics(&path, format!("the header has no '{name}' column")))?;
-    }
-    let seconds = column("seconds");
-    let mut rows = Vec::new();
-    for (n, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        let value = |i: usize| -> Result<f64> {
-            match fields.get(i) {
-                Some(&"") => Ok(f64::NAN),
-                Some(f) => f.parse().map_err(|_| bad_metrics(&path, format!("line {}: '{f}' is not a number", n + 2))),
-                None => Err(bad_metrics(
-                    &path,
-                    format!("line {} has {} fields, fewer than the header", n + 2, fields.len()),
-                )),
-            }
-        };
-        let epoch = value(index[0])?;
-        if !(epoch >= 1.0 && epoch.fract() == 0.0) {
-            return Err(bad_metrics(&path, format!("line {}: epoch '{epoch}' is not a whole number ≥ 1", n + 2)));
-        }
-        rows.push(Row {
-            epoch: epoch as usize,
-            loss: [value(index[1])?, value(index[3])?, value(index[5])?],
-            acc: [value(index[2])?, value(index[4])?, value(index[6])?],
-            seconds: seconds.map_or(Ok(f64::NAN), value)?,
-        });
-    }
-    if rows.is_empty() {
-        return Err(Error::new(ErrorKind::Empty, "metrics.csv has no epochs")
-            .at(&path)
-            .fix("the run stopped before its first epoch ended; train again"));
-    }
-    Ok(rows)
 }
 
 /// Reads `summary.json`; a missing file is `Json::Null`.
@@ -367,52 +272,12 @@ pub fn write_sweep_report(dir: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// The data flags of a run, for `summary.json`, so that `mlp report` can
-/// load the same data again; paths are made absolute where they exist.
-pub fn data_args_json(data: &DataArgs) -> Json {
-    let path = |p: &Option<PathBuf>| {
-        p.as_ref().map_or(Json::Null, |p| Json::path(&std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
-    };
-    Json::obj([
-        ("data", path(&data.data)),
-        ("images", path(&data.images)),
-        ("labels", path(&data.labels)),
-        ("synthetic", data.synthetic.map_or(Json::Null, |n| Json::num(n as f64))),
-        ("built_in", Json::Bool(data.built_in)),
-        ("split", data.split.map_or(Json::Null, |(t, v)| Json::Arr(vec![Json::num(t as f64), Json::num(v as f64)]))),
-        ("shuffle_seed", Json::num(data.shuffle_seed)),
-    ])
-}
-
-/// The data flags recorded in a summary by [`data_args_json`].
-pub fn data_args_from(summary: &Json) -> Option<DataArgs> {
-    let args = summary.at(&["data_args"])?;
-    let path = |key: &str| args.at(&[key]).and_then(crate::json::path_from_json);
-    let split = match args.at(&["split"]) {
-        Some(Json::Arr(parts)) => match parts.as_slice() {
-            [Json::Num(t), Json::Num(v)] => Some((*t as usize, *v as usize)),
-            _ => return None,
-        },
-        _ => None,
-    };
-    Some(DataArgs {
-        data: path("data"),
-        images: path("images"),
-        labels: path("labels"),
-        synthetic: args.num_at(&["synthetic"]).map(|n| n as usize),
-        // Absent in records of older builds: the default then, as before.
-        built_in: matches!(args.at(&["built_in"]), Some(Json::Bool(true))),
-        split,
-        shuffle_seed: args.num_at(&["shuffle_seed"])? as u32,
-    })
-}
-
 /// Loads and splits the data that `args` name, as `mlp train` does.
 fn load_split(args: &DataArgs) -> std::result::Result<Split, String> {
     crate::plan::load_split(args, "mlp report", crate::plan::Blame::File, |_, _| 0).map_err(|e| match e {
-        crate::cli::CliError::Usage(message) => message,
-        crate::cli::CliError::Run(error) => error.to_string(),
-        crate::cli::CliError::Interrupted { message, .. } => message,
+        crate::error::CliError::Usage(message) => message,
+        crate::error::CliError::Run(error) => error.to_string(),
+        crate::error::CliError::Interrupted { message, .. } => message,
     })
 }
 
@@ -454,7 +319,7 @@ fn reload_data(dir: &Path, summary: &Json, given: Option<&DataArgs>) -> std::res
 
 /// The folder's `run.json`, if it has a readable one.
 fn read_record(dir: &Path) -> Option<Json> {
-    let text = read_text(&dir.join(crate::commands::RUN_RECORD)).ok()?;
+    let text = read_text(&dir.join(RUN_RECORD)).ok()?;
     json_read::parse(&text).ok()
 }
 

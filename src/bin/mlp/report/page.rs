@@ -6,8 +6,9 @@
 use std::fmt::Write;
 
 use crate::json::Json;
+use crate::output::metrics_csv::Row;
 use crate::plot::{Best, LinePlot, Marker, Scale, Series, Style, escape};
-use crate::report::{Figures, Row, Run};
+use crate::report::{Figures, Run};
 use mlp_engine::data::CLASSES;
 
 const CSS: &str = "\

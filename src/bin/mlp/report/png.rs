@@ -3,7 +3,7 @@
 //! the page needs no other file and makes no request.
 
 // CRC-32 (IEEE) is the one zip and gzip use, which PNG chunks use too.
-use mlp_engine::data::bytes::crc32;
+use mlp_engine::data::deflate::crc32;
 
 fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     out.extend_from_slice(&(data.len() as u32).to_be_bytes());
