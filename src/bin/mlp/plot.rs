@@ -200,6 +200,16 @@ pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// The opening of a standalone SVG of `width` × `height` pixels: the root
+/// element, its `title` (escaped) and a white background, each on a line.
+pub fn svg_open(width: f64, height: f64, title: &str) -> String {
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\" role=\"img\">\n\
+         <title>{}</title>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
+        escape(title)
+    )
+}
+
 /// The plot area's data ranges and the mapping into pixels.
 struct Frame {
     x0: f64,
@@ -273,13 +283,7 @@ impl LinePlot {
     /// The plot as a standalone SVG document (also valid inline in HTML).
     pub fn to_svg_with(&self, style: &Style) -> String {
         let frame = Frame::new(&self.series, style.y_scale == Scale::Log, style.zoom);
-        let mut svg = String::new();
-        let _ = writeln!(
-            svg,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12" role="img">"#
-        );
-        let _ = writeln!(svg, r#"<title>{}</title>"#, escape(&self.title));
-        let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+        let mut svg = svg_open(WIDTH, HEIGHT, &self.title);
         let _ = writeln!(
             svg,
             r#"<text x="{}" y="28" text-anchor="middle" font-size="16">{}</text>"#,

@@ -49,21 +49,16 @@ pub struct RunFacts<'a> {
     pub training_peak_rss: Option<u64>,
 }
 
+/// The training settings as `run.json` records them, and `summary.json`
+/// with the machine's facts after them.
 fn settings_json(f: &RunFacts<'_>) -> Json {
-    let c = f.config;
-    Json::obj([
-        ("hidden", Json::num(c.hidden as f64)),
-        ("epochs", Json::num(c.epochs as f64)),
-        ("learning_rate", Json::num_f32(c.hyper.learning_rate)),
-        ("momentum", Json::num_f32(c.hyper.momentum)),
-        ("seed", Json::num(c.seed as f64)),
-        ("batch_size", c.batch_size.map_or(Json::Null, |b| Json::num(b as f64))),
-        ("patience", c.patience.map_or(Json::Null, |p| Json::num(p as f64))),
-        ("velocity_init", Json::num_f32(c.velocity_init)),
+    let mut fields = config_fields(f.config);
+    fields.extend([
         ("threads", Json::num(f.threads as f64)),
         ("simd", Json::str(f.simd.name())),
         ("profile", Json::str(system::build_profile())),
-    ])
+    ]);
+    Json::obj(fields)
 }
 
 fn data_json(split: &Split, data: &DataArgs, identity: &DataIdentity) -> Json {
@@ -94,7 +89,11 @@ pub fn run_json(split: &Split, config: &TrainConfig, data: &DataArgs) -> Json {
 }
 
 fn config_json(c: &TrainConfig) -> Json {
-    Json::obj([
+    Json::obj(config_fields(c))
+}
+
+fn config_fields(c: &TrainConfig) -> Vec<(&'static str, Json)> {
+    vec![
         ("hidden", Json::num(c.hidden as f64)),
         ("epochs", Json::num(c.epochs as f64)),
         ("learning_rate", Json::num_f32(c.hyper.learning_rate)),
@@ -103,7 +102,7 @@ fn config_json(c: &TrainConfig) -> Json {
         ("batch_size", c.batch_size.map_or(Json::Null, |b| Json::num(b as f64))),
         ("patience", c.patience.map_or(Json::Null, |p| Json::num(p as f64))),
         ("velocity_init", Json::num_f32(c.velocity_init)),
-    ])
+    ]
 }
 
 /// Where the run was continued from a checkpoint: epochs done then, and when.

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::plot::{COLORS, escape};
+use crate::plot::{COLORS, escape, svg_open};
 
 /// One line of the chart.
 pub struct Line {
@@ -55,13 +55,7 @@ pub fn log_log(title: &str, x_label: &str, y_label: &str, lines: &[Line], ticks_
     let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
     let sx = |x: f64| LEFT + (x.log10() - lx0) / (lx1 - lx0) * pw;
     let sy = |y: f64| TOP + ph - (y.log10() - ly0) / (ly1 - ly0) * ph;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" font-family=\"sans-serif\" font-size=\"12\" role=\"img\">"
-    );
-    let _ = writeln!(s, "<title>{}</title>", escape(title));
-    s.push_str("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+    let mut s = svg_open(W, H, title);
     let _ = writeln!(
         s,
         "<text x=\"{:.1}\" y=\"26\" text-anchor=\"middle\" font-size=\"16\">{}</text>",

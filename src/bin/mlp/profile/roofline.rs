@@ -11,7 +11,7 @@
 
 use std::fmt::Write;
 
-use crate::plot::escape;
+use crate::plot::{escape, svg_open};
 use crate::profile::trace::phase_label;
 use mlp_engine::engine::layout::Layout;
 use mlp_engine::engine::network::FOLD_MAX_ROWS;
@@ -223,13 +223,7 @@ pub fn svg(sizes: &[(String, Vec<PhasePoint>)], roofs: &Roofs) -> String {
     let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
     let sx = |x: f64| LEFT + (x.log10() - lx0) / (lx1 - lx0) * pw;
     let sy = |y: f64| TOP + ph - (y.log10() - ly0) / (ly1 - ly0) * ph;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" font-family=\"sans-serif\" font-size=\"12\" role=\"img\">"
-    );
-    s.push_str("<title>Roofline: each phase of the step against the machine's measured roofs</title>\n");
-    s.push_str("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+    let mut s = svg_open(W, H, "Roofline: each phase of the step against the machine's measured roofs");
     let _ = writeln!(
         s,
         "<text x=\"{}\" y=\"26\" text-anchor=\"middle\" font-size=\"16\">Roofline of the training step</text>",

@@ -6,7 +6,7 @@
 use std::fmt::Write;
 use std::ops::Range;
 
-use crate::plot::escape;
+use crate::plot::{escape, svg_open};
 use crate::profile::roofline::PHASE_COLORS;
 use crate::profile::trace::{Recorder, phase_label};
 use mlp_engine::engine::Phase;
@@ -37,13 +37,7 @@ pub fn svg(recorder: &Recorder, steps: Range<usize>, title: &str) -> String {
         .filter(|(_, spans)| !spans.is_empty())
         .collect();
     let height = TOP + LANE * lanes.len().max(1) as f64 + BOTTOM;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{height}\" viewBox=\"0 0 {W} {height}\" font-family=\"sans-serif\" font-size=\"12\" role=\"img\">"
-    );
-    let _ = writeln!(s, "<title>{}</title>", escape(title));
-    s.push_str("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+    let mut s = svg_open(W, height, title);
     let _ = writeln!(s, "<text x=\"{LEFT}\" y=\"22\" font-size=\"15\">{}</text>", escape(title));
     if steps.is_empty() {
         s.push_str("</svg>\n");
