@@ -371,16 +371,21 @@ fn train_into(
             // Before the first checkpoint there is nothing to resume: the
             // fix is to start again, not `--resume`.
             let log = first_files().map_err(|e| {
-                let fix = e.fix_text().unwrap_or("check that the folder is writable").split("; a run keeps").next();
-                let fix = format!(
-                    "{}; nothing was trained: remove the folder {} and run again",
-                    fix.unwrap_or_default(),
-                    folder.path().display()
-                );
-                e.fix(fix)
+                fix_then(
+                    e,
+                    &format!("nothing was trained: remove the folder {} and run again", folder.path().display()),
+                )
             })?;
             (start, log)
         }
+    };
+    // From the first checkpoint on, a failed write loses no training.
+    let resumable = |e: Error| {
+        let how = format!(
+            "the run keeps its last checkpoint: continue it with mlp train --resume {}",
+            folder.path().display()
+        );
+        fix_then(e, &how)
     };
     let mut log_error = None;
     let mut printer = Progress::new(config.epochs);
@@ -413,22 +418,31 @@ fn train_into(
     if let Some(e) = log_error {
         // A failed write stops here: the checkpoint (this one if it could
         // be written, else the last) holds everything to continue from.
-        return Err(e);
+        return Err(resumable(e));
     }
-    saved?;
-    write_atomic(&folder.file("model.npz"), &model::to_npz(&outcome.network)?)?;
+    saved.map_err(resumable)?;
+    write_atomic(&folder.file("model.npz"), &model::to_npz(&outcome.network)?).map_err(resumable)?;
     let facts = RunFacts { split, config, data, threads, simd, training_peak_rss: system::peak_rss_bytes() };
     let signal = signals::received().filter(|_| matches!(outcome.stop, StopReason::Interrupted { .. }));
     let summary = summary_json(&facts, &outcome, signal.map(Signal::name));
-    write_atomic(&folder.file("summary.json"), summary.to_pretty().as_bytes())?;
+    write_atomic(&folder.file("summary.json"), summary.to_pretty().as_bytes()).map_err(resumable)?;
     // The report also writes loss.svg and accuracy.svg, from the same files
     // that `mlp report` rebuilds them from.
-    report::write_run_report(folder.path(), split, &outcome.test_predictions)?;
+    report::write_run_report(folder.path(), split, &outcome.test_predictions).map_err(resumable)?;
     // Drawing the report can raise the peak memory past training's: the
     // summary is written again so that its peak covers the whole run.
     let summary = summary_json(&facts, &outcome, signal.map(Signal::name));
-    write_atomic(&folder.file("summary.json"), summary.to_pretty().as_bytes())?;
+    write_atomic(&folder.file("summary.json"), summary.to_pretty().as_bytes()).map_err(resumable)?;
     Ok(outcome)
+}
+
+/// `e` with `then` after its fix: what to do once the fix is made.
+fn fix_then(e: Error, then: &str) -> Error {
+    let fix = match e.fix_text() {
+        Some(fix) => format!("{fix}; {then}"),
+        None => then.to_string(),
+    };
+    e.fix(fix)
 }
 
 fn final_report(o: &TrainOutcome) -> String {

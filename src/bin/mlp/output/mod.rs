@@ -587,9 +587,7 @@ fn disk_condition(e: &std::io::Error) -> Option<(&'static str, &'static str)> {
 
 fn write_error(path: &Path, e: &std::io::Error) -> Error {
     match disk_condition(e) {
-        Some((what, fix)) => Error::new(ErrorKind::Output, format!("cannot write the file: {what}"))
-            .at(path)
-            .fix(format!("{fix}; a run keeps its last checkpoint: continue it with mlp train --resume RUN_DIR")),
+        Some((what, fix)) => Error::new(ErrorKind::Output, format!("cannot write the file: {what}")).at(path).fix(fix),
         None => Error::io(path, "write the file", e)
             .fix("check that the output folder is writable and the disk is not full"),
     }
