@@ -61,16 +61,6 @@ pub enum ErrorKind {
     BadSetting,
     /// A saved model whose tensors do not form a network.
     BadModel,
-    /// The training loss became NaN or infinite. Raised only by the `mlp`
-    /// tool: the library reports divergence as
-    /// [`StopReason::Diverged`](crate::StopReason::Diverged), keeping the run.
-    Diverged,
-    /// An output folder or file that cannot be written. Raised only by the
-    /// `mlp` tool (the library writes no files).
-    Output,
-    /// The fast engine disagrees with the reference (a broken build).
-    /// Raised only by the `mlp` tool's benchmark self-check.
-    SelfCheck,
 }
 
 /// An error with the file it concerns and a suggested fix.

@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use crate::args::{BenchArgs, BenchCommand};
-use crate::error::{CliError, CliResult};
+use crate::error::{CliResult, ToolFailure, ToolFailureKind};
 use crate::json::Json;
 use crate::output::{RunFolder, write_atomic};
 use crate::peak::{self, Bandwidth, Peak};
@@ -25,7 +25,6 @@ use mlp_engine::engine::rng::Rng;
 use mlp_engine::engine::simd::SimdPath;
 use mlp_engine::engine::{Hyper, Network, Workspace};
 use mlp_engine::training;
-use mlp_engine::{Error, ErrorKind, Result};
 
 /// Median, min and max of a set of timings, in seconds.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -122,7 +121,7 @@ pub fn warn_if_debug() {
 
 /// Checks forward and backward of the fast engine against the reference on
 /// a small case; returns the largest error relative to each tensor's scale.
-pub fn check_against_reference() -> Result<f64> {
+pub fn check_against_reference() -> CliResult<f64> {
     let (d, h, n) = (FEATURES, 48, 96);
     let layout = Layout::new(d, h, CLASSES);
     let mut rng = Rng::new(99);
@@ -144,11 +143,12 @@ pub fn check_against_reference() -> Result<f64> {
     }
     // Same bound as the test suite: f32 sums of up to 784 terms.
     if worst.is_nan() || worst > 1e-4 {
-        return Err(Error::new(
-            ErrorKind::SelfCheck,
+        return Err(ToolFailure::new(
+            ToolFailureKind::SelfCheck,
             format!("the fast step disagrees with the reference (relative error {worst:.2e})"),
         )
-        .fix("this build computes wrong results; run `cargo test --release` and report it"));
+        .fix("this build computes wrong results; run `cargo test --release` and report it")
+        .into());
     }
     Ok(worst)
 }
@@ -236,7 +236,7 @@ const NOISE: f64 = 0.10;
 pub fn bench_command(b: &BenchCommand) -> CliResult<()> {
     let single = b.batch_sizes.len() == 1 && b.threads.len() <= 1;
     if single && b.out.is_none() {
-        return with_threads(b.first_threads(), || bench(&b.args))?.map_err(CliError::from);
+        return with_threads(b.first_threads(), || bench(&b.args))?;
     }
     let folder = if b.args.json { None } else { Some(RunFolder::claim(b.out.as_deref(), "bench")?) };
     let thread_counts: Vec<Option<usize>> =
@@ -244,7 +244,7 @@ pub fn bench_command(b: &BenchCommand) -> CliResult<()> {
     let mut runs = Vec::new();
     for threads in thread_counts {
         // A pool of its own for each count: the command's pool has the first.
-        let measured = crate::system::run_on_threads(threads, || -> Result<Vec<(BenchArgs, Measured)>> {
+        let measured = crate::system::run_on_threads(threads, || -> CliResult<Vec<(BenchArgs, Measured)>> {
             warn_if_debug();
             let check = check_against_reference()?;
             let run = |&batch_size: &Option<usize>| {
@@ -317,7 +317,7 @@ pub fn ceiling_samples_per_second(hidden: usize, m: &Measured) -> f64 {
 }
 
 /// Runs `mlp bench` and prints its report.
-pub fn bench(args: &BenchArgs) -> Result<()> {
+pub fn bench(args: &BenchArgs) -> CliResult<()> {
     warn_if_debug();
     let check = check_against_reference()?;
     let m = measure(args, check);

@@ -10,7 +10,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use crate::args::{BenchCommand, Command, DataArgs, TrainArgs};
 use crate::bench;
 use crate::console;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, ToolFailure, ToolFailureKind};
 use crate::output::metrics_csv::MetricsLog;
 use crate::output::run_record::{RUN_RECORD, recorded_data};
 use crate::output::summary::{RunFacts, run_json, summary_json};
@@ -283,14 +283,16 @@ fn remove_stale_temporaries(dir: &Path) {
 /// its folder was written.
 fn stopped_early(outcome: &TrainOutcome, folder: &RunFolder, learning_rate: f32) -> CliResult<()> {
     match outcome.stop {
-        StopReason::Diverged { epoch } => Err(CliError::Run(
-            Error::new(ErrorKind::Diverged, format!("the training loss became NaN or infinite at epoch {epoch}; the run stopped"))
-                .at(folder.path())
-                .fix(format!(
-                    "use a smaller learning rate (e.g. --lr {}); the run folder keeps the metrics so far and the last finite parameters",
-                    short_number(f64::from(learning_rate) / 10.0)
-                )),
-        )),
+        StopReason::Diverged { epoch } => Err(ToolFailure::new(
+            ToolFailureKind::Diverged,
+            format!("the training loss became NaN or infinite at epoch {epoch}; the run stopped"),
+        )
+        .at(folder.path())
+        .fix(format!(
+            "use a smaller learning rate (e.g. --lr {}); the run folder keeps the metrics so far and the last finite parameters",
+            short_number(f64::from(learning_rate) / 10.0)
+        ))
+        .into()),
         StopReason::Interrupted { epoch } => Err(interrupted(
             signals::received(),
             format!("interrupted after epoch {epoch}; the run folder {} holds everything so far", folder.path().display()),
@@ -352,7 +354,7 @@ fn train_into(
     folder: &RunFolder,
     start: Option<Checkpoint>,
     checkpoint_seconds: f64,
-) -> Result<TrainOutcome, Error> {
+) -> CliResult<TrainOutcome> {
     let (threads, simd) = (rayon::current_num_threads(), SimdPath::best());
     signals::start_training();
     print_header(split, config, data, folder, (threads, simd));
@@ -370,22 +372,19 @@ fn train_into(
             };
             // Before the first checkpoint there is nothing to resume: the
             // fix is to start again, not `--resume`.
-            let log = first_files().map_err(|e| {
-                fix_then(
-                    e,
-                    &format!("nothing was trained: remove the folder {} and run again", folder.path().display()),
-                )
+            let log = first_files().map_err(|e: CliError| {
+                e.fix_then(&format!("nothing was trained: remove the folder {} and run again", folder.path().display()))
             })?;
             (start, log)
         }
     };
     // From the first checkpoint on, a failed write loses no training.
-    let resumable = |e: Error| {
+    let resumable = |e: CliError| {
         let how = format!(
             "the run keeps its last checkpoint: continue it with mlp train --resume {}",
             folder.path().display()
         );
-        fix_then(e, &how)
+        e.fix_then(&how)
     };
     let mut log_error = None;
     let mut printer = Progress::new(config.epochs);
@@ -399,7 +398,7 @@ fn train_into(
                 write_atomic(&folder.file(CHECKPOINT), &state.checkpoint().to_bytes())?;
                 last_checkpoint = Instant::now();
             }
-            Ok::<(), Error>(())
+            Ok::<(), CliError>(())
         };
         if let Err(e) = write() {
             log_error = Some(e);
@@ -434,15 +433,6 @@ fn train_into(
     let summary = summary_json(&facts, &outcome, signal.map(Signal::name));
     write_atomic(&folder.file("summary.json"), summary.to_pretty().as_bytes()).map_err(resumable)?;
     Ok(outcome)
-}
-
-/// `e` with `then` after its fix: what to do once the fix is made.
-fn fix_then(e: Error, then: &str) -> Error {
-    let fix = match e.fix_text() {
-        Some(fix) => format!("{fix}; {then}"),
-        None => then.to_string(),
-    };
-    e.fix(fix)
 }
 
 fn final_report(o: &TrainOutcome) -> String {
@@ -644,10 +634,13 @@ fn sweep_size_to_resume(
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .collect();
             if entries.iter().any(|n| !known(n)) {
-                return Err(Error::new(ErrorKind::Output, format!("{name} holds files but no {CHECKPOINT}"))
-                    .at(&dir)
-                    .fix("move that folder away to train this size afresh")
-                    .into());
+                return Err(ToolFailure::new(
+                    ToolFailureKind::Output,
+                    format!("{name} holds files but no {CHECKPOINT}"),
+                )
+                .at(&dir)
+                .fix("move that folder away to train this size afresh")
+                .into());
             }
             let _ = std::fs::remove_dir_all(&dir);
         }

@@ -1,7 +1,11 @@
 //! How a command fails: [`CliError`] (a usage error, exit 2; a failure
-//! while running, exit 1; or a stop by a signal after saving, exit 128 + the
+//! while running, exit 1, the library's or one of the tool's own kinds,
+//! [`ToolFailure`]; or a stop by a signal after saving, exit 128 + the
 //! signal), and the rewording of a library setting error into the flag
 //! that sets it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 use crate::signals::Signal;
 use mlp_engine::Error;
@@ -11,11 +15,112 @@ use mlp_engine::Error;
 pub enum CliError {
     /// The command line itself is wrong (exit code 2).
     Usage(String),
-    /// The command ran and failed (exit code 1).
+    /// The command ran and the library failed (exit code 1).
     Run(Error),
+    /// The command ran and failed in a way only the tool can (exit code 1).
+    Tool(ToolFailure),
     /// A signal stopped the command after it saved its work (exit code
     /// 128 + the signal's number); `message` says what was kept.
     Interrupted { signal: Signal, message: String },
+}
+
+/// The kinds of failure the tool raises and the library never does: the
+/// library writes no files, keeps a diverged run as a stop reason, and has
+/// no self-check of its build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToolFailureKind {
+    /// The training loss became NaN or infinite (the library reports this
+    /// as [`StopReason::Diverged`](mlp_engine::StopReason::Diverged)).
+    Diverged,
+    /// An output folder or file that cannot be written.
+    Output,
+    /// The fast engine disagrees with the reference (a broken build).
+    SelfCheck,
+}
+
+/// A failure of one of the tool's own kinds, worded as the library words
+/// its errors: the file it concerns, what went wrong, and the fix.
+#[derive(Debug)]
+pub struct ToolFailure {
+    kind: ToolFailureKind,
+    path: Option<PathBuf>,
+    message: String,
+    fix: Option<String>,
+}
+
+impl ToolFailure {
+    /// A failure of `kind` with `message`, naming no file and no fix yet.
+    pub fn new(kind: ToolFailureKind, message: impl Into<String>) -> Self {
+        ToolFailure { kind, path: None, message: message.into(), fix: None }
+    }
+
+    /// The same failure, naming `path` (kept if one is already named).
+    pub fn at(mut self, path: &Path) -> Self {
+        if self.path.is_none() {
+            self.path = Some(path.to_path_buf());
+        }
+        self
+    }
+
+    /// The same failure, with a suggestion for the user.
+    pub fn fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+
+    /// What kind of failure this is.
+    #[cfg_attr(not(test), expect(dead_code, reason = "read only by tests; the kind documents the failure"))]
+    pub fn kind(&self) -> ToolFailureKind {
+        self.kind
+    }
+
+    /// What would fix it, if known.
+    pub fn fix_text(&self) -> Option<&str> {
+        self.fix.as_deref()
+    }
+}
+
+/// Printed exactly as a library [`Error`] is: `path: message`, then the fix.
+impl fmt::Display for ToolFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(path) = &self.path {
+            write!(f, "{}: ", path.display())?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(fix) = &self.fix {
+            write!(f, "\n  fix: {fix}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<ToolFailure> for CliError {
+    fn from(failure: ToolFailure) -> Self {
+        CliError::Tool(failure)
+    }
+}
+
+impl CliError {
+    /// The same error with `then` after its fix: what to do once the fix is
+    /// made. A usage error or an interruption says its own next step and is
+    /// kept as it is.
+    pub fn fix_then(self, then: &str) -> Self {
+        let after = |fix: Option<&str>| match fix {
+            Some(fix) => format!("{fix}; {then}"),
+            None => then.to_string(),
+        };
+        match self {
+            CliError::Run(e) => {
+                let fix = after(e.fix_text());
+                CliError::Run(e.fix(fix))
+            }
+            CliError::Tool(f) => {
+                let fix = after(f.fix_text());
+                CliError::Tool(f.fix(fix))
+            }
+            other => other,
+        }
+    }
 }
 
 impl From<Error> for CliError {
@@ -85,5 +190,32 @@ mod tests {
         // An error about no setting stays a run error.
         let io = Error::new(mlp_engine::ErrorKind::Io, "cannot read");
         assert!(matches!(CliError::from(io), CliError::Run(_)));
+    }
+
+    #[test]
+    fn tool_failures_read_as_library_errors_do() {
+        let path = Path::new("runs/h10");
+        let tool = ToolFailure::new(ToolFailureKind::Output, "cannot write").at(path).fix("free space");
+        let library = Error::new(mlp_engine::ErrorKind::Io, "cannot write").at(path).fix("free space");
+        assert_eq!(tool.kind(), ToolFailureKind::Output);
+        assert_eq!(tool.to_string(), library.to_string());
+        assert_eq!(tool.to_string(), "runs/h10: cannot write\n  fix: free space");
+        // The next step goes after the fix, for the tool's failures and the
+        // library's errors alike; without a fix it is the fix.
+        let then = "then resume";
+        for error in [CliError::from(tool), CliError::from(library)] {
+            let text = match error.fix_then(then) {
+                CliError::Run(e) => e.to_string(),
+                CliError::Tool(f) => f.to_string(),
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(text, "runs/h10: cannot write\n  fix: free space; then resume");
+        }
+        match CliError::from(ToolFailure::new(ToolFailureKind::Diverged, "diverged")).fix_then(then) {
+            CliError::Tool(f) => assert_eq!(f.to_string(), "diverged\n  fix: then resume"),
+            other => panic!("{other:?}"),
+        }
+        // A usage error keeps its own wording.
+        assert!(matches!(CliError::Usage("u".into()).fix_then(then), CliError::Usage(m) if m == "u"));
     }
 }

@@ -197,6 +197,7 @@ impl RecordedRun {
             Err(e) => {
                 let why = match e {
                     CliError::Run(e) => e.to_string(),
+                    CliError::Tool(f) => f.to_string(),
                     CliError::Usage(m) | CliError::Interrupted { message: m, .. } => m,
                 };
                 note!("warning: the run's data is unknown ({why}); evaluating on the data the flags name");

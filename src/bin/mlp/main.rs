@@ -83,6 +83,10 @@ fn main() -> ExitCode {
             note!("error: {error}");
             1
         }
+        Err(CliError::Tool(failure)) => {
+            note!("error: {failure}");
+            1
+        }
         Err(CliError::Interrupted { signal, message }) => {
             note!("{message}");
             128 + signal.number()

@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{RunFolder, block_writes, in_claimed_folder, read_text, resolve_in_claimed, write_atomic, write_error};
+use crate::error::CliResult;
 use mlp_engine::{EpochRecord, Error, ErrorKind, Result};
 
 /// Header of `metrics.csv`, exactly.
@@ -27,7 +28,7 @@ pub struct MetricsLog {
 
 impl MetricsLog {
     /// Creates the file with its header.
-    pub fn create(folder: &RunFolder) -> Result<MetricsLog> {
+    pub fn create(folder: &RunFolder) -> CliResult<MetricsLog> {
         let path = folder.file("metrics.csv");
         let target = resolve_in_claimed(&path)?;
         let file = OpenOptions::new().write(true).create_new(true).open(target).map_err(|e| write_error(&path, &e))?;
@@ -40,7 +41,7 @@ impl MetricsLog {
     /// Writes the file anew (atomically) with the header and `records`, and
     /// opens it to append after them: a continued run's rows past its
     /// checkpoint are dropped here, to be measured again.
-    pub fn rewrite(folder: &RunFolder, records: &[EpochRecord]) -> Result<MetricsLog> {
+    pub fn rewrite(folder: &RunFolder, records: &[EpochRecord]) -> CliResult<MetricsLog> {
         let path = folder.file("metrics.csv");
         let mut line = String::with_capacity(128);
         let mut text = format!("{METRICS_HEADER}\n");
@@ -56,14 +57,14 @@ impl MetricsLog {
     }
 
     /// Appends one epoch's row (see [`format_row`]).
-    pub fn append(&mut self, r: &EpochRecord) -> Result<()> {
+    pub fn append(&mut self, r: &EpochRecord) -> CliResult<()> {
         format_row(&mut self.line, r);
         self.flush_line()
     }
 
     /// Writes the line with its newline in one call, under the write lock,
     /// into the folder as claimed; a part written before a failure is cut off.
-    fn flush_line(&mut self) -> Result<()> {
+    fn flush_line(&mut self) -> CliResult<()> {
         self.line.push('\n');
         let _writing = block_writes();
         in_claimed_folder(&self.path)?;

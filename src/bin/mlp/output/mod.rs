@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, ToolFailure, ToolFailureKind};
 use crate::json::Json;
 use mlp_engine::{Error, ErrorKind, Metrics, Result};
 
@@ -142,7 +142,7 @@ impl RunFolder {
 
     /// Fails if the path no longer names the folder that was claimed (it
     /// was renamed, removed, or replaced by another folder or a symlink).
-    pub fn check_in_place(&self) -> Result<()> {
+    pub fn check_in_place(&self) -> CliResult<()> {
         check_claimed(&self.dir)
     }
 }
@@ -270,13 +270,13 @@ fn unregister(dir: &Path) {
 }
 
 /// Fails if `dir`, a claimed folder, no longer is the folder it was.
-fn check_claimed(dir: &Path) -> Result<()> {
+fn check_claimed(dir: &Path) -> CliResult<()> {
     resolve_in_claimed(&dir.join("-")).map(|_| ())
 }
 
 /// The path to write `path` through: for a file of a claimed folder still
 /// in place, the same name inside the open folder; other paths as they are.
-fn resolve_in_claimed(path: &Path) -> Result<PathBuf> {
+fn resolve_in_claimed(path: &Path) -> CliResult<PathBuf> {
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::MetadataExt;
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return Ok(path.to_path_buf()) };
@@ -292,17 +292,18 @@ fn resolve_in_claimed(path: &Path) -> Result<PathBuf> {
     Ok(if through.is_dir() { through.join(name) } else { path.to_path_buf() })
 }
 
-fn folder_moved(dir: &Path) -> Error {
-    Error::new(
-        ErrorKind::Output,
+fn folder_moved(dir: &Path) -> CliError {
+    ToolFailure::new(
+        ToolFailureKind::Output,
         "the run folder was moved, removed or replaced while the run was writing to it; nothing more is written",
     )
     .at(dir)
     .fix("leave a run folder in place while its run lasts; what was written is where the folder went, and mlp train --resume continues it there")
+    .into()
 }
 
 /// Fails if `path` lies in a claimed folder that is no longer in place.
-fn in_claimed_folder(path: &Path) -> Result<()> {
+fn in_claimed_folder(path: &Path) -> CliResult<()> {
     resolve_in_claimed(path).map(|_| ())
 }
 
@@ -372,11 +373,10 @@ fn check_regular_marker(marker: &File, dir: &Path) -> CliResult<()> {
 }
 
 fn not_a_marker(dir: &Path) -> CliError {
-    CliError::Run(
-        Error::new(ErrorKind::Output, format!("{MARKER} is not a regular file"))
-            .at(dir)
-            .fix("this is not a run folder written by mlp; pass another folder"),
-    )
+    ToolFailure::new(ToolFailureKind::Output, format!("{MARKER} is not a regular file"))
+        .at(dir)
+        .fix("this is not a run folder written by mlp; pass another folder")
+        .into()
 }
 
 /// The longest file name and path the system takes (Linux `NAME_MAX`,
@@ -504,11 +504,13 @@ fn read_marker(dir: &Path) -> String {
 fn claimed_error(dir: &Path) -> CliError {
     let holder = read_marker(dir);
     let holder = holder.lines().take(2).collect::<Vec<_>>().join(", ");
-    CliError::Run(
-        Error::new(ErrorKind::Output, format!("this folder belongs to another run ({holder}), which is still running"))
-            .at(dir)
-            .fix("wait for it to end or stop it, or pass a new folder to --out"),
+    ToolFailure::new(
+        ToolFailureKind::Output,
+        format!("this folder belongs to another run ({holder}), which is still running"),
     )
+    .at(dir)
+    .fix("wait for it to end or stop it, or pass a new folder to --out")
+    .into()
 }
 
 fn create_error(dir: &Path, e: &std::io::Error) -> CliError {
@@ -535,7 +537,7 @@ pub fn utc_stamp(t: SystemTime) -> String {
 /// Writes `bytes` to `path` through a temporary file unique to this process
 /// and a rename, so the file is whole or absent. Into a claimed run folder
 /// only while that folder is still in place.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> CliResult<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("output");
     let _writing = block_writes();
     let target = resolve_in_claimed(path)?;
@@ -585,11 +587,14 @@ fn disk_condition(e: &std::io::Error) -> Option<(&'static str, &'static str)> {
     }
 }
 
-fn write_error(path: &Path, e: &std::io::Error) -> Error {
+fn write_error(path: &Path, e: &std::io::Error) -> CliError {
     match disk_condition(e) {
-        Some((what, fix)) => Error::new(ErrorKind::Output, format!("cannot write the file: {what}")).at(path).fix(fix),
+        Some((what, fix)) => {
+            ToolFailure::new(ToolFailureKind::Output, format!("cannot write the file: {what}")).at(path).fix(fix).into()
+        }
         None => Error::io(path, "write the file", e)
-            .fix("check that the output folder is writable and the disk is not full"),
+            .fix("check that the output folder is writable and the disk is not full")
+            .into(),
     }
 }
 
@@ -620,5 +625,26 @@ mod tests {
         assert_eq!(utc_stamp(UNIX_EPOCH), "19700101-000000");
         let t = UNIX_EPOCH + std::time::Duration::from_secs(1_796_013_296); // 2026-11-30 04:34:56 UTC
         assert_eq!(utc_stamp(t), "20261130-043456");
+    }
+
+    #[test]
+    fn a_full_disk_is_the_tools_output_failure_and_other_write_errors_the_librarys() {
+        let path = Path::new("run/metrics.csv");
+        for (errno, condition) in [(28, "no space left"), (27, "file size limit"), (122, "quota"), (30, "read-only")] {
+            match write_error(path, &std::io::Error::from_raw_os_error(errno)) {
+                CliError::Tool(f) => {
+                    assert_eq!(f.kind(), ToolFailureKind::Output);
+                    let text = f.to_string();
+                    assert!(text.starts_with("run/metrics.csv: cannot write the file: "), "{text}");
+                    assert!(text.contains(condition) && text.contains("\n  fix: "), "{errno}: {text}");
+                }
+                other => panic!("{errno}: {other:?}"),
+            }
+        }
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        match write_error(path, &denied) {
+            CliError::Run(e) => assert_eq!(e.kind(), ErrorKind::Io, "{e}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -4,9 +4,10 @@
 
 use std::fmt::Write as _;
 
+use crate::error::CliResult;
 use crate::output::summary::stop_name;
 use crate::output::{RunFolder, write_atomic};
-use mlp_engine::{Result, TrainOutcome};
+use mlp_engine::TrainOutcome;
 
 /// Header of `sweep.csv`, exactly.
 pub const SWEEP_HEADER: &str = "hidden,status,epochs_run,best_valid_loss_epoch,best_valid_loss,best_valid_acc_epoch,best_valid_acc,final_train_loss,final_train_acc,final_valid_loss,final_valid_acc,final_test_loss,final_test_acc,test_acc_at_best_valid_loss,wall_seconds";
@@ -66,7 +67,7 @@ pub fn table(rows: &[(usize, TrainOutcome)], not_started: &[usize]) -> String {
 }
 
 /// Writes `sweep.csv`.
-pub fn write(folder: &RunFolder, rows: &[(usize, TrainOutcome)], not_started: &[usize]) -> Result<()> {
+pub fn write(folder: &RunFolder, rows: &[(usize, TrainOutcome)], not_started: &[usize]) -> CliResult<()> {
     let mut csv = format!("{SWEEP_HEADER}\n");
     for (hidden, o) in rows {
         csv.push_str(&csv_row(*hidden, o));

@@ -215,7 +215,7 @@ fn figures(run: &Run, data: std::result::Result<&Split, String>, predictions: Op
 /// from its files; `split` is the run's data and `predictions` the saved
 /// model's on its test rows, for the confusion matrix and the gallery.
 /// Returns the page's path.
-pub fn write_run_report(dir: &Path, split: &Split, predictions: &[Prediction]) -> Result<PathBuf> {
+pub fn write_run_report(dir: &Path, split: &Split, predictions: &[Prediction]) -> CliResult<PathBuf> {
     write_run_report_with(dir, Ok(split), Some(predictions))
 }
 
@@ -223,7 +223,7 @@ fn write_run_report_with(
     dir: &Path,
     data: std::result::Result<&Split, String>,
     predictions: Option<&[Prediction]>,
-) -> Result<PathBuf> {
+) -> CliResult<PathBuf> {
     let run = Run::load(dir)?;
     let (loss, accuracy) = run_plots(&run);
     write_atomic(&dir.join("loss.svg"), loss.as_bytes())?;
@@ -253,7 +253,7 @@ fn sweep_runs(dir: &Path) -> Vec<(usize, PathBuf)> {
 
 /// Writes `report.html`, `sweep_valid_loss.svg` and
 /// `sweep_valid_accuracy.svg` into a sweep folder from its runs' files.
-pub fn write_sweep_report(dir: &Path) -> Result<PathBuf> {
+pub fn write_sweep_report(dir: &Path) -> CliResult<PathBuf> {
     let runs = sweep_runs(dir)
         .into_iter()
         .map(|(hidden, path)| Run::load(&path).map(|run| (hidden, run)))
@@ -261,7 +261,8 @@ pub fn write_sweep_report(dir: &Path) -> Result<PathBuf> {
     if runs.is_empty() {
         return Err(Error::new(ErrorKind::Empty, "no run folders (h<H>/metrics.csv) in this sweep folder")
             .at(dir)
-            .fix("pass a folder written by mlp sweep, or a run folder written by mlp train"));
+            .fix("pass a folder written by mlp sweep, or a run folder written by mlp train")
+            .into());
     }
     let (loss, accuracy) = page::sweep_plots(&runs);
     write_atomic(&dir.join("sweep_valid_loss.svg"), loss.as_bytes())?;
@@ -277,6 +278,7 @@ fn load_split(args: &DataArgs) -> std::result::Result<Split, String> {
     crate::plan::load_split(args, "mlp report", crate::plan::Blame::File, |_, _| 0).map_err(|e| match e {
         crate::error::CliError::Usage(message) => message,
         crate::error::CliError::Run(error) => error.to_string(),
+        crate::error::CliError::Tool(failure) => failure.to_string(),
         crate::error::CliError::Interrupted { message, .. } => message,
     })
 }
