@@ -4,9 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::data::dataset::{Dataset, check_shapes};
 use crate::data::file::{open_regular, read_regular_prefix};
 use crate::data::idx::{self, IdxHeader};
-use crate::data::{Dataset, check_shapes, idx_pairs, mixed_image_sizes, npz, synth};
+use crate::data::idx_files::{idx_pairs, mixed_image_sizes};
+use crate::data::{npz, synth};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The course's own file, used by default when it is present.
