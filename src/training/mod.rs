@@ -12,7 +12,10 @@
 //! Nothing is allocated per epoch.
 
 pub mod checkpoint;
+mod config;
 pub mod model;
+mod record;
+mod run_check;
 
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -22,184 +25,13 @@ use crate::engine::layout::Layout;
 use crate::engine::matrix::MatRef;
 use crate::engine::rng::Rng;
 use crate::engine::{Hyper, Metrics, Network, Prediction, Workspace};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use checkpoint::Trackers;
 pub use checkpoint::{Checkpoint, DataIdentity, ResumePoint, RunState};
-
-/// Settings of one training run.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TrainConfig {
-    /// Hidden units H.
-    pub hidden: usize,
-    /// Epochs to run at most.
-    pub epochs: usize,
-    /// Learning rate and momentum.
-    pub hyper: Hyper,
-    /// Seed of the weight initialisation (and of the mini-batch order).
-    pub seed: u64,
-    /// `None`: full batch.
-    pub batch_size: Option<usize>,
-    /// Stop after this many epochs without a better validation loss.
-    pub patience: Option<usize>,
-    /// Initial value of every velocity entry (the assignment's 1e-5).
-    pub velocity_init: f32,
-}
-
-impl Default for TrainConfig {
-    /// The assignment's settings.
-    fn default() -> Self {
-        TrainConfig {
-            hidden: 1000,
-            epochs: 200,
-            hyper: Hyper::default(),
-            seed: 0,
-            batch_size: None,
-            patience: None,
-            velocity_init: crate::engine::DEFAULT_VELOCITY_INIT,
-        }
-    }
-}
-
-impl TrainConfig {
-    /// Checks every setting against its range, so that [`train`] refuses
-    /// a bad one with an [`Error`] of kind [`ErrorKind::BadSetting`] naming
-    /// the field ([`Error::setting`]) before anything is allocated.
-    /// [`train`] calls it; call it yourself to check settings early.
-    pub fn validate(&self) -> Result<()> {
-        let bad = |field: &'static str, message: String, fix: &str| {
-            Err(Error::new(ErrorKind::BadSetting, format!("`{field}` {message}")).for_setting(field).fix(fix))
-        };
-        let Hyper { learning_rate, momentum } = self.hyper;
-        if self.hidden == 0 {
-            return bad(
-                "hidden",
-                "is 0: the network needs at least one hidden unit".into(),
-                "set `hidden` to 1 or more",
-            );
-        }
-        if self.epochs == 0 {
-            return bad("epochs", "is 0: nothing would be trained".into(), "set `epochs` to 1 or more");
-        }
-        if self.batch_size == Some(0) {
-            return bad(
-                "batch_size",
-                "is Some(0): a step needs at least one row".into(),
-                "set `batch_size` to Some(1) or more, or None for full batch",
-            );
-        }
-        if self.patience == Some(0) {
-            return bad(
-                "patience",
-                "is Some(0): the run would stop after its first epoch, before any could improve".into(),
-                "set `patience` to Some(1) or more, or None to run every epoch",
-            );
-        }
-        if !(learning_rate.is_finite() && learning_rate > 0.0) {
-            return bad(
-                "learning_rate",
-                format!("is {learning_rate}: it must be a positive finite number"),
-                "set `hyper.learning_rate` to a positive number, e.g. 0.1",
-            );
-        }
-        // `contains` is false for NaN too.
-        if !(0.0..1.0).contains(&momentum) {
-            return bad(
-                "momentum",
-                format!("is {momentum}: it must lie in [0, 1), or the velocity never decays"),
-                "set `hyper.momentum` to a number in [0, 1), e.g. 0.9",
-            );
-        }
-        if !self.velocity_init.is_finite() {
-            return bad(
-                "velocity_init",
-                format!("is {}: it must be finite", self.velocity_init),
-                "set `velocity_init` to a finite number, e.g. 1e-5",
-            );
-        }
-        Ok(())
-    }
-}
-
-/// Refuses what [`train`] cannot run: a bad setting (see
-/// [`TrainConfig::validate`]), a split without training or validation rows
-/// or whose parts do not match its buffers, a label outside the classes, or
-/// a network or run beyond this machine's memory. [`train`] and
-/// [`train_from`] call it first; call it yourself to refuse a run before
-/// preparing anything for it.
-pub fn check_run(split: &Split, config: &TrainConfig) -> Result<()> {
-    config.validate()?;
-    let bad_split = |setting: &'static str, message: String, fix: &str| {
-        Err(Error::new(ErrorKind::BadSplit, message).for_setting(setting).fix(fix))
-    };
-    if split.train == 0 {
-        return bad_split("train", "the split has no training rows".into(), "split with `train` of 1 or more");
-    }
-    if split.valid == 0 {
-        return bad_split(
-            "valid",
-            "the split has no validation rows, which best-epoch tracking needs".into(),
-            "split with `valid` of 1 or more",
-        );
-    }
-    let rows = split.train.checked_add(split.valid).and_then(|r| r.checked_add(split.test));
-    let values = split.rows().checked_mul(split.features);
-    if split.features == 0 || rows != Some(split.rows()) || values != Some(split.images.len()) {
-        return Err(Error::new(
-            ErrorKind::BadShape,
-            format!(
-                "the split's parts ({} + {} + {} rows) and buffers ({} labels, {} values of {} per row) do not match",
-                split.train,
-                split.valid,
-                split.test,
-                split.rows(),
-                split.images.len(),
-                split.features
-            ),
-        )
-        .fix("make the split with `Dataset::split` or `Dataset::into_split`"));
-    }
-    if let Some(&label) = split.labels.iter().find(|&&y| usize::from(y) >= CLASSES) {
-        return Err(Error::new(
-            ErrorKind::LabelOutOfRange,
-            format!("the split holds label {label}; classes are 0..{CLASSES}"),
-        )
-        .fix("make the split with `Dataset::split` or `Dataset::into_split`, which check the labels"));
-    }
-    // The layout's parameter count must not overflow (`Layout::new` panics if it does).
-    let output = config.hidden.checked_add(1).and_then(|h| h.checked_mul(CLASSES));
-    let params = split.features.checked_add(1).and_then(|d| d.checked_mul(config.hidden));
-    let params = params.zip(output).and_then(|(p, o)| p.checked_add(o));
-    let needed = run_bytes(split.features, split.rows(), split.train, config);
-    let memory = crate::data::machine_memory_bytes().unwrap_or(u64::MAX);
-    if params.is_none() || needed > memory {
-        return Err(Error::new(
-            ErrorKind::TooLarge,
-            format!(
-                "a network of {} hidden units on this split needs {needed} bytes; this machine has {memory}",
-                config.hidden
-            ),
-        )
-        .for_setting("hidden")
-        .fix("set a smaller `hidden` (or `batch_size`)"));
-    }
-    Ok(())
-}
-
-/// The figures of one epoch.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct EpochRecord {
-    /// 1-based.
-    pub epoch: usize,
-    /// Training rows (full batch: before the epoch's update; mini-batch:
-    /// the mean over the epoch's batches).
-    pub train: Metrics,
-    /// Validation rows (no rows: `rows == 0`).
-    pub valid: Metrics,
-    /// Test rows (no rows: `rows == 0`, never a made-up figure).
-    pub test: Metrics,
-    /// Wall time of this epoch.
-    pub seconds: f64,
-}
+pub use config::TrainConfig;
+pub use record::EpochRecord;
+pub use run_check::{HELD_OUT_RIDE_ROWS, check_run, run_bytes, workspace_rows};
+use run_check::{HISTORY_RESERVE, LoopSizes};
 
 /// Why training ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -460,9 +292,6 @@ pub fn train_from(
     })
 }
 
-/// Epoch records reserved before the first epoch.
-const HISTORY_RESERVE: usize = 4096;
-
 /// The best epochs so far and parameter snapshots, allocated once: the best
 /// validation loss's parameters and the last finite ones, both taken when
 /// an epoch's figures exist and before its update.
@@ -534,76 +363,6 @@ struct EpochLoop {
     order: Vec<usize>,
     batch_x: Vec<f32>,
     batch_y: Vec<u8>,
-}
-
-/// Validation and test rows that ride along in a full-batch step's forward
-/// pass, at most. More than that (or with mini-batches) are measured apart,
-/// in chunks of the workspace's rows, so that the workspace never grows
-/// with the held-out sets: 500,000 rows would need 2 GB of activations at
-/// H = 1000, chunks of this many need 64 MB.
-pub const HELD_OUT_RIDE_ROWS: usize = 16_384;
-
-/// The sizes of a run's loop buffers, derived once for both [`EpochLoop::new`]
-/// and [`run_bytes`].
-struct LoopSizes {
-    /// Workspace rows and trainable rows.
-    ws_rows: usize,
-    ws_train: usize,
-    /// Mini-batch rows (0 full batch).
-    batch: usize,
-    /// Whether the held-out rows ride along in the full-batch step.
-    held_out_rides: bool,
-}
-
-impl LoopSizes {
-    fn new(rows: usize, train: usize, batch_size: Option<usize>) -> Self {
-        let held_out = rows - train;
-        let chunk = held_out.clamp(1, HELD_OUT_RIDE_ROWS);
-        match batch_size {
-            None if held_out <= HELD_OUT_RIDE_ROWS => {
-                LoopSizes { ws_rows: rows, ws_train: train, batch: 0, held_out_rides: true }
-            }
-            None => LoopSizes { ws_rows: train.max(chunk), ws_train: train, batch: 0, held_out_rides: false },
-            Some(b) => {
-                let b = b.min(train);
-                LoopSizes { ws_rows: b.max(chunk), ws_train: b, batch: b, held_out_rides: false }
-            }
-        }
-    }
-}
-
-/// The workspace's rows and training rows in a run over `rows` rows, the
-/// first `train` of them trained on, in batches of `batch_size` (`None`:
-/// full batch): full batch, the held-out rows ride along when they are at
-/// most [`HELD_OUT_RIDE_ROWS`]; otherwise they are measured in chunks of
-/// the workspace's rows.
-pub fn workspace_rows(rows: usize, train: usize, batch_size: Option<usize>) -> (usize, usize) {
-    let sizes = LoopSizes::new(rows, train.min(rows), batch_size);
-    (sizes.ws_rows, sizes.ws_train)
-}
-
-/// Bytes a training run allocates besides its data: the network's three
-/// buffers, two parameter snapshots and the model file's two copies, the
-/// workspace, a checkpoint, the mini-batch buffers, the reserved history and the final
-/// test predictions. Saturating, so a huge request reads as huge; for
-/// checking memory before anything is allocated.
-pub fn run_bytes(features: usize, rows: usize, train: usize, config: &TrainConfig) -> u64 {
-    let sizes = LoopSizes::new(rows, train.min(rows), config.batch_size);
-    let network = Network::bytes_for(features, config.hidden, CLASSES);
-    // Two parameter snapshots (best epoch, last finite), two more copies
-    // while the model file is made at the end (its tensors, then the
-    // archive), and a checkpoint's four buffers with its file's bytes.
-    let snapshots = (network / 3).saturating_mul(12);
-    let workspace = Workspace::bytes_for(config.hidden, CLASSES, sizes.ws_rows, sizes.ws_train);
-    let batch = if sizes.batch == 0 {
-        0
-    } else {
-        (train as u64).saturating_mul(8).saturating_add((sizes.batch as u64).saturating_mul(features as u64 * 4 + 1))
-    };
-    let history = (config.epochs.min(HISTORY_RESERVE) * std::mem::size_of::<EpochRecord>()) as u64;
-    // The final model's test predictions (at most every row not trained on).
-    let predictions = ((rows - train.min(rows)) as u64).saturating_mul(std::mem::size_of::<Prediction>() as u64);
-    [snapshots, workspace, batch, history, predictions].into_iter().fold(network, u64::saturating_add)
 }
 
 impl EpochLoop {
@@ -727,6 +486,9 @@ impl EpochLoop {
 mod tests {
     use super::*;
     use crate::data::Dataset;
+    use crate::error::ErrorKind;
+    use checkpoint::tests::{BODY, patched, sample as checkpoint_sample};
+    use std::path::Path;
 
     #[test]
     fn test_predictions_are_the_saved_models_own() {
@@ -791,5 +553,47 @@ mod tests {
         let course = TrainConfig::default();
         assert!(run_bytes(features, 500_000, 10_000, &course) < 200 << 20);
         assert!(run_bytes(features, 18_724, 10_000, &course) > 18_724 * 1000 * 4, "the course's rows still ride along");
+    }
+
+    #[test]
+    fn a_checkpoint_edited_after_loading_is_refused_before_continuing() {
+        // One that `Checkpoint::check_fits` refuses would have panicked or
+        // stopped at once in training.
+        let split = Dataset::synthetic(200, 3).into_split(120, 40, 5).unwrap();
+        let longer = TrainConfig { hidden: 8, epochs: 5, patience: Some(2), ..TrainConfig::default() };
+        let mut edited = checkpoint_sample();
+        edited.trackers.loss_epoch = 7;
+        assert!(train_from(&split, &longer, Some(edited), |_| ControlFlow::Continue(())).is_err());
+    }
+
+    #[test]
+    fn a_checkpoint_with_any_fixed_field_rewritten_is_refused_or_continues() {
+        // Each u64 slot before the parameter buffers gets values around the
+        // edges; whatever parses must also be safe to continue from.
+        let data = Dataset::synthetic(200, 3);
+        let split = data.split(120, 40, 5).unwrap();
+        let c = checkpoint_sample();
+        let bytes = c.to_bytes();
+        let fixed_end = bytes.len() - 4 - BODY - 4 * 4 * c.layout.total();
+        let mut accepted = 0;
+        for at in (0..=fixed_end - 8).step_by(4) {
+            for value in [0, 1, 2, 3, 10, 1 << 32, 1 << 40, u64::MAX] {
+                let Ok(loaded) = Checkpoint::from_bytes(&patched(&bytes, at, value), Path::new("c")) else {
+                    continue;
+                };
+                accepted += 1;
+                let config = TrainConfig { epochs: loaded.epochs_done + 2, ..loaded.config.clone() };
+                if loaded.check_fits(&split, &config).is_ok() {
+                    let outcome = train_from(&split, &config, Some(loaded), |_| ControlFlow::Continue(()));
+                    // Settings out of range (a learning rate of 0, say) are
+                    // refused by training's own check; nothing else may fail.
+                    if let Err(e) = outcome {
+                        assert_eq!(e.kind(), ErrorKind::BadSetting, "patch {value} at {at}: {e}");
+                    }
+                }
+            }
+        }
+        // Floats, seeds and times may take any value: some patches load.
+        assert!(accepted > 0);
     }
 }
