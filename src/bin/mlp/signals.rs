@@ -8,15 +8,22 @@
 //!
 //! Standard Rust cannot catch signals; `signal-hook` delivers them to a
 //! watcher thread here, which then runs ordinary code (it may take locks),
-//! unlike a signal handler.
+//! unlike a signal handler. Every file write holds [`block_writes`]'s lock,
+//! which is what a signal waits on before it ends the process.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGXFSZ};
 use signal_hook::iterator::Signals;
 
-use crate::output;
+/// Held by every file write; taken for good by a second Ctrl-C.
+static WRITES: Mutex<()> = Mutex::new(());
+
+/// Waits for a file write in progress and keeps any other from starting.
+pub fn block_writes() -> MutexGuard<'static, ()> {
+    WRITES.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// The first stop signal received (0 while none) in the low bits, and
 /// [`FINISHING`]: one atomic, so that whether a signal came before or after
@@ -87,7 +94,7 @@ pub fn watch() {
             } else {
                 // Wait for a write in progress to finish, then never let
                 // another start: every file stays whole.
-                let _writes = output::block_writes();
+                let _writes = block_writes();
                 note!(
                     "\n{}: quitting now; every file written is whole, the rest is missing \
                      (mlp train --resume RUN_DIR continues from the last checkpoint)",
@@ -128,7 +135,7 @@ pub fn quit_between_writes() {
     // effect, which leaves at most a temporary file behind.
     let _ = std::thread::Builder::new().name("signals".into()).spawn(move || {
         if let Some(signal) = signals.forever().next() {
-            let _writes = output::block_writes();
+            let _writes = block_writes();
             note!("\n{}: stopped; every file written is whole", Signal(signal).name());
             std::process::exit(128 + signal);
         }

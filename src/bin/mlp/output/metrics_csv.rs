@@ -7,8 +7,9 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{RunFolder, block_writes, in_claimed_folder, read_text, resolve_in_claimed, write_atomic, write_error};
+use super::{RunFolder, in_claimed_folder, read_text, resolve_in_claimed, write_atomic, write_error};
 use crate::error::CliResult;
+use crate::signals::block_writes;
 use mlp_engine::{EpochRecord, Error, ErrorKind, Result};
 
 /// Header of `metrics.csv`, exactly.

@@ -29,18 +29,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{CliError, CliResult, ToolFailure, ToolFailureKind};
 use crate::json::Json;
+use crate::signals::block_writes;
 use mlp_engine::{Error, ErrorKind, Metrics, Result};
 
 /// The claim marker of a run folder.
 pub const MARKER: &str = ".mlp-run";
-
-/// Held by every file write; taken for good by a second Ctrl-C.
-static WRITES: Mutex<()> = Mutex::new(());
-
-/// Waits for a file write in progress and keeps any other from starting.
-pub fn block_writes() -> MutexGuard<'static, ()> {
-    WRITES.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// A run folder this process has claimed. The marker stays open and
 /// locked while the folder is held, and says `state: finished` once the

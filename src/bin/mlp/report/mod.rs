@@ -6,10 +6,11 @@
 //! a stopped or diverged run, and an old folder. Only the confusion matrix
 //! and the gallery need the data; without it they are replaced by a note
 //! saying why and the rest still renders. The page layout is in
-//! [`page`], the model's figures in [`images`].
+//! [`page`], the model's figures in [`images`], the folder read back in [`run`].
 pub mod images;
 pub mod page;
 pub mod png;
+pub mod run;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -22,80 +23,13 @@ use crate::output::metrics_csv::{Row, read_metrics};
 use crate::output::run_record::{RUN_RECORD, data_args_from};
 use crate::output::{read_text, write_atomic};
 use crate::plot::{Best, LinePlot, Marker, Scale, Series, Style};
+use page::Figures;
+use run::{Run, read_summary};
 
 use mlp_engine::data::Split;
 use mlp_engine::engine::Prediction;
 use mlp_engine::training::model;
 use mlp_engine::{Error, ErrorKind, Result};
-
-/// What a run folder holds.
-pub struct Run {
-    pub dir: PathBuf,
-    pub rows: Vec<Row>,
-    /// `Json::Null` when the folder has no `summary.json`.
-    pub summary: Json,
-}
-
-/// Reads `summary.json`; a missing file is `Json::Null`.
-pub fn read_summary(dir: &Path) -> Result<Json> {
-    let path = dir.join("summary.json");
-    if std::fs::symlink_metadata(&path).is_err() {
-        return Ok(Json::Null);
-    }
-    let text = read_text(&path)?;
-    json_read::parse(&text).map_err(|what| {
-        Error::new(ErrorKind::BadHeader, format!("summary.json is not valid JSON: {what}"))
-            .at(&path)
-            .fix("restore the file, or remove it to render the report without the run's settings")
-    })
-}
-
-impl Run {
-    pub fn load(dir: &Path) -> Result<Run> {
-        Ok(Run { dir: dir.to_path_buf(), rows: read_metrics(dir)?, summary: read_summary(dir)? })
-    }
-
-    pub fn row(&self, epoch: usize) -> Option<&Row> {
-        self.rows.iter().find(|r| r.epoch == epoch)
-    }
-
-    /// How the run ended: `completed`, `early_stopped`, `diverged`,
-    /// `interrupted`, or `unknown` without a summary.
-    pub fn stop(&self) -> &str {
-        self.summary.str_at(&["stop"]).unwrap_or("unknown")
-    }
-
-    /// The epoch of the lowest validation loss, from the summary or else
-    /// from the metrics.
-    pub fn best_loss_epoch(&self) -> Option<usize> {
-        let from_summary = self.summary.num_at(&["best_valid_loss", "epoch"]).map(|e| e as usize);
-        from_summary.filter(|&e| self.row(e).is_some()).or_else(|| self.best_by(|r| -r.loss[1]))
-    }
-
-    /// The epoch of the highest validation accuracy (first of ties).
-    pub fn best_accuracy_epoch(&self) -> Option<usize> {
-        let from_summary = self.summary.num_at(&["best_valid_accuracy", "epoch"]).map(|e| e as usize);
-        from_summary.filter(|&e| self.row(e).is_some()).or_else(|| self.best_by(|r| r.acc[1]))
-    }
-
-    fn best_by(&self, score: impl Fn(&Row) -> f64) -> Option<usize> {
-        let finite = self.rows.iter().filter(|r| score(r).is_finite());
-        finite
-            .fold(None, |best: Option<&Row>, r| match best {
-                Some(b) if score(b) >= score(r) => Some(b),
-                _ => Some(r),
-            })
-            .map(|r| r.epoch)
-    }
-
-    pub fn last_epoch(&self) -> usize {
-        self.rows.last().map_or(0, |r| r.epoch)
-    }
-
-    pub fn hidden(&self) -> Option<usize> {
-        self.summary.num_at(&["settings", "hidden"]).map(|h| h as usize)
-    }
-}
 
 /// The dashed lines of a run's plots: best epochs and where it stopped.
 fn run_markers(run: &Run) -> Vec<Marker> {
@@ -147,14 +81,6 @@ pub fn run_plots(run: &Run) -> (String, String) {
     // matter (0.85 against 0.9) would be squeezed into a few pixels.
     let acc_style = Style { y_scale: Scale::Linear, best: Best::Max, markers, zoom: true };
     (loss.to_svg_with(&loss_style), accuracy.to_svg_with(&acc_style))
-}
-
-/// The model's figures as HTML, or why each is missing.
-pub struct Figures {
-    pub confusion: std::result::Result<String, String>,
-    pub gallery: std::result::Result<String, String>,
-    pub tiles: std::result::Result<String, String>,
-    pub test_rows: usize,
 }
 
 /// `predictions`: the test rows' predictions when the caller has them

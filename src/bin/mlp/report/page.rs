@@ -8,8 +8,16 @@ use std::fmt::Write;
 use crate::json::Json;
 use crate::output::metrics_csv::Row;
 use crate::plot::{Best, LinePlot, Marker, Scale, Series, Style, escape};
-use crate::report::{Figures, Run};
+use crate::report::run::Run;
 use mlp_engine::data::CLASSES;
+
+/// The model's figures as HTML, or why each is missing.
+pub struct Figures {
+    pub confusion: std::result::Result<String, String>,
+    pub gallery: std::result::Result<String, String>,
+    pub tiles: std::result::Result<String, String>,
+    pub test_rows: usize,
+}
 
 const CSS: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;margin:0;color:#222;background:#f4f5f7}
