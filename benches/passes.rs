@@ -14,7 +14,7 @@ use mlp_engine::engine::fused::{self, OutputWeights, RowOutputs};
 use mlp_engine::engine::matrix::{MatRef, Matrix, gemm_par};
 use mlp_engine::engine::passes;
 use mlp_engine::engine::rng::Rng;
-use mlp_engine::{Hyper, Layout, Network, Workspace};
+use mlp_engine::{Layout, MomentumSgd, Network, Workspace};
 use std::hint::black_box;
 
 fn data(rng: &mut Rng, n: usize) -> Vec<f32> {
@@ -233,16 +233,16 @@ fn step(c: &mut Criterion) {
                 // reference is too slow for the larger batches).
                 let reference = mlp_engine::engine::reference::RefNetwork::from_f32(layout, net.params(), 0.0);
                 let expected = reference.loss(&mlp_engine::engine::reference::RefMat::from_f32(batch, 784, &x), &y);
-                net.step(&mut ws, xv, &y, batch, Hyper::default());
+                net.step(&mut ws, xv, &y, batch, MomentumSgd::default());
                 let got = ws.metrics(0..batch).loss;
                 assert!((got - expected).abs() < 1e-4 * expected, "H{h} B{batch}: loss {got} vs reference {expected}");
             } else {
-                net.step(&mut ws, xv, &y, batch, Hyper::default());
+                net.step(&mut ws, xv, &y, batch, MomentumSgd::default());
                 assert!(ws.metrics(0..batch).loss.is_finite(), "step produced a non-finite loss");
             }
             group.throughput(Throughput::Elements(layout.step_flops(batch) as u64));
             group.bench_function(BenchmarkId::new(format!("H{h}"), format!("B{batch}")), |b| {
-                b.iter(|| net.step(&mut ws, xv, &y, batch, Hyper { learning_rate: 0.0, momentum: 0.0 }))
+                b.iter(|| net.step(&mut ws, xv, &y, batch, MomentumSgd { learning_rate: 0.0, momentum: 0.0 }))
             });
         }
     }

@@ -69,7 +69,7 @@ pub mod engine;
 pub mod training;
 
 pub use data::{CLASSES, Dataset, Split};
-pub use engine::{Hyper, Layout, Metrics, Network, Prediction, Workspace};
+pub use engine::{Layout, Metrics, MomentumSgd, Network, Prediction, Workspace};
 pub use error::{Error, ErrorKind, Result};
 pub use training::{Checkpoint, train_from};
 pub use training::{EpochRecord, StopReason, TrainConfig, TrainOutcome, train};

@@ -21,7 +21,7 @@ use mlp_engine::engine::matrix::sgemm_calls;
 use mlp_engine::engine::passes;
 use mlp_engine::engine::rng::Rng;
 use mlp_engine::engine::{Phase, PhaseClock};
-use mlp_engine::{Hyper, Layout, Network, Workspace};
+use mlp_engine::{Layout, MomentumSgd, Network, Workspace};
 
 struct Counting;
 
@@ -72,7 +72,7 @@ fn step_allocations(train_rows: usize) -> (usize, usize, usize) {
     let mut net = Network::new(layout, 2, 1e-5);
     let mut ws = Workspace::new(layout, rows, train_rows);
     let xv = MatRef::from_slice(&x, rows, 784);
-    let hyper = Hyper::default();
+    let hyper = MomentumSgd::default();
     for _ in 0..2 {
         net.step(&mut ws, xv, &y, train_rows, hyper);
     }
@@ -112,10 +112,10 @@ fn traced_step_allocations(train_rows: usize) -> ((usize, usize, usize), usize, 
     let xv = MatRef::from_slice(&x, train_rows, 784);
     let mut clock = SpanCounter::default();
     for _ in 0..2 {
-        net.step_timed(&mut ws, xv, &y, train_rows, Hyper::default(), &mut clock);
+        net.step_timed(&mut ws, xv, &y, train_rows, MomentumSgd::default(), &mut clock);
     }
     let before = (clock.phases.load(Ordering::SeqCst), clock.tasks.load(Ordering::SeqCst));
-    let figures = count(|| net.step_timed(&mut ws, xv, &y, train_rows, Hyper::default(), &mut clock));
+    let figures = count(|| net.step_timed(&mut ws, xv, &y, train_rows, MomentumSgd::default(), &mut clock));
     let after = (clock.phases.load(Ordering::SeqCst), clock.tasks.load(Ordering::SeqCst));
     (figures, after.0 - before.0, after.1 - before.1)
 }
@@ -210,7 +210,7 @@ fn passes_allocate_nothing() {
         #[rustfmt::skip]
         fused::output_layer_step(path, &mut d_hidden, &w, &y, out, n / 2, 1.0, &mut grad, &mut w_o_grad, &mut sums);
         passes::apply_velocity(path, &mut w_o_t, &w_o_grad);
-        net.update(path, Hyper::default());
+        net.update(path, MomentumSgd::default());
     });
     assert_eq!(a, 0, "the fused passes allocated {a} times");
 }

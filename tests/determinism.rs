@@ -10,7 +10,7 @@ use mlp_engine::engine::SimdPath;
 use mlp_engine::engine::matrix::MatRef;
 use mlp_engine::engine::reference::{RefMat, RefNetwork};
 use mlp_engine::engine::rng::Rng;
-use mlp_engine::{Hyper, Layout, Network, Workspace};
+use mlp_engine::{Layout, MomentumSgd, Network, Workspace};
 
 /// Parameters after `steps` steps on a shape big enough that every GEMM is
 /// split into several blocks and every pass into several tasks.
@@ -36,7 +36,7 @@ fn train_shape(
         let mut net = Network::new(layout, 77, 1e-5);
         let mut ws = Workspace::with_simd(layout, rows, train_rows, path);
         for _ in 0..steps {
-            net.step(&mut ws, MatRef::from_slice(&x, rows, d), &y, train_rows, Hyper::default());
+            net.step(&mut ws, MatRef::from_slice(&x, rows, d), &y, train_rows, MomentumSgd::default());
         }
         net.params().to_vec()
     })

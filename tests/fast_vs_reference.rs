@@ -9,7 +9,7 @@ use mlp_engine::engine::matrix::{MatMut, MatRef, Matrix, gemm, gemm_par};
 use mlp_engine::engine::reference::{self, RefMat, RefNetwork};
 use mlp_engine::engine::rng::Rng;
 use mlp_engine::engine::{SimdPath, Tensor};
-use mlp_engine::{Hyper, Layout, Network, Workspace};
+use mlp_engine::{Layout, MomentumSgd, Network, Workspace};
 
 /// Small integers, so every product and sum is exact in f32 and GEMM results
 /// can be compared with `==`.
@@ -182,7 +182,7 @@ fn check_shape(d: usize, h: usize, c: usize, n: usize, train_rows: usize, seed: 
         // of a step of ≤ 64 rows goes into the velocity, so it is skipped.
         let mut stepped = net.clone();
         let mut ws_step = Workspace::with_simd(layout, n, train_rows, path);
-        stepped.step(&mut ws_step, xv, &y, train_rows, Hyper { learning_rate: 0.0, momentum: 0.0 });
+        stepped.step(&mut ws_step, xv, &y, train_rows, MomentumSgd { learning_rate: 0.0, momentum: 0.0 });
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
         let same = |a: MatRef<'_>, b: MatRef<'_>, what: String| {
             assert_eq!(bits(a.to_matrix().as_slice()), bits(b.to_matrix().as_slice()), "{what}");
@@ -305,7 +305,7 @@ fn steps_match_the_reference_step_with_and_without_the_momentum_fold() {
         let x_train = RefMat::from_f32(t, 33, &x[..t * 33]);
         let mut ws = Workspace::new(layout, n, t);
         for _ in 0..3 {
-            fast.step(&mut ws, MatRef::from_slice(&x, n, 33), &y, t, mlp_engine::Hyper::default());
+            fast.step(&mut ws, MatRef::from_slice(&x, n, 33), &y, t, mlp_engine::MomentumSgd::default());
             reference.step(&x_train, &y[..t], 0.1, 0.9);
         }
         assert_close(&format!("N={n}, T={t}: parameters"), fast.params(), &reference.params, TOL);

@@ -5,7 +5,7 @@
 
 use std::ops::ControlFlow;
 
-use mlp_engine::{Dataset, ErrorKind, Hyper, Split, TrainConfig, train};
+use mlp_engine::{Dataset, ErrorKind, MomentumSgd, Split, TrainConfig, train};
 
 fn small_split() -> Split {
     Dataset::synthetic(600, 2).into_split(400, 100, 521).unwrap()
@@ -19,20 +19,20 @@ fn run(split: &Split, config: &TrainConfig) -> mlp_engine::Result<mlp_engine::Tr
 fn every_invalid_setting_is_an_error_naming_its_field() {
     let split = small_split();
     let base = TrainConfig { hidden: 8, epochs: 2, ..TrainConfig::default() };
-    let hyper = |learning_rate, momentum| Hyper { learning_rate, momentum };
+    let sgd = |learning_rate, momentum| MomentumSgd { learning_rate, momentum };
     let cases = [
         (TrainConfig { hidden: 0, ..base.clone() }, "hidden"),
         (TrainConfig { epochs: 0, ..base.clone() }, "epochs"),
         (TrainConfig { batch_size: Some(0), ..base.clone() }, "batch_size"),
         (TrainConfig { patience: Some(0), ..base.clone() }, "patience"),
-        (TrainConfig { hyper: hyper(f32::NAN, 0.9), ..base.clone() }, "learning_rate"),
-        (TrainConfig { hyper: hyper(-0.1, 0.9), ..base.clone() }, "learning_rate"),
-        (TrainConfig { hyper: hyper(0.0, 0.9), ..base.clone() }, "learning_rate"),
-        (TrainConfig { hyper: hyper(f32::INFINITY, 0.9), ..base.clone() }, "learning_rate"),
-        (TrainConfig { hyper: hyper(0.1, 1.5), ..base.clone() }, "momentum"),
-        (TrainConfig { hyper: hyper(0.1, 1.0), ..base.clone() }, "momentum"),
-        (TrainConfig { hyper: hyper(0.1, -0.1), ..base.clone() }, "momentum"),
-        (TrainConfig { hyper: hyper(0.1, f32::NAN), ..base.clone() }, "momentum"),
+        (TrainConfig { optimizer: sgd(f32::NAN, 0.9), ..base.clone() }, "learning_rate"),
+        (TrainConfig { optimizer: sgd(-0.1, 0.9), ..base.clone() }, "learning_rate"),
+        (TrainConfig { optimizer: sgd(0.0, 0.9), ..base.clone() }, "learning_rate"),
+        (TrainConfig { optimizer: sgd(f32::INFINITY, 0.9), ..base.clone() }, "learning_rate"),
+        (TrainConfig { optimizer: sgd(0.1, 1.5), ..base.clone() }, "momentum"),
+        (TrainConfig { optimizer: sgd(0.1, 1.0), ..base.clone() }, "momentum"),
+        (TrainConfig { optimizer: sgd(0.1, -0.1), ..base.clone() }, "momentum"),
+        (TrainConfig { optimizer: sgd(0.1, f32::NAN), ..base.clone() }, "momentum"),
         (TrainConfig { velocity_init: f32::NAN, ..base.clone() }, "velocity_init"),
         (TrainConfig { velocity_init: f32::NEG_INFINITY, ..base.clone() }, "velocity_init"),
     ];
@@ -47,7 +47,7 @@ fn every_invalid_setting_is_an_error_naming_its_field() {
     assert_eq!(base.validate(), Ok(()));
     assert_eq!(TrainConfig::default().validate(), Ok(()));
     // The edges of the ranges are valid.
-    let edges = TrainConfig { hyper: hyper(f32::MIN_POSITIVE, 0.0), batch_size: Some(1), patience: Some(1), ..base };
+    let edges = TrainConfig { optimizer: sgd(f32::MIN_POSITIVE, 0.0), batch_size: Some(1), patience: Some(1), ..base };
     assert!(run(&split, &edges).is_ok());
 }
 

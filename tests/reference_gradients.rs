@@ -7,7 +7,7 @@ use common::{labels, pixels};
 use mlp_engine::engine::matrix::MatRef;
 use mlp_engine::engine::reference::{RefMat, RefNetwork};
 use mlp_engine::engine::rng::Rng;
-use mlp_engine::{Hyper, Layout, Network, Workspace};
+use mlp_engine::{Layout, MomentumSgd, Network, Workspace};
 
 #[test]
 fn reference_gradients_match_central_finite_differences() {
@@ -57,7 +57,7 @@ fn ten_fast_steps_follow_the_reference_loss_curve() {
     let mut rng = Rng::new(8);
     let x = pixels(&mut rng, n, d);
     let y = labels(&mut rng, n, c);
-    let hyper = Hyper { learning_rate: 0.5, momentum: 0.9 };
+    let hyper = MomentumSgd { learning_rate: 0.5, momentum: 0.9 };
     let mut fast = Network::new(layout, 9, 1e-5);
     let mut reference = RefNetwork::from_f32(layout, fast.params(), 1e-5);
     let mut ws = Workspace::new(layout, n, n);

@@ -60,7 +60,7 @@ fn library_resume_equals_a_straight_run_at_every_stop() {
         ("mini-batch", TrainConfig { hidden: 12, epochs: 7, batch_size: Some(64), seed: 3, ..TrainConfig::default() }),
         (
             "patience",
-            TrainConfig { hidden: 12, epochs: 40, patience: Some(2), hyper: lr_high(), ..TrainConfig::default() },
+            TrainConfig { hidden: 12, epochs: 40, patience: Some(2), optimizer: lr_high(), ..TrainConfig::default() },
         ),
     ] {
         let straight = train(&split, &config, |_| ControlFlow::Continue(())).unwrap();
@@ -79,8 +79,8 @@ fn library_resume_equals_a_straight_run_at_every_stop() {
 
 /// A learning rate that overshoots on the synthetic glyphs, so that the
 /// validation loss rises and patience runs out within the epochs.
-fn lr_high() -> mlp_engine::Hyper {
-    mlp_engine::Hyper { learning_rate: 2.0, momentum: 0.9 }
+fn lr_high() -> mlp_engine::MomentumSgd {
+    mlp_engine::MomentumSgd { learning_rate: 2.0, momentum: 0.9 }
 }
 
 #[test]
@@ -106,11 +106,13 @@ fn other_data_settings_or_a_diverged_run_are_refused() {
     };
     let other_split = Dataset::synthetic(500, 7).into_split(300, 120, 522).unwrap();
     assert!(refused(&other_split, &config, done.checkpoint.clone()).contains("the run trained on"));
-    let other_lr = TrainConfig { hyper: mlp_engine::Hyper { learning_rate: 0.2, momentum: 0.9 }, ..config.clone() };
+    let other_lr =
+        TrainConfig { optimizer: mlp_engine::MomentumSgd { learning_rate: 0.2, momentum: 0.9 }, ..config.clone() };
     assert!(refused(&split, &other_lr, done.checkpoint.clone()).contains("settings"));
     let fewer = TrainConfig { epochs: 2, ..config.clone() };
     assert!(refused(&split, &fewer, done.checkpoint.clone()).contains("has done 3"));
-    let wild = TrainConfig { hyper: mlp_engine::Hyper { learning_rate: 1e30, momentum: 0.9 }, ..config.clone() };
+    let wild =
+        TrainConfig { optimizer: mlp_engine::MomentumSgd { learning_rate: 1e30, momentum: 0.9 }, ..config.clone() };
     let diverged = train(&split, &wild, |_| ControlFlow::Continue(())).unwrap();
     assert!(matches!(diverged.checkpoint.state, RunState::Diverged { .. }));
     assert!(refused(&split, &wild, diverged.checkpoint).contains("diverged"));

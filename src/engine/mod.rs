@@ -27,7 +27,7 @@ pub mod workspace;
 
 pub use layout::{Layout, Tensor};
 pub use metrics::{Metrics, Prediction};
-pub use network::{DEFAULT_VELOCITY_INIT, Hyper, Network};
+pub use network::{DEFAULT_VELOCITY_INIT, MomentumSgd, Network};
 pub use phase::{Phase, PhaseClock, PhaseTimes};
 pub use simd::SimdPath;
 pub use workspace::Workspace;

@@ -28,19 +28,20 @@ pub use crate::engine::phase::{Phase, PhaseClock, PhaseTimes};
 #[doc(no_inline)]
 pub use crate::engine::workspace::Workspace;
 
-/// Learning rate α and momentum γ of `v ← γ·v + α·∇L; W ← W − v`.
+/// The update rule of a step: gradient descent with momentum,
+/// `v ← γ·v + α·∇L; W ← W − v`, with its learning rate α and momentum γ.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Hyper {
+pub struct MomentumSgd {
     /// Learning rate α.
     pub learning_rate: f32,
     /// Momentum γ, in [0, 1).
     pub momentum: f32,
 }
 
-impl Default for Hyper {
+impl Default for MomentumSgd {
     /// The assignment's α = 0.1, γ = 0.9.
     fn default() -> Self {
-        Hyper { learning_rate: 0.1, momentum: 0.9 }
+        MomentumSgd { learning_rate: 0.1, momentum: 0.9 }
     }
 }
 
@@ -319,7 +320,13 @@ impl Network {
     /// ∂L/∂b_o = Σ_rows δ, and ∂L/∂W_h = Xᵀ·dZ  (D, H) — or, with `fold`,
     /// `v_W_h ← γ·v_W_h + α·Xᵀ·dZ` straight into the velocity instead (the
     /// gradient buffer's W_h part is then not written).
-    fn weight_grads<C: PhaseClock>(&mut self, ws: &mut Workspace, x: MatRef<'_>, clock: &mut C, fold: Option<Hyper>) {
+    fn weight_grads<C: PhaseClock>(
+        &mut self,
+        ws: &mut Workspace,
+        x: MatRef<'_>,
+        clock: &mut C,
+        fold: Option<MomentumSgd>,
+    ) {
         let l = self.layout;
         let t = x.rows();
         let path = ws.simd;
@@ -339,11 +346,11 @@ impl Network {
     }
 
     /// `v ← γ·v + α·g; W ← W − v` over the whole flat buffers.
-    pub fn update(&mut self, path: SimdPath, hyper: Hyper) {
+    pub fn update(&mut self, path: SimdPath, hyper: MomentumSgd) {
         self.update_tasks(path, hyper, Tasks::NONE);
     }
 
-    fn update_tasks<C: PhaseClock>(&mut self, path: SimdPath, hyper: Hyper, tasks: Tasks<'_, C>) {
+    fn update_tasks<C: PhaseClock>(&mut self, path: SimdPath, hyper: MomentumSgd, tasks: Tasks<'_, C>) {
         let (lr, momentum) = (hyper.learning_rate, hyper.momentum);
         passes::momentum_update_tasks(path, &mut self.params, &mut self.velocity, &self.grads, lr, momentum, tasks);
     }
@@ -356,7 +363,7 @@ impl Network {
     ///
     /// The metrics of every row, taken with the parameters before the
     /// update, are then in `ws` (see [`Workspace::metrics`]).
-    pub fn step(&mut self, ws: &mut Workspace, x: MatRef<'_>, labels: &[u8], train_rows: usize, hyper: Hyper) {
+    pub fn step(&mut self, ws: &mut Workspace, x: MatRef<'_>, labels: &[u8], train_rows: usize, hyper: MomentumSgd) {
         self.step_timed(ws, x, labels, train_rows, hyper, &mut ());
     }
 
@@ -367,7 +374,7 @@ impl Network {
         x: MatRef<'_>,
         labels: &[u8],
         train_rows: usize,
-        hyper: Hyper,
+        hyper: MomentumSgd,
         clock: &mut C,
     ) {
         self.step_timed_inspected(ws, x, labels, train_rows, hyper, clock, |_, _| true);
@@ -385,7 +392,7 @@ impl Network {
         x: MatRef<'_>,
         labels: &[u8],
         train_rows: usize,
-        hyper: Hyper,
+        hyper: MomentumSgd,
         inspect: impl FnOnce(&Network, &Workspace) -> bool,
     ) -> bool {
         self.step_timed_inspected(ws, x, labels, train_rows, hyper, &mut (), inspect)
@@ -398,7 +405,7 @@ impl Network {
         x: MatRef<'_>,
         labels: &[u8],
         train_rows: usize,
-        hyper: Hyper,
+        hyper: MomentumSgd,
         clock: &mut C,
         inspect: impl FnOnce(&Network, &Workspace) -> bool,
     ) -> bool {
@@ -432,7 +439,7 @@ impl Network {
 
     /// The update after a backward pass that folded W_h's momentum into its
     /// GEMM: `W_h ← W_h − v_W_h`, and the usual update of the other tensors.
-    fn update_after_fold<C: PhaseClock>(&mut self, path: SimdPath, hyper: Hyper, tasks: Tasks<'_, C>) {
+    fn update_after_fold<C: PhaseClock>(&mut self, path: SimdPath, hyper: MomentumSgd, tasks: Tasks<'_, C>) {
         let split = self.layout.range(Tensor::HiddenWeights).end;
         let (w_h, rest) = self.params.split_at_mut(split);
         let (v_w_h, v_rest) = self.velocity.split_at_mut(split);
@@ -604,7 +611,7 @@ mod tests {
         net.backward(&mut ws, all.row_range(0, 4));
         let message = panic_message(|| net.backward(&mut ws, all.row_range(0, 4)));
         assert!(message.contains("already dZ"), "{message}");
-        net.step(&mut ws, all, &y, 4, Hyper::default());
+        net.step(&mut ws, all, &y, 4, MomentumSgd::default());
         let message = panic_message(|| net.backward(&mut ws, all.row_range(0, 4)));
         assert!(message.contains("already dZ"), "{message}");
         // Another network's workspace.
@@ -625,7 +632,7 @@ mod tests {
         let mut ws = Workspace::new(a.layout(), 12, 12);
         a.forward(&mut ws, all, &y, 7);
         a.backward(&mut ws, all.row_range(0, 7));
-        b.step(&mut ws, all, &y, 7, Hyper::default());
+        b.step(&mut ws, all, &y, 7, MomentumSgd::default());
         let l = a.layout();
         for tensor in [Tensor::HiddenBias, Tensor::OutputWeights, Tensor::OutputBias] {
             assert_eq!(&a.grads()[l.range(tensor)], &b.grads()[l.range(tensor)], "{}", tensor.name());

@@ -23,7 +23,7 @@ use std::path::Path;
 use crate::data::Split;
 use crate::data::deflate::crc32;
 use crate::engine::layout::Layout;
-use crate::engine::{Hyper, Metrics, Network};
+use crate::engine::{Metrics, MomentumSgd, Network};
 use crate::error::{Error, ErrorKind, Result};
 
 use crate::training::config::TrainConfig;
@@ -240,8 +240,8 @@ impl Checkpoint {
         let c = &self.config;
         w.u64(c.hidden as u64);
         w.u64(c.epochs as u64);
-        w.f32(c.hyper.learning_rate);
-        w.f32(c.hyper.momentum);
+        w.f32(c.optimizer.learning_rate);
+        w.f32(c.optimizer.momentum);
         w.u64(c.seed);
         w.u64(c.batch_size.map_or(0, |b| b as u64));
         w.u64(c.patience.map_or(0, |p| p as u64));
@@ -535,12 +535,12 @@ fn parse_body(r: &mut Reader<'_>) -> std::result::Result<Checkpoint, String> {
     let positive = |n: usize, what: &str| if n == 0 { Err(format!("{what} is 0")) } else { Ok(n) };
     let hidden = positive(r.usize()?, "hidden")?;
     let epochs = r.usize()?;
-    let hyper = Hyper { learning_rate: r.f32()?, momentum: r.f32()? };
+    let optimizer = MomentumSgd { learning_rate: r.f32()?, momentum: r.f32()? };
     let seed = r.u64()?;
     let batch_size = Some(r.usize()?).filter(|&b| b > 0);
     let patience = Some(r.usize()?).filter(|&p| p > 0);
     let velocity_init = r.f32()?;
-    let config = TrainConfig { hidden, epochs, hyper, seed, batch_size, patience, velocity_init };
+    let config = TrainConfig { hidden, epochs, optimizer, seed, batch_size, patience, velocity_init };
     let [rows, features, train, valid, test] = [r.usize()?, r.usize()?, r.usize()?, r.usize()?, r.usize()?];
     let data = DataIdentity { rows, features, train, valid, test, checksum: r.u64()? };
     let epochs_done = r.usize()?;

@@ -1,7 +1,7 @@
 //! [`TrainConfig`]: the settings of one training run, their defaults (the
 //! assignment's) and the ranges they are checked against.
 
-use crate::engine::Hyper;
+use crate::engine::MomentumSgd;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Settings of one training run.
@@ -11,8 +11,9 @@ pub struct TrainConfig {
     pub hidden: usize,
     /// Epochs to run at most.
     pub epochs: usize,
-    /// Learning rate and momentum.
-    pub hyper: Hyper,
+    /// The update rule: gradient descent with momentum, its learning rate
+    /// and momentum.
+    pub optimizer: MomentumSgd,
     /// Seed of the weight initialisation (and of the mini-batch order).
     pub seed: u64,
     /// `None`: full batch.
@@ -29,7 +30,7 @@ impl Default for TrainConfig {
         TrainConfig {
             hidden: 1000,
             epochs: 200,
-            hyper: Hyper::default(),
+            optimizer: MomentumSgd::default(),
             seed: 0,
             batch_size: None,
             patience: None,
@@ -47,7 +48,7 @@ impl TrainConfig {
         let bad = |field: &'static str, message: String, fix: &str| {
             Err(Error::new(ErrorKind::BadSetting, format!("`{field}` {message}")).for_setting(field).fix(fix))
         };
-        let Hyper { learning_rate, momentum } = self.hyper;
+        let MomentumSgd { learning_rate, momentum } = self.optimizer;
         if self.hidden == 0 {
             return bad(
                 "hidden",
@@ -76,7 +77,7 @@ impl TrainConfig {
             return bad(
                 "learning_rate",
                 format!("is {learning_rate}: it must be a positive finite number"),
-                "set `hyper.learning_rate` to a positive number, e.g. 0.1",
+                "set `optimizer.learning_rate` to a positive number, e.g. 0.1",
             );
         }
         // `contains` is false for NaN too.
@@ -84,7 +85,7 @@ impl TrainConfig {
             return bad(
                 "momentum",
                 format!("is {momentum}: it must lie in [0, 1), or the velocity never decays"),
-                "set `hyper.momentum` to a number in [0, 1), e.g. 0.9",
+                "set `optimizer.momentum` to a number in [0, 1), e.g. 0.9",
             );
         }
         if !self.velocity_init.is_finite() {

@@ -24,7 +24,7 @@ use crate::data::{CLASSES, Split};
 use crate::engine::layout::Layout;
 use crate::engine::matrix::MatRef;
 use crate::engine::rng::Rng;
-use crate::engine::{Hyper, Metrics, Network, Prediction, Workspace};
+use crate::engine::{Metrics, MomentumSgd, Network, Prediction, Workspace};
 use crate::error::Result;
 use checkpoint::Trackers;
 pub use checkpoint::{Checkpoint, DataIdentity, ResumePoint, RunState};
@@ -395,7 +395,7 @@ impl EpochLoop {
         measured: impl FnMut(&Network, &EpochRecord),
     ) -> bool {
         match config.batch_size {
-            None => self.full_batch_epoch(network, split, config.hyper, record, measured),
+            None => self.full_batch_epoch(network, split, config.optimizer, record, measured),
             Some(_) => self.mini_batch_epoch(network, split, config, record, measured),
         }
     }
@@ -408,14 +408,14 @@ impl EpochLoop {
         &mut self,
         network: &mut Network,
         split: &Split,
-        hyper: Hyper,
+        optimizer: MomentumSgd,
         record: &mut EpochRecord,
         mut measured: impl FnMut(&Network, &EpochRecord),
     ) -> bool {
         let x = MatRef::from_slice(&split.images, split.rows(), split.features);
         let [(_, train), (_, valid), (_, test)] = split.ranges();
         if self.held_out_rides {
-            return network.step_inspected(&mut self.ws, x, &split.labels, split.train, hyper, |network, ws| {
+            return network.step_inspected(&mut self.ws, x, &split.labels, split.train, optimizer, |network, ws| {
                 record.train = ws.metrics(train);
                 record.valid = ws.metrics(valid);
                 record.test = ws.metrics(test);
@@ -425,7 +425,7 @@ impl EpochLoop {
         }
         self.measure_held_out(network, split, record);
         let (x, y) = (x.row_range(0, split.train), &split.labels[train.clone()]);
-        network.step_inspected(&mut self.ws, x, y, split.train, hyper, |network, ws| {
+        network.step_inspected(&mut self.ws, x, y, split.train, optimizer, |network, ws| {
             record.train = ws.metrics(train);
             measured(network, record);
             record.train.loss.is_finite()
@@ -466,7 +466,7 @@ impl EpochLoop {
             }
             let bx = MatRef::from_slice(&self.batch_x[..rows * d], rows, d);
             let finite =
-                network.step_inspected(&mut self.ws, bx, &self.batch_y[..rows], rows, config.hyper, |_, ws| {
+                network.step_inspected(&mut self.ws, bx, &self.batch_y[..rows], rows, config.optimizer, |_, ws| {
                     train_metrics = train_metrics.merge(ws.metrics(0..rows));
                     train_metrics.loss.is_finite()
                 });

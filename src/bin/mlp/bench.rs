@@ -23,7 +23,7 @@ use mlp_engine::engine::matrix::{MatMut, MatRef, gemm_par};
 use mlp_engine::engine::reference::{RefMat, RefNetwork};
 use mlp_engine::engine::rng::Rng;
 use mlp_engine::engine::simd::SimdPath;
-use mlp_engine::engine::{Hyper, Network, Workspace};
+use mlp_engine::engine::{MomentumSgd, Network, Workspace};
 use mlp_engine::training;
 
 /// Median, min and max of a set of timings, in seconds.
@@ -376,7 +376,7 @@ fn measure(args: &BenchArgs, check: f64) -> Measured {
     let xv = MatRef::from_slice(&x, total_rows, d);
     let mut net = Network::new(layout, 0, 1e-5);
     // The rate must not change the parameters' magnitude between timings.
-    let hyper = Hyper { learning_rate: 1e-6, momentum: 0.0 };
+    let hyper = MomentumSgd { learning_rate: 1e-6, momentum: 0.0 };
     let full_batch = batch == args.rows;
     // Full batch, the evaluation rows ride along in the step when the
     // workspace holds every row.

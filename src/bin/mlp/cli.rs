@@ -444,14 +444,14 @@ fn parse_train(mut flags: Flags, sweep: bool) -> CliResult<Command> {
                 if lr <= 0.0 {
                     return Err(CliError::Usage(format!("--lr takes a positive number, not {lr}")));
                 }
-                a.config.hyper.learning_rate = lr;
+                a.config.optimizer.learning_rate = lr;
             }
             "--momentum" => {
                 let m = finite(&flag, &flags.value(&flag, inline)?)?;
                 if !(0.0..1.0).contains(&m) {
                     return Err(CliError::Usage(format!("--momentum takes a number in [0, 1), not {m}")));
                 }
-                a.config.hyper.momentum = m;
+                a.config.optimizer.momentum = m;
             }
             "--velocity-init" => a.config.velocity_init = finite(&flag, &flags.value(&flag, inline)?)?,
             "--seed" => a.config.seed = parse_num(&flag, &flags.value(&flag, inline)?, "a whole number")?,
@@ -572,7 +572,7 @@ fn parse_bench(mut flags: Flags, profile: bool) -> CliResult<Command> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mlp_engine::engine::Hyper;
+    use mlp_engine::engine::MomentumSgd;
 
     fn args(s: &str) -> Vec<OsString> {
         s.split_whitespace().map(OsString::from).collect()
@@ -584,8 +584,8 @@ mod tests {
         assert_eq!(a.config, TrainConfig::default());
         assert_eq!(a.data, DataArgs::default());
         assert_eq!(
-            (a.config.hidden, a.config.epochs, a.config.hyper),
-            (1000, 200, Hyper { learning_rate: 0.1, momentum: 0.9 })
+            (a.config.hidden, a.config.epochs, a.config.optimizer),
+            (1000, 200, MomentumSgd { learning_rate: 0.1, momentum: 0.9 })
         );
     }
 

@@ -119,7 +119,7 @@ fn train_command(mut args: TrainArgs) -> CliResult<()> {
     let outcome = with_threads(args.threads, || {
         train_into(&split, &args.config, &args.data, &folder, None, args.checkpoint_seconds)
     })??;
-    finish_train(&outcome, &folder, args.config.hyper.learning_rate)
+    finish_train(&outcome, &folder, args.config.optimizer.learning_rate)
 }
 
 fn finish_train(outcome: &TrainOutcome, folder: &RunFolder, learning_rate: f32) -> CliResult<()> {
@@ -180,7 +180,7 @@ fn resume_command(args: TrainArgs, dir: &Path) -> CliResult<()> {
     let outcome = with_threads(train_args.threads, || {
         train_into(&split, &config, &data, &folder, Some(checkpoint), train_args.checkpoint_seconds)
     })??;
-    finish_train(&outcome, &folder, config.hyper.learning_rate)
+    finish_train(&outcome, &folder, config.optimizer.learning_rate)
 }
 
 /// The data flags with the default source made explicit: without a data
@@ -236,8 +236,8 @@ fn resumed_settings(
     for flag in &args.given {
         let pair = match flag.as_str() {
             "--hidden" => (list(&args.hidden_sizes), list(recorded_sizes)),
-            "--lr" => (given.hyper.learning_rate.to_string(), recorded.hyper.learning_rate.to_string()),
-            "--momentum" => (given.hyper.momentum.to_string(), recorded.hyper.momentum.to_string()),
+            "--lr" => (given.optimizer.learning_rate.to_string(), recorded.optimizer.learning_rate.to_string()),
+            "--momentum" => (given.optimizer.momentum.to_string(), recorded.optimizer.momentum.to_string()),
             "--seed" => (given.seed.to_string(), recorded.seed.to_string()),
             "--batch-size" => (off(given.batch_size), off(recorded.batch_size)),
             "--patience" => (off(given.patience), off(recorded.patience)),
@@ -326,8 +326,8 @@ fn print_header(split: &Split, config: &TrainConfig, data: &DataArgs, folder: &R
         CLASSES,
         config.epochs,
         config.batch_size.map_or("full batch".to_string(), |b| format!("batch {b}")),
-        config.hyper.learning_rate,
-        config.hyper.momentum,
+        config.optimizer.learning_rate,
+        config.optimizer.momentum,
         config.seed,
         facts.0,
         if facts.0 == 1 { "" } else { "s" },
@@ -509,7 +509,7 @@ fn sweep_command(args: TrainArgs) -> CliResult<()> {
             train_into(&split, &config, &args.data, &sub, start, args.checkpoint_seconds)
         })??;
         note!("{}", final_report(&outcome));
-        let stop = stopped_early(&outcome, &sub, config.hyper.learning_rate);
+        let stop = stopped_early(&outcome, &sub, config.optimizer.learning_rate);
         rows.push((hidden, outcome));
         if let Err(e) = stop {
             failure = Some(e);
@@ -594,7 +594,10 @@ fn resumed_sweep_args(args: TrainArgs, dir: &Path) -> CliResult<TrainArgs> {
         Some(TrainConfig {
             hidden: *sizes.first()?,
             epochs: num("epochs")? as usize,
-            hyper: mlp_engine::Hyper { learning_rate: num("learning_rate")? as f32, momentum: num("momentum")? as f32 },
+            optimizer: mlp_engine::MomentumSgd {
+                learning_rate: num("learning_rate")? as f32,
+                momentum: num("momentum")? as f32,
+            },
             seed: num("seed")? as u64,
             batch_size: num("batch_size").map(|b| b as usize),
             patience: num("patience").map(|p| p as usize),

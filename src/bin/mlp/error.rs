@@ -159,21 +159,21 @@ pub(crate) type CliResult<T> = Result<T, CliError>;
 mod tests {
     use super::*;
     use mlp_engine::TrainConfig;
-    use mlp_engine::engine::Hyper;
+    use mlp_engine::engine::MomentumSgd;
 
     #[test]
     fn library_setting_errors_speak_of_flags() {
         use mlp_engine::Dataset;
         let split = Dataset::synthetic(40, 1).into_split(20, 10, 1).unwrap();
         let base = TrainConfig { hidden: 4, epochs: 1, ..TrainConfig::default() };
-        let hyper = |learning_rate, momentum| Hyper { learning_rate, momentum };
+        let sgd = |learning_rate, momentum| MomentumSgd { learning_rate, momentum };
         let cases = [
             (TrainConfig { hidden: 0, ..base.clone() }, "--hidden"),
             (TrainConfig { epochs: 0, ..base.clone() }, "--epochs"),
             (TrainConfig { batch_size: Some(0), ..base.clone() }, "--batch-size"),
             (TrainConfig { patience: Some(0), ..base.clone() }, "--patience"),
-            (TrainConfig { hyper: hyper(f32::NAN, 0.9), ..base.clone() }, "--lr"),
-            (TrainConfig { hyper: hyper(0.1, 1.5), ..base.clone() }, "--momentum"),
+            (TrainConfig { optimizer: sgd(f32::NAN, 0.9), ..base.clone() }, "--lr"),
+            (TrainConfig { optimizer: sgd(0.1, 1.5), ..base.clone() }, "--momentum"),
             (TrainConfig { velocity_init: f32::INFINITY, ..base.clone() }, "--velocity-init"),
         ];
         let no_valid = Dataset::synthetic(40, 1).into_split(30, 0, 1).unwrap();

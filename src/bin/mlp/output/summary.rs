@@ -96,8 +96,8 @@ fn config_fields(c: &TrainConfig) -> Vec<(&'static str, Json)> {
     vec![
         ("hidden", Json::num(c.hidden as f64)),
         ("epochs", Json::num(c.epochs as f64)),
-        ("learning_rate", Json::num_f32(c.hyper.learning_rate)),
-        ("momentum", Json::num_f32(c.hyper.momentum)),
+        ("learning_rate", Json::num_f32(c.optimizer.learning_rate)),
+        ("momentum", Json::num_f32(c.optimizer.momentum)),
         ("seed", Json::num(c.seed as f64)),
         ("batch_size", c.batch_size.map_or(Json::Null, |b| Json::num(b as f64))),
         ("patience", c.patience.map_or(Json::Null, |p| Json::num(p as f64))),

@@ -30,7 +30,7 @@ use mlp_engine::data::{CLASSES, FEATURES};
 use mlp_engine::engine::layout::Layout;
 use mlp_engine::engine::matrix::MatRef;
 use mlp_engine::engine::simd::SimdPath;
-use mlp_engine::engine::{Hyper, Network, Phase, Workspace, fused};
+use mlp_engine::engine::{MomentumSgd, Network, Phase, Workspace, fused};
 use roofline::{Bound, PhasePoint, Roofs, phase_cost};
 use trace::{Recorder, Recording};
 
@@ -177,7 +177,7 @@ fn measure_size(args: &BenchArgs, batch: usize, full: bool) -> CliResult<SizePro
     let xv = MatRef::from_slice(&x, batch, FEATURES);
     let mut net = Network::new(layout, 0, 1e-5);
     // The rate must not change the parameters' magnitude between timings.
-    let hyper = Hyper { learning_rate: 1e-6, momentum: 0.0 };
+    let hyper = MomentumSgd { learning_rate: 1e-6, momentum: 0.0 };
     let mut ws = Workspace::new(layout, batch, batch);
     for _ in 0..2 {
         net.step(&mut ws, xv, &y, batch, hyper);
