@@ -95,7 +95,7 @@ impl TrainOutcome {
     }
 
     /// The last epoch's record.
-    pub fn last(&self) -> EpochRecord {
+    pub fn last_record(&self) -> EpochRecord {
         self.history.last().copied().unwrap_or_default()
     }
 }

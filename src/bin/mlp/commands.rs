@@ -436,7 +436,7 @@ fn train_into(
 }
 
 fn final_report(o: &TrainOutcome) -> String {
-    let (last, bl, ba) = (o.last(), o.record(o.best_loss_epoch), o.record(o.best_accuracy_epoch));
+    let (last, bl, ba) = (o.last_record(), o.record(o.best_loss_epoch), o.record(o.best_accuracy_epoch));
     let stop = match o.stop {
         StopReason::Completed => String::new(),
         StopReason::EarlyStopped => format!(" (stopped early; model.npz holds epoch {})", o.params_epoch),

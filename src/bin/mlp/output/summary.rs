@@ -157,7 +157,7 @@ pub fn summary_json(facts: &RunFacts<'_>, o: &TrainOutcome, signal: Option<&str>
         ("stop", Json::str(stop_name(o.stop))),
         ("signal", signal.map_or(Json::Null, Json::str)),
         ("epochs_run", Json::num(o.history.len() as f64)),
-        ("final", split_json(&o.last())),
+        ("final", split_json(&o.last_record())),
         ("best_valid_loss", best_json(o, o.best_loss_epoch)),
         ("best_valid_accuracy", best_json(o, o.best_accuracy_epoch)),
         ("model", model_json(o, facts.config.batch_size.is_some())),

@@ -18,7 +18,7 @@ fn field(value: f64, rows: usize) -> String {
 }
 
 fn csv_row(hidden: usize, o: &TrainOutcome) -> String {
-    let last = o.last();
+    let last = o.last_record();
     let (bl, ba) = (o.record(o.best_loss_epoch), o.record(o.best_accuracy_epoch));
     format!(
         "{hidden},{},{},{},{:.6},{},{:.6},{:.6},{:.6},{:.6},{:.6},{},{},{},{:.3}\n",
@@ -46,7 +46,7 @@ pub fn table(rows: &[(usize, TrainOutcome)], not_started: &[usize]) -> String {
         "H", "epochs", "best vloss", "(epoch)", "best vacc", "(epoch)", "final tacc", "seconds", "stop"
     );
     for (hidden, o) in rows {
-        let (bl, ba, last) = (o.record(o.best_loss_epoch), o.record(o.best_accuracy_epoch), o.last());
+        let (bl, ba, last) = (o.record(o.best_loss_epoch), o.record(o.best_accuracy_epoch), o.last_record());
         let test = if last.test.rows == 0 { "-".to_string() } else { format!("{:.4}", last.test.accuracy) };
         let _ = writeln!(
             out,
