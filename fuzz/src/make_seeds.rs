@@ -48,7 +48,8 @@ fn main() {
     save("model", "model.npz", &model::to_npz(&net).unwrap());
     let bytes = model::to_npz(&net).unwrap();
     let archive = npz::Archive::open(&bytes).unwrap();
-    let members: Vec<(String, Vec<u8>)> = archive.names().map(|n| (n.to_string(), archive.read(n).unwrap().into_owned())).collect();
+    let members: Vec<(String, Vec<u8>)> =
+        archive.names().map(|n| (n.to_string(), archive.read(n).unwrap().into_owned())).collect();
     save("model", "model-deflated.npz", &npz::write_members(&members, true).unwrap());
     let split = Dataset::synthetic(60, 1).into_split(30, 20, 1).unwrap();
     for (name, patience) in [("plain.ckpt", None), ("patience.ckpt", Some(2))] {
