@@ -151,9 +151,9 @@ impl Network {
     pub fn forward(&self, ws: &mut Workspace, x: MatRef<'_>, labels: &[u8], train_rows: usize) {
         self.hidden_gemm(ws, x, labels, train_rows, &mut ());
         let (path, n) = (ws.simd, x.rows());
-        let (hidden, weights, out, _) = ws.output_layer(&self.params, n);
-        let inv_n = if train_rows == 0 { 0.0 } else { 1.0 / train_rows as f32 };
-        fused::forward_output(path, hidden, &weights, labels, out, train_rows, inv_n);
+        let shape = fused::Shape { rows: n, train_rows, hidden: self.layout.hidden, classes: self.layout.classes };
+        let (rows, weights, _) = ws.output_layer(&self.params, n);
+        fused::forward_output(path, shape, rows, &weights, labels);
         ws.delta_rows = train_rows;
     }
 
@@ -269,7 +269,7 @@ impl Network {
         // W_oᵀ, the layout the fused passes read (10,000 values at the
         // course's size: microseconds).
         let (w_o, w_o_t) = (&self.params[l.range(Tensor::OutputWeights)], &mut ws.w_o_t);
-        timed(clock, Phase::OutputLayer, |_| fused::transpose_output_weights(w_o, l.classes, w_o_t));
+        timed(clock, Phase::OutputLayer, |_| fused::transpose_output_weights(w_o, l.hidden, l.classes, w_o_t));
     }
 
     /// Gradients of the mean loss over the `T` training rows of the last
@@ -307,10 +307,12 @@ impl Network {
         let [_, g_b_h, g_w_o, _] = l.split_mut(&mut self.grads);
         let hidden = &mut ws.hidden[..t * l.hidden];
         let delta = &ws.logits[..t * l.classes];
-        let (w_o_t, sums) = (&ws.w_o_t, &mut ws.backward_sums);
+        let (w_o_t, partials) = (&ws.w_o_t, &mut ws.backward_sums[..]);
         // dZ = (δ·W_oᵀ) ⊙ 1[A > 0] over A  (T, H);  ∂L/∂b_h = Σ_rows dZ  (H);
         // ∂L/∂W_o = Aᵀ·δ  (H, C): one sweep over the rows (see engine::fused).
-        fused::backward_hidden(path, hidden, delta, w_o_t, g_b_h, g_w_o, sums);
+        let shape = fused::Shape { rows: t, train_rows: t, hidden: l.hidden, classes: l.classes };
+        let grads = fused::OutputGrads { hidden_bias: g_b_h, output_weights: g_w_o, partials };
+        fused::backward_hidden(path, shape, hidden, delta, w_o_t, grads);
         ws.dz_rows = t;
         self.weight_grads(ws, x, &mut (), None);
     }
@@ -410,11 +412,11 @@ impl Network {
         let l = self.layout;
         let (path, n) = (ws.simd, x.rows());
         let [_, g_b_h, g_w_o, _] = l.split_mut(&mut self.grads);
-        let (hidden, weights, out, sums) = ws.output_layer(&self.params, n);
+        let shape = fused::Shape { rows: n, train_rows, hidden: l.hidden, classes: l.classes };
+        let (rows, weights, partials) = ws.output_layer(&self.params, n);
+        let grads = fused::OutputGrads { hidden_bias: g_b_h, output_weights: g_w_o, partials };
         timed(clock, Phase::OutputLayer, |tasks| {
-            let inv_n = 1.0 / train_rows as f32;
-            #[rustfmt::skip]
-            fused::output_layer_step_tasks(path, hidden, &weights, labels, out, train_rows, inv_n, g_b_h, g_w_o, sums, tasks);
+            fused::output_layer_step_tasks(path, shape, rows, &weights, labels, grads, tasks);
         });
         ws.delta_rows = train_rows;
         ws.dz_rows = train_rows;
