@@ -13,7 +13,7 @@
 //! inputs, H hidden units, C classes.
 
 use crate::engine::layout::{Layout, Tensor};
-use crate::engine::matrix::{MatMut, MatRef, gemm_par_tasks};
+use crate::engine::matrix::{MatMut, MatRef, gemm_par_tasks, gemm_rows_then};
 use crate::engine::phase::{Tasks, timed};
 use crate::engine::rng::Rng;
 use crate::engine::simd::SimdPath;
@@ -334,8 +334,12 @@ impl Network {
         timed(clock, Phase::HiddenWeightGrad, |tasks| match fold {
             None => gemm_par_tasks(1.0, x.t(), dz, 0.0, MatMut::from_slice(g_w_h, l.inputs, l.hidden), tasks),
             Some(h) => {
-                let v = MatMut::from_slice(v_w_h, l.inputs, l.hidden);
-                gemm_par_tasks(h.learning_rate, x.t(), dz, h.momentum, v, tasks)
+                // Each block of v goes on to `W_h ← W_h − v` in the same
+                // task, still warm: no second pass over the threads.
+                let w_h = &mut self.params[l.range(Tensor::HiddenWeights)];
+                let both = (tasks, tasks.in_phase(Phase::Update));
+                let apply = |v: &mut [f32], w: &mut [f32]| passes::apply_velocity_chunk(path, w, v);
+                gemm_rows_then(h.learning_rate, x.t(), dz, h.momentum, (v_w_h, w_h), both, apply)
             }
         });
     }
@@ -433,12 +437,12 @@ impl Network {
     }
 
     /// The update after a backward pass that folded W_h's momentum into its
-    /// GEMM: `W_h ← W_h − v_W_h`, and the usual update of the other tensors.
+    /// GEMM and applied it (`W_h ← W_h − v_W_h`): the usual update of the
+    /// other tensors.
     fn update_after_fold<C: PhaseClock>(&mut self, path: SimdPath, hyper: Hyper, tasks: Tasks<'_, C>) {
         let split = self.layout.range(Tensor::HiddenWeights).end;
-        let (w_h, rest) = self.params.split_at_mut(split);
-        let (v_w_h, v_rest) = self.velocity.split_at_mut(split);
-        passes::apply_velocity_tasks(path, w_h, v_w_h, tasks);
+        let rest = &mut self.params[split..];
+        let v_rest = &mut self.velocity[split..];
         let (lr, momentum) = (hyper.learning_rate, hyper.momentum);
         passes::momentum_update_tasks(path, rest, v_rest, &self.grads[split..], lr, momentum, tasks);
     }
