@@ -10,7 +10,7 @@
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mlp_engine::engine::SimdPath;
-use mlp_engine::engine::fused::{self, OutputWeights, RowOutputs};
+use mlp_engine::engine::fused::{self, OutputGrads, OutputWeights, RowBuffers, Shape};
 use mlp_engine::engine::matrix::{MatRef, Matrix, gemm_par};
 use mlp_engine::engine::passes;
 use mlp_engine::engine::rng::Rng;
@@ -260,24 +260,26 @@ fn output_layer(c: &mut Criterion) {
     let (b_h, w_o, b_o) = (data(&mut rng, h), data(&mut rng, h * classes), data(&mut rng, classes));
     let labels: Vec<u8> = (0..n).map(|i| (i % classes) as u8).collect();
     let mut w_o_t = vec![0.0f32; h * classes];
-    fused::transpose_output_weights(&w_o, classes, &mut w_o_t);
+    fused::transpose_output_weights(&w_o, h, classes, &mut w_o_t);
     let w = OutputWeights { hidden_bias: &b_h, transposed: &w_o_t, output_bias: &b_o };
     let mut logits = vec![0.0f32; n * classes];
     let (mut loss, mut class) = (vec![0.0f32; n], vec![0u8; n]);
     let (mut g_b_h, mut g_w_o) = (vec![0.0f32; h], vec![0.0f32; h * classes]);
     let mut sums = vec![0.0f32; fused::partials_len(n, h, classes)];
-    let inv_n = 1.0 / n as f32;
+    let shape = Shape { rows: n, train_rows: n, hidden: h, classes };
     let mut one_sweep = |path: SimdPath, hidden: &mut [f32], g_b_h: &mut [f32], g_w_o: &mut [f32]| {
-        let out = RowOutputs { logits: &mut logits, loss: &mut loss, class: &mut class };
-        fused::output_layer_step(path, hidden, &w, &labels, out, n, inv_n, g_b_h, g_w_o, &mut sums);
+        let rows = RowBuffers { hidden, logits: &mut logits, loss: &mut loss, class: &mut class };
+        let grads = OutputGrads { hidden_bias: g_b_h, output_weights: g_w_o, partials: &mut sums };
+        fused::output_layer_step(path, shape, rows, &w, &labels, grads);
     };
     let mut logits2 = vec![0.0f32; n * classes];
     let (mut loss2, mut class2) = (vec![0.0f32; n], vec![0u8; n]);
     let mut sums2 = vec![0.0f32; fused::partials_len(n, h, classes)];
     let mut two_sweeps = |path: SimdPath, hidden: &mut [f32], g_b_h: &mut [f32], g_w_o: &mut [f32]| {
-        let out = RowOutputs { logits: &mut logits2, loss: &mut loss2, class: &mut class2 };
-        fused::forward_output(path, hidden, &w, &labels, out, n, inv_n);
-        fused::backward_hidden(path, hidden, &logits2, &w_o_t, g_b_h, g_w_o, &mut sums2);
+        let rows = RowBuffers { hidden: &mut *hidden, logits: &mut logits2, loss: &mut loss2, class: &mut class2 };
+        fused::forward_output(path, shape, rows, &w, &labels);
+        let grads = OutputGrads { hidden_bias: g_b_h, output_weights: g_w_o, partials: &mut sums2 };
+        fused::backward_hidden(path, shape, hidden, &logits2, &w_o_t, grads);
     };
     // Checked once: the one sweep gives the two sweeps' bits.
     let (mut a1, mut a2) = (z.clone(), z.clone());

@@ -15,7 +15,7 @@ use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{labels, pixels};
-use mlp_engine::engine::fused::{self, OutputWeights, RowOutputs};
+use mlp_engine::engine::fused::{self, OutputGrads, OutputWeights, RowBuffers, Shape};
 use mlp_engine::engine::matrix::MatRef;
 use mlp_engine::engine::matrix::sgemm_calls;
 use mlp_engine::engine::passes;
@@ -201,14 +201,17 @@ fn passes_allocate_nothing() {
         passes::softmax_cross_entropy(path, &mut logits, &bias[..c], &y, &mut loss, &mut class, n, 1.0 / n as f32);
         passes::relu_backward(path, &mut d_hidden, &hidden, &mut grad, &mut partials);
         passes::column_sums(path, &logits, &mut grad[..c], &mut partials);
-        fused::transpose_output_weights(&w_o, c, &mut w_o_t);
+        fused::transpose_output_weights(&w_o, h, c, &mut w_o_t);
         let w = OutputWeights { hidden_bias: &bias, transposed: &w_o_t, output_bias: &bias[..c] };
-        let out = RowOutputs { logits: &mut logits, loss: &mut loss, class: &mut class };
-        fused::forward_output(path, &mut hidden, &w, &y, out, n, 1.0);
-        fused::backward_hidden(path, &mut hidden, &logits, &w_o_t, &mut grad, &mut w_o_grad, &mut sums);
-        let out = RowOutputs { logits: &mut logits, loss: &mut loss, class: &mut class };
-        #[rustfmt::skip]
-        fused::output_layer_step(path, &mut d_hidden, &w, &y, out, n / 2, 1.0, &mut grad, &mut w_o_grad, &mut sums);
+        let all = Shape { rows: n, train_rows: n, hidden: h, classes: c };
+        let rows = RowBuffers { hidden: &mut hidden, logits: &mut logits, loss: &mut loss, class: &mut class };
+        fused::forward_output(path, all, rows, &w, &y);
+        let grads = OutputGrads { hidden_bias: &mut grad, output_weights: &mut w_o_grad, partials: &mut sums };
+        fused::backward_hidden(path, all, &mut hidden, &logits, &w_o_t, grads);
+        let rows = RowBuffers { hidden: &mut d_hidden, logits: &mut logits, loss: &mut loss, class: &mut class };
+        let grads = OutputGrads { hidden_bias: &mut grad, output_weights: &mut w_o_grad, partials: &mut sums };
+        let half = Shape { train_rows: n / 2, ..all };
+        fused::output_layer_step(path, half, rows, &w, &y, grads);
         passes::apply_velocity(path, &mut w_o_t, &w_o_grad);
         net.update(path, MomentumSgd::default());
     });

@@ -7,7 +7,7 @@ mod common;
 
 use common::{assert_close, labels, pixels};
 use mlp_engine::engine::SimdPath;
-use mlp_engine::engine::matrix::MatRef;
+use mlp_engine::engine::matrix::{MatMut, MatRef, gemm, gemm_par};
 use mlp_engine::engine::reference::{RefMat, RefNetwork};
 use mlp_engine::engine::rng::Rng;
 use mlp_engine::{Layout, MomentumSgd, Network, Workspace};
@@ -118,10 +118,52 @@ fn odd_widths_and_class_counts_are_bit_identical_too() {
 }
 
 #[test]
+fn parallel_gemm_with_any_alpha_and_beta_is_bit_identical_for_any_thread_count() {
+    // The momentum fold's GEMM, `v ← γ·v + α·Xᵀ·dZ`, is split by the thread
+    // count like every other: α and β that round (0.1, 0.9) must still give
+    // the bits of one unsplit call, on shapes split by columns and by rows,
+    // off the 8- and 16-wide tiles, large enough to be split at all.
+    let mut rng = Rng::new(21);
+    for (m, k, n) in [(784, 32, 1000), (37, 100, 1003), (300, 48, 203), (1001, 7, 999)] {
+        let a: Vec<f32> = (0..m * k).map(|_| rng.uniform() as f32 - 0.5).collect();
+        let b: Vec<f32> = (0..k * n).map(|_| rng.uniform() as f32 - 0.5).collect();
+        let c0: Vec<f32> = (0..m * n).map(|_| rng.uniform() as f32 - 0.5).collect();
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let mut c = c0.clone();
+            let (av, bv) = (MatRef::from_slice(&a, m, k), MatRef::from_slice(&b, k, n));
+            pool.install(|| gemm_par(0.1, av, bv, 0.9, MatMut::from_slice(&mut c, m, n)));
+            c
+        };
+        let mut whole = c0.clone();
+        gemm(
+            0.1,
+            MatRef::from_slice(&a, m, k),
+            MatRef::from_slice(&b, k, n),
+            0.9,
+            MatMut::from_slice(&mut whole, m, n),
+        );
+        assert!(!same_bits(&whole, &c0), "{m}x{k}x{n}: the GEMM changed nothing");
+        for threads in 1..=5 {
+            assert!(same_bits(&whole, &run(threads)), "{m}x{k}x{n} on {threads} threads differs from one call");
+        }
+    }
+}
+
+#[test]
 fn small_batches_with_the_momentum_fold_are_bit_identical_too() {
     // Up to 64 training rows the ∂W_h GEMM writes the velocity (α = lr,
-    // β = γ): a GEMM split that must not depend on the thread count either.
-    for (shape, rows) in [((100, 200, 10), (40, 32)), ((37, 201, 17), (64, 64)), ((784, 300, 10), (1, 1))] {
+    // β = γ) and each block then applies it to W_h: a GEMM split that must
+    // not depend on the thread count either. The last two shapes are big
+    // enough to be split (off the tiles in the second).
+    let shapes = [
+        ((100, 200, 10), (40, 32)),
+        ((37, 201, 17), (64, 64)),
+        ((784, 300, 10), (1, 1)),
+        ((784, 1000, 10), (64, 32)),
+        ((300, 203, 10), (48, 48)),
+    ];
+    for (shape, rows) in shapes {
         let reference = train_shape(1, SimdPath::portable(), 4, shape, rows);
         for path in SimdPath::available() {
             for threads in [1, 2, 3] {

@@ -52,6 +52,35 @@ const LANES: usize = 8;
 /// Performance).
 const PAIR_CLASSES: usize = 5;
 
+/// The sizes every pass here is given, as llm.c gives B, T and C to each
+/// of its passes: no size is guessed from a slice's length, and every
+/// slice is checked against them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// N: the rows of the pass.
+    pub rows: usize,
+    /// T: its first rows that are training rows (δ, and for a backward
+    /// pass dZ and the gradients, come from them alone).
+    pub train_rows: usize,
+    /// H: hidden units.
+    pub hidden: usize,
+    /// C: classes.
+    pub classes: usize,
+}
+
+impl Shape {
+    /// The scale of δ = (p − y)/T: the mean loss over the training rows
+    /// (0 when there are none).
+    fn delta_scale(self) -> f32 {
+        if self.train_rows == 0 { 0.0 } else { 1.0 / self.train_rows as f32 }
+    }
+
+    /// The same sizes for `rows` rows of which the first `train_rows` train.
+    fn with_rows(self, rows: usize, train_rows: usize) -> Shape {
+        Shape { rows, train_rows, ..self }
+    }
+}
+
 /// Training rows whose ∂b_h and ∂W_o sums are added in one chunk before the
 /// chunks are added in order: about an eighth of the batch, in multiples of
 /// 16 rows from 16 to 256. A small batch still splits into chunks for the
@@ -83,8 +112,11 @@ fn chunk_sums(partials: &mut [f32], rows: usize, hidden: usize, classes: usize) 
 }
 
 /// Writes `W_oᵀ` `(C, H)` from `w_o` `(H, C)`, both row-major.
-pub fn transpose_output_weights(w_o: &[f32], classes: usize, w_o_t: &mut [f32]) {
-    let hidden = w_o.len() / classes;
+///
+/// # Panics
+/// If `w_o` and `w_o_t` do not both hold `hidden × classes` values.
+pub fn transpose_output_weights(w_o: &[f32], hidden: usize, classes: usize, w_o_t: &mut [f32]) {
+    assert!(w_o.len() == hidden * classes && w_o_t.len() == hidden * classes, "W_o is not {hidden} × {classes}");
     for (k, row) in w_o.chunks_exact(classes).enumerate() {
         for (c, &w) in row.iter().enumerate() {
             w_o_t[c * hidden + k] = w;
@@ -120,9 +152,7 @@ fn dot(a: &[f32], w: &[f32]) -> f32 {
 /// it, as the course's ten are; a last odd row, or any other class count,
 /// class by class.
 #[inline(always)]
-fn relu_and_logits(hidden: &mut [f32], b_h: &[f32], w_o_t: &[f32], logits: &mut [f32]) {
-    let h = b_h.len();
-    let c = w_o_t.len() / h;
+fn relu_and_logits(hidden: &mut [f32], b_h: &[f32], w_o_t: &[f32], logits: &mut [f32], h: usize, c: usize) {
     for row in hidden.chunks_exact_mut(h) {
         for (x, &b) in row.iter_mut().zip(b_h) {
             let v = *x + b;
@@ -179,51 +209,49 @@ fn logits_pair(a0: &[f32], a1: &[f32], w_o_t: &[f32], out0: &mut [f32], out1: &m
 }
 
 multiversion! {
-    /// [`relu_and_logits`], in each build.
-    fn hidden_rows_and_logits(hidden: &mut [f32], b_h: &[f32], w_o_t: &[f32], logits: &mut [f32]) {
-        relu_and_logits(hidden, b_h, w_o_t, logits);
+    /// [`relu_and_logits`], in each build, for `h` units and `c` classes.
+    fn hidden_rows_and_logits(hidden: &mut [f32], b_h: &[f32], w_o_t: &[f32], logits: &mut [f32], h: usize, c: usize) {
+        relu_and_logits(hidden, b_h, w_o_t, logits, h, c);
     }
 }
 
-/// Checks the shapes of a forward pass over the rows of `labels`.
-fn check_forward_shapes(hidden: &[f32], w: &OutputWeights<'_>, labels: &[u8], out: &RowOutputs<'_>) {
-    let (h, c, n) = (w.hidden_bias.len(), w.output_bias.len(), labels.len());
-    assert!(h > 0 && c > 0 && hidden.len() == n * h, "hidden buffer is not {n} rows of {h}");
-    assert!(w.transposed.len() == c * h && out.logits.len() == n * c, "W_o or logits do not match");
-    assert!(out.loss.len() == n && out.class.len() == n, "per-row outputs are not {n} long");
+/// Checks a forward pass's buffers against its shape.
+fn check_forward_shapes(shape: Shape, rows: &RowBuffers<'_>, w: &OutputWeights<'_>, labels: &[u8]) {
+    let Shape { rows: n, train_rows: t, hidden: h, classes: c } = shape;
+    assert!(h > 0 && c > 0 && t <= n, "shape {shape:?} is not a pass");
+    assert!(rows.hidden.len() == n * h, "hidden buffer is not {n} rows of {h}");
+    assert!(w.hidden_bias.len() == h && w.output_bias.len() == c, "biases are not {h} and {c} long");
+    assert!(w.transposed.len() == c * h && rows.logits.len() == n * c, "W_o or logits do not match");
+    assert!(labels.len() == n && rows.loss.len() == n && rows.class.len() == n, "per-row buffers are not {n} long");
     assert!(c <= 256, "{c} classes do not fit a u8 class index");
     assert!(labels.iter().all(|&y| (y as usize) < c), "a label is not below {c}");
 }
 
 /// The forward pass after `Z = X·W_h`, one row task at a time.
 ///
-/// Per row: `A ← relu(Z + b_h)` in place in `hidden`; `logits = A·W_o + b_o`
-/// (W_o read as `w.transposed`); then as
-/// `passes::softmax_cross_entropy` (feature `bench-aids`):
-/// loss, predicted class, and δ = (p − y)·inv_n (first `delta_rows` rows) or p in
+/// Per row: `A ← relu(Z + b_h)` in place in `rows.hidden`;
+/// `logits = A·W_o + b_o` (W_o read as `w.transposed`); then as
+/// `passes::softmax_cross_entropy` (feature `bench-aids`): loss, predicted
+/// class, and δ = (p − y)/T (the first T = `shape.train_rows` rows) or p in
 /// place of the logits.
-pub fn forward_output(
-    path: SimdPath,
-    hidden: &mut [f32],
-    w: &OutputWeights<'_>,
-    labels: &[u8],
-    out: RowOutputs<'_>,
-    delta_rows: usize,
-    inv_n: f32,
-) {
+///
+/// # Panics
+/// If a buffer does not match `shape`, or a label is not below C.
+pub fn forward_output(path: SimdPath, shape: Shape, rows: RowBuffers<'_>, w: &OutputWeights<'_>, labels: &[u8]) {
+    check_forward_shapes(shape, &rows, w, labels);
     let (b_h, w_o_t, b_o) = (w.hidden_bias, w.transposed, w.output_bias);
-    check_forward_shapes(hidden, w, labels, &out);
-    let (h, c) = (b_h.len(), b_o.len());
-    hidden
+    let Shape { train_rows, hidden: h, classes: c, .. } = shape;
+    let inv_n = shape.delta_scale();
+    rows.hidden
         .par_chunks_mut(h * ROWS_PER_TASK)
-        .zip(out.logits.par_chunks_mut(c * ROWS_PER_TASK))
+        .zip(rows.logits.par_chunks_mut(c * ROWS_PER_TASK))
         .zip(labels.par_chunks(ROWS_PER_TASK))
-        .zip(out.loss.par_chunks_mut(ROWS_PER_TASK))
-        .zip(out.class.par_chunks_mut(ROWS_PER_TASK))
+        .zip(rows.loss.par_chunks_mut(ROWS_PER_TASK))
+        .zip(rows.class.par_chunks_mut(ROWS_PER_TASK))
         .enumerate()
         .for_each(|(task, ((((a, z), labels), loss), class))| {
-            hidden_rows_and_logits(path, a, b_h, w_o_t, z);
-            let own_delta_rows = delta_rows.saturating_sub(task * ROWS_PER_TASK);
+            hidden_rows_and_logits(path, a, b_h, w_o_t, z, h, c);
+            let own_delta_rows = train_rows.saturating_sub(task * ROWS_PER_TASK);
             softmax_rows(path, z, b_o, labels, loss, class, own_delta_rows, inv_n);
         });
 }
@@ -248,36 +276,39 @@ fn pairwise_sum<const C: usize>(mut v: [f32; C]) -> f32 {
 }
 
 /// One row of dZ = (δ·W_oᵀ) ⊙ 1[A > 0], written over the row of A it is
-/// masked by, and added to the ∂b_h sums `bias`. `C` is the class count
-/// when known at compile time: the C products of an element are then
-/// summed by [`pairwise_sum`] and the loop over units vectorises; with
-/// `C = 0` (any count) they are summed in class order from 0. Either way
-/// both SIMD builds do the same roundings.
+/// masked by, and added to the ∂b_h sums `bias`, for a class count `C`
+/// known at compile time: the C products of an element are summed by
+/// [`pairwise_sum`] and the loop over units vectorises.
 #[inline(always)]
-fn hidden_error_row<const C: usize>(row: &mut [f32], d: &[f32], w_o_t: &[f32], bias: &mut [f32]) {
+fn hidden_error_row_unrolled<const C: usize>(row: &mut [f32], d: &[f32], w_o_t: &[f32], bias: &mut [f32]) {
     let h = row.len();
     let bias = &mut bias[..h];
-    if C > 0 {
-        let w: [&[f32]; C] = std::array::from_fn(|j| &w_o_t[j * h..(j + 1) * h]);
-        let d: [f32; C] = d[..C].try_into().unwrap();
-        for k in 0..h {
-            // The sum first, the select after: computed for every unit, so
-            // the loads are plain vector loads, not masked ones.
-            let sum = pairwise_sum(std::array::from_fn::<f32, C, _>(|j| d[j] * w[j][k]));
-            let g = if row[k] > 0.0 { sum } else { 0.0 };
-            row[k] = g;
-            bias[k] += g;
+    let w: [&[f32]; C] = std::array::from_fn(|j| &w_o_t[j * h..(j + 1) * h]);
+    let d: [f32; C] = std::array::from_fn(|j| d[j]);
+    for k in 0..h {
+        // The sum first, the select after: computed for every unit, so
+        // the loads are plain vector loads, not masked ones.
+        let sum = pairwise_sum(std::array::from_fn::<f32, C, _>(|j| d[j] * w[j][k]));
+        let g = if row[k] > 0.0 { sum } else { 0.0 };
+        row[k] = g;
+        bias[k] += g;
+    }
+}
+
+/// [`hidden_error_row_unrolled`] for any class count (`d.len()`): the C
+/// products of an element summed in class order from 0. Both SIMD builds
+/// do the same roundings either way.
+#[inline(always)]
+fn hidden_error_row_any(row: &mut [f32], d: &[f32], w_o_t: &[f32], bias: &mut [f32]) {
+    let h = row.len();
+    for (k, (x, b)) in row.iter_mut().zip(bias.iter_mut()).enumerate() {
+        let mut sum = 0.0f32;
+        for (w, &dj) in w_o_t.chunks_exact(h).zip(d) {
+            sum += dj * w[k];
         }
-    } else {
-        for (k, (x, b)) in row.iter_mut().zip(bias.iter_mut()).enumerate() {
-            let mut sum = 0.0f32;
-            for (w, &dj) in w_o_t.chunks_exact(h).zip(d) {
-                sum += dj * w[k];
-            }
-            let g = if *x > 0.0 { sum } else { 0.0 };
-            *x = g;
-            *b += g;
-        }
+        let g = if *x > 0.0 { sum } else { 0.0 };
+        *x = g;
+        *b += g;
     }
 }
 
@@ -285,9 +316,7 @@ fn hidden_error_row<const C: usize>(row: &mut [f32], d: &[f32], w_o_t: &[f32], b
 /// `weights` `(C, H)`, rows in order: any `R` gives the same bits as one
 /// row at a time.
 #[inline(always)]
-fn add_weight_grads<const R: usize>(a: &[f32], d: &[f32], weights: &mut [f32]) {
-    let c = d.len() / R;
-    let h = weights.len() / c;
+fn add_weight_grads<const R: usize>(a: &[f32], d: &[f32], weights: &mut [f32], h: usize, c: usize) {
     let rows: [&[f32]; R] = std::array::from_fn(|r| &a[r * h..(r + 1) * h]);
     for (j, p) in weights.chunks_exact_mut(h).enumerate() {
         let dj: [f32; R] = std::array::from_fn(|r| d[r * c + j]);
@@ -301,48 +330,51 @@ fn add_weight_grads<const R: usize>(a: &[f32], d: &[f32], weights: &mut [f32]) {
     }
 }
 
-/// Backward over training rows `hidden` (A, becoming dZ) with their δ, for
-/// `C` classes (0: any count), adding to the chunk's sums `(1 + C, H)`:
-/// ∂b_h, then ∂W_oᵀ. Rows are added in order, so any split of a chunk into
-/// consecutive calls gives the same bits as one call.
+/// Backward over training rows `hidden` (A, becoming dZ) with their δ,
+/// `h` units and `c` classes each, adding to the chunk's sums `(1 + C, H)`:
+/// ∂b_h, then ∂W_oᵀ; `error_row` makes each row of dZ. Rows are added in
+/// order, so any split of a chunk into consecutive calls gives the same
+/// bits as one call.
 #[inline(always)]
-fn backward_rows<const C: usize>(hidden: &mut [f32], delta: &[f32], w_o_t: &[f32], sums: &mut [f32]) {
-    let h = sums.len() - w_o_t.len();
-    let c = w_o_t.len() / h;
+fn backward_rows(
+    (hidden, delta): (&mut [f32], &[f32]),
+    w_o_t: &[f32],
+    sums: &mut [f32],
+    (h, c): (usize, usize),
+    error_row: impl Fn(&mut [f32], &[f32], &[f32], &mut [f32]),
+) {
     let (bias, weights) = sums.split_at_mut(h);
     for (a, d) in hidden.chunks_mut(ROW_BLOCK * h).zip(delta.chunks(ROW_BLOCK * c)) {
         // ∂W_o reads A first: the rows become dZ right after.
         if d.len() == ROW_BLOCK * c {
-            add_weight_grads::<ROW_BLOCK>(a, d, weights);
+            add_weight_grads::<ROW_BLOCK>(a, d, weights, h, c);
         } else {
             for (a, d) in a.chunks_exact(h).zip(d.chunks_exact(c)) {
-                add_weight_grads::<1>(a, d, weights);
+                add_weight_grads::<1>(a, d, weights, h, c);
             }
         }
         for (row, d) in a.chunks_exact_mut(h).zip(d.chunks_exact(c)) {
-            hidden_error_row::<C>(row, d, w_o_t, bias);
+            error_row(row, d, w_o_t, bias);
         }
     }
 }
 
 multiversion! {
     /// [`backward_rows`], in each build: the backward of some training rows
-    /// of a chunk, added to its sums.
-    fn add_backward_rows(hidden: &mut [f32], delta: &[f32], w_o_t: &[f32], sums: &mut [f32]) {
+    /// of a chunk, `h` units and `c` classes each, added to its sums.
+    fn add_backward_rows(hidden: &mut [f32], delta: &[f32], w_o_t: &[f32], sums: &mut [f32], h: usize, c: usize) {
         // The course's ten classes get their own unrolled build.
-        if w_o_t.len() == 10 * (sums.len() - w_o_t.len()) {
-            backward_rows::<10>(hidden, delta, w_o_t, sums);
+        if c == 10 {
+            backward_rows((hidden, delta), w_o_t, sums, (h, c), hidden_error_row_unrolled::<10>);
         } else {
-            backward_rows::<0>(hidden, delta, w_o_t, sums);
+            backward_rows((hidden, delta), w_o_t, sums, (h, c), hidden_error_row_any);
         }
     }
 }
 
 /// Writes the ∂b_h and ∂W_o results from the chunk sums `(chunks, 1 + C, H)`:
 /// each is the f64 sum of its chunk values in chunk order.
-fn reduce_chunk_sums(partials: &[f32], b_h_grad: &mut [f32], w_o_grad: &mut [f32]) {
-    let h = b_h_grad.len();
-    let c = w_o_grad.len() / h;
+fn reduce_chunk_sums(partials: &[f32], b_h_grad: &mut [f32], w_o_grad: &mut [f32], h: usize, c: usize) {
     let per_chunk = (c + 1) * h;
     let total = |i: usize| partials.chunks_exact(per_chunk).fold(0.0f64, |acc, p| acc + f64::from(p[i])) as f32;
     for (k, out) in b_h_grad.iter_mut().enumerate() {
@@ -356,36 +388,37 @@ fn reduce_chunk_sums(partials: &[f32], b_h_grad: &mut [f32], w_o_grad: &mut [f32
     }
 }
 
-/// Checks the shapes shared by [`backward_hidden`] and [`output_layer_step`];
-/// returns (H, C).
-fn check_backward_shapes(w_o_t: &[f32], b_h_grad: &[f32], w_o_grad: &[f32]) -> (usize, usize) {
-    let h = b_h_grad.len();
-    let c = w_o_t.len() / h.max(1);
-    assert!(h > 0 && c > 0 && w_o_t.len() == c * h && w_o_grad.len() == h * c, "weights do not match");
-    (h, c)
+/// Checks the gradient buffers against `shape`.
+fn check_gradient_shapes(shape: Shape, w_o_t: &[f32], grads: &OutputGrads<'_>) {
+    let (h, c) = (shape.hidden, shape.classes);
+    assert!(h > 0 && c > 0 && w_o_t.len() == c * h, "W_oᵀ is not {c} × {h}");
+    assert!(grads.hidden_bias.len() == h && grads.output_weights.len() == h * c, "gradients are not {h} and {h} × {c}");
 }
 
-/// The backward pass between δ and `∂W_h = Xᵀ·dZ`, over `T` training rows.
+/// The backward pass between δ and `∂W_h = Xᵀ·dZ`, over the T =
+/// `shape.train_rows` training rows that `hidden` and `delta` hold.
 ///
 /// Writes `hidden ← (δ·W_oᵀ) ⊙ 1[hidden > 0]` (A becomes dZ, in place),
-/// `b_h_grad = Σ_rows dZ` and `w_o_grad = Aᵀ·δ` `(H, C)`. Rows are summed
-/// in f32 within chunks of [`sum_chunk_rows`]`(T)`, the chunk sums then added in
-/// f64 in chunk order. `partials` holds at least [`partials_len`]`(T, H, C)`
+/// `grads.hidden_bias = Σ_rows dZ` and `grads.output_weights = Aᵀ·δ`
+/// `(H, C)`. Rows are summed in f32 within chunks of
+/// [`sum_chunk_rows`]`(T)`, the chunk sums then added in f64 in chunk
+/// order. `grads.partials` holds at least [`partials_len`]`(T, H, C)`
 /// values.
+///
+/// # Panics
+/// If a buffer does not match `shape`.
 pub fn backward_hidden(
     path: SimdPath,
+    shape: Shape,
     hidden: &mut [f32],
     delta: &[f32],
     w_o_t: &[f32],
-    b_h_grad: &mut [f32],
-    w_o_grad: &mut [f32],
-    partials: &mut [f32],
+    grads: OutputGrads<'_>,
 ) {
-    let (h, c) = check_backward_shapes(w_o_t, b_h_grad, w_o_grad);
-    assert!(hidden.len().is_multiple_of(h), "activations are not whole rows");
-    let t = hidden.len() / h;
-    assert_eq!(delta.len(), t * c, "δ is not {t} rows of {c}");
-    let partials = chunk_sums(partials, t, h, c);
+    check_gradient_shapes(shape, w_o_t, &grads);
+    let Shape { train_rows: t, hidden: h, classes: c, .. } = shape;
+    assert!(hidden.len() == t * h && delta.len() == t * c, "activations and δ are not {t} rows of {h} and {c}");
+    let partials = chunk_sums(grads.partials, t, h, c);
     let chunk = sum_chunk_rows(t);
     hidden
         .par_chunks_mut(h * chunk)
@@ -393,9 +426,9 @@ pub fn backward_hidden(
         .zip(partials.par_chunks_mut((c + 1) * h))
         .for_each(|((a, d), sums)| {
             sums.fill(0.0);
-            add_backward_rows(path, a, d, w_o_t, sums);
+            add_backward_rows(path, a, d, w_o_t, sums, h, c);
         });
-    reduce_chunk_sums(partials, b_h_grad, w_o_grad);
+    reduce_chunk_sums(partials, grads.hidden_bias, grads.output_weights, h, c);
 }
 
 /// The output layer's parameters as the fused passes read them.
@@ -409,9 +442,11 @@ pub struct OutputWeights<'a> {
     pub output_bias: &'a [f32],
 }
 
-/// Per-row results of a forward pass over N rows.
+/// The per-row buffers of a pass over N rows, all changed in place.
 #[derive(Debug)]
-pub struct RowOutputs<'a> {
+pub struct RowBuffers<'a> {
+    /// Z in; A out, or for training rows after a backward pass dZ.  (N, H)
+    pub hidden: &'a mut [f32],
     /// Logits, then δ (training rows) or p (the rest).  (N, C)
     pub logits: &'a mut [f32],
     /// −log p_label.  (N)
@@ -420,118 +455,132 @@ pub struct RowOutputs<'a> {
     pub class: &'a mut [u8],
 }
 
-/// One chunk of [`output_layer_step`]: blocks of [`TRAIN_BLOCK`] rows go forward
-/// (A, logits, softmax, δ of the first `train_rows`) and, for their training
-/// rows, straight back (∂W_o and ∂b_h sums, dZ over A) while they are in
-/// cache. Each piece is its own multiversioned function: inlined into one,
-/// the logits' ten accumulators were spilled to the stack, and the spills
-/// stalled on loads of W_oᵀ whose addresses matched theirs modulo 4 KB,
-/// in some builds and not others (10 against 6 cycles per element).
-#[allow(clippy::too_many_arguments)]
+impl RowBuffers<'_> {
+    /// The buffers of rows `start..` and of the rows before them, as two.
+    fn split_at(self, start: usize, (h, c): (usize, usize)) -> (Self, Self) {
+        let (a, a_rest) = self.hidden.split_at_mut(start * h);
+        let (z, z_rest) = self.logits.split_at_mut(start * c);
+        let (loss, loss_rest) = self.loss.split_at_mut(start);
+        let (class, class_rest) = self.class.split_at_mut(start);
+        (
+            RowBuffers { hidden: a, logits: z, loss, class },
+            RowBuffers { hidden: a_rest, logits: z_rest, loss: loss_rest, class: class_rest },
+        )
+    }
+}
+
+/// The output layer's gradients and the chunk sums they are made from.
+#[derive(Debug)]
+pub struct OutputGrads<'a> {
+    /// ∂L/∂b_h  (H).
+    pub hidden_bias: &'a mut [f32],
+    /// ∂L/∂W_o  (H, C).
+    pub output_weights: &'a mut [f32],
+    /// Room for the chunk sums: at least [`partials_len`]`(T, H, C)` values.
+    pub partials: &'a mut [f32],
+}
+
+/// One chunk of [`output_layer_step`], `shape` its own rows: blocks of
+/// [`TRAIN_BLOCK`] rows go forward (A, logits, softmax, δ = (p − y)·`inv_n`
+/// of the first `shape.train_rows`) and, for their
+/// training rows, straight back (∂W_o and ∂b_h sums, dZ over A) while they
+/// are in cache. Each piece is its own multiversioned function: inlined
+/// into one, the logits' ten accumulators were spilled to the stack, and
+/// the spills stalled on loads of W_oᵀ whose addresses matched theirs
+/// modulo 4 KB, in some builds and not others (10 against 6 cycles per
+/// element).
 fn train_chunk(
     path: SimdPath,
-    hidden: &mut [f32],
+    shape: Shape,
+    inv_n: f32,
+    rows: RowBuffers<'_>,
     w: &OutputWeights<'_>,
     labels: &[u8],
-    logits: &mut [f32],
-    loss: &mut [f32],
-    class: &mut [u8],
-    train_rows: usize,
-    inv_n: f32,
     sums: &mut [f32],
 ) {
-    let (h, c) = (w.hidden_bias.len(), w.output_bias.len());
+    let Shape { train_rows, hidden: h, classes: c, .. } = shape;
     sums.fill(0.0);
-    let blocks = hidden
+    let blocks = rows
+        .hidden
         .chunks_mut(TRAIN_BLOCK * h)
-        .zip(logits.chunks_mut(TRAIN_BLOCK * c))
+        .zip(rows.logits.chunks_mut(TRAIN_BLOCK * c))
         .zip(labels.chunks(TRAIN_BLOCK))
-        .zip(loss.chunks_mut(TRAIN_BLOCK))
-        .zip(class.chunks_mut(TRAIN_BLOCK));
+        .zip(rows.loss.chunks_mut(TRAIN_BLOCK))
+        .zip(rows.class.chunks_mut(TRAIN_BLOCK));
     for (i, ((((a, z), labels), loss), class)) in blocks.enumerate() {
         let own_train = train_rows.saturating_sub(i * TRAIN_BLOCK).min(labels.len());
-        hidden_rows_and_logits(path, a, w.hidden_bias, w.transposed, z);
+        hidden_rows_and_logits(path, a, w.hidden_bias, w.transposed, z, h, c);
         softmax_rows(path, z, w.output_bias, labels, loss, class, own_train, inv_n);
-        add_backward_rows(path, &mut a[..own_train * h], &z[..own_train * c], w.transposed, sums);
+        add_backward_rows(path, &mut a[..own_train * h], &z[..own_train * c], w.transposed, sums, h, c);
     }
 }
 
 /// The training step's whole output layer after `Z = X·W_h`, in one sweep:
-/// [`forward_output`] over all N rows (δ for the first `train_rows`, scaled
-/// by `inv_n`), then [`backward_hidden`] over the training rows, with the
-/// same results to the bit, but each block of rows taken from Z to dZ
-/// while it is in cache. `partials` holds at least
-/// [`partials_len`]`(train_rows, H, C)` values.
-#[allow(clippy::too_many_arguments)]
+/// [`forward_output`] over all N rows (δ for the first T), then
+/// [`backward_hidden`] over the T training rows, with the same results to
+/// the bit, but each block of rows taken from Z to dZ while it is in cache.
+///
+/// # Panics
+/// If a buffer does not match `shape`, a label is not below C, or there
+/// are no training rows.
 pub fn output_layer_step(
     path: SimdPath,
-    hidden: &mut [f32],
+    shape: Shape,
+    rows: RowBuffers<'_>,
     w: &OutputWeights<'_>,
     labels: &[u8],
-    out: RowOutputs<'_>,
-    train_rows: usize,
-    inv_n: f32,
-    b_h_grad: &mut [f32],
-    w_o_grad: &mut [f32],
-    partials: &mut [f32],
+    grads: OutputGrads<'_>,
 ) {
-    #[rustfmt::skip]
-    output_layer_step_tasks(path, hidden, w, labels, out, train_rows, inv_n, b_h_grad, w_o_grad, partials, Tasks::NONE);
+    output_layer_step_tasks(path, shape, rows, w, labels, grads, Tasks::NONE);
 }
 
 /// [`output_layer_step`], each chunk (and the forward pass of the held-out rows,
 /// and the reduction of the chunk sums) reported to `tasks`.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn output_layer_step_tasks<C: PhaseClock>(
     path: SimdPath,
-    hidden: &mut [f32],
+    shape: Shape,
+    rows: RowBuffers<'_>,
     w: &OutputWeights<'_>,
     labels: &[u8],
-    out: RowOutputs<'_>,
-    train_rows: usize,
-    inv_n: f32,
-    b_h_grad: &mut [f32],
-    w_o_grad: &mut [f32],
-    partials: &mut [f32],
+    grads: OutputGrads<'_>,
     tasks: Tasks<'_, C>,
 ) {
-    let (h, c) = check_backward_shapes(w.transposed, b_h_grad, w_o_grad);
-    let n = labels.len();
-    check_forward_shapes(hidden, w, labels, &out);
-    assert!(train_rows <= n, "{train_rows} training rows of {n}");
+    check_forward_shapes(shape, &rows, w, labels);
+    check_gradient_shapes(shape, w.transposed, &grads);
+    let Shape { rows: n, train_rows, hidden: h, classes: c } = shape;
+    assert!(train_rows > 0, "a training step needs training rows");
     // The chunks that hold training rows go forward and back; the rows
     // after them (held-out rows) only forward.
     let chunk = sum_chunk_rows(train_rows);
     let split = n.min(train_rows.div_ceil(chunk) * chunk);
-    let (a_train, a_rest) = hidden.split_at_mut(split * h);
-    let (z_train, z_rest) = out.logits.split_at_mut(split * c);
+    let (train, rest) = rows.split_at(split, (h, c));
     let (y_train, y_rest) = labels.split_at(split);
-    let (loss_train, loss_rest) = out.loss.split_at_mut(split);
-    let (class_train, class_rest) = out.class.split_at_mut(split);
-    let partials = chunk_sums(partials, train_rows, h, c);
+    let partials = chunk_sums(grads.partials, train_rows, h, c);
+    let inv_n = shape.delta_scale();
     rayon::join(
         || {
-            a_train
+            train
+                .hidden
                 .par_chunks_mut(h * chunk)
-                .zip(z_train.par_chunks_mut(c * chunk))
+                .zip(train.logits.par_chunks_mut(c * chunk))
                 .zip(y_train.par_chunks(chunk))
-                .zip(loss_train.par_chunks_mut(chunk))
-                .zip(class_train.par_chunks_mut(chunk))
+                .zip(train.loss.par_chunks_mut(chunk))
+                .zip(train.class.par_chunks_mut(chunk))
                 .zip(partials.par_chunks_mut((c + 1) * h))
                 .enumerate()
                 .for_each(|(i, (((((a, z), y), loss), class), sums))| {
-                    let own_train = train_rows.saturating_sub(i * chunk);
-                    tasks.run(|| train_chunk(path, a, w, y, z, loss, class, own_train, inv_n, sums));
+                    let own = shape.with_rows(y.len(), train_rows.saturating_sub(i * chunk).min(y.len()));
+                    let rows = RowBuffers { hidden: a, logits: z, loss, class };
+                    tasks.run(|| train_chunk(path, own, inv_n, rows, w, y, sums));
                 });
         },
         || {
             if !y_rest.is_empty() {
-                let rest = RowOutputs { logits: z_rest, loss: loss_rest, class: class_rest };
-                tasks.run(|| forward_output(path, a_rest, w, y_rest, rest, 0, 0.0));
+                tasks.run(|| forward_output(path, shape.with_rows(y_rest.len(), 0), rest, w, y_rest));
             }
         },
     );
-    tasks.run(|| reduce_chunk_sums(partials, b_h_grad, w_o_grad));
+    tasks.run(|| reduce_chunk_sums(partials, grads.hidden_bias, grads.output_weights, h, c));
 }
 
 #[cfg(test)]
@@ -554,10 +603,10 @@ mod tests {
             let z: Vec<f32> = (0..rows * h).map(|_| next()).collect();
             for path in SimdPath::available() {
                 let (mut together, mut logits) = (z.clone(), vec![0.0; rows * 10]);
-                hidden_rows_and_logits(path, &mut together, &b_h, &w_o_t, &mut logits);
+                hidden_rows_and_logits(path, &mut together, &b_h, &w_o_t, &mut logits, h, 10);
                 for r in 0..rows {
                     let (mut alone, mut one) = (z[r * h..(r + 1) * h].to_vec(), vec![0.0; 10]);
-                    hidden_rows_and_logits(path, &mut alone, &b_h, &w_o_t, &mut one);
+                    hidden_rows_and_logits(path, &mut alone, &b_h, &w_o_t, &mut one, h, 10);
                     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                     assert_eq!(
                         bits(&logits[r * 10..(r + 1) * 10]),

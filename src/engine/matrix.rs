@@ -370,13 +370,16 @@ impl BlockPtr {
 /// (each column block packs all of A, `m×k`), so the operand that every
 /// block must pack again is the smaller one.
 ///
-/// Results are bit-identical for any thread count when `α = 1` and `β = 0`
-/// (every call the engine makes): matrixmultiply computes each element of C
-/// as the same sequence of fused multiply-adds over the same `k` chunks
-/// whichever block and micro-tile it falls in, and with `α = 1`, `β = 0`
-/// its edge-tile path stores that value unchanged. For other `α`, `β` the
-/// split does not depend on the thread count, so results stay reproducible
-/// there too. `tests/determinism.rs` checks 1, 2 and 3 threads.
+/// Results are bit-identical for any thread count, for any `α` and `β`:
+/// every block but the last is a whole number of 16-wide tiles, and every
+/// matrixmultiply kernel's tile (4, 8 or 16 on a side) divides 16, so each
+/// element of C falls in the same kind of tile (whole, or the matrix's own
+/// edge) whatever the split, and each kind computes an element as one fixed
+/// sequence over the full `k`: the same products in the same `k` chunks,
+/// then `α` and `β` applied the same way. (A block edge inside a tile
+/// would move elements between the whole-tile and the edge-tile code,
+/// which apply `β` with different roundings.) `tests/determinism.rs` checks
+/// non-exact `α`, `β` on 1 to 5 threads.
 pub fn gemm_par(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) {
     gemm_par_tasks(alpha, a, b, beta, c, Tasks::NONE);
 }
@@ -394,7 +397,7 @@ pub(crate) fn gemm_par_tasks<C: PhaseClock>(
     use rayon::prelude::*;
     let (m, n, k) = (c.rows, c.cols, a.cols);
     check_shapes(&a, &b, m, n);
-    let parts = if alpha == 1.0 && beta == 0.0 { rayon::current_num_threads() } else { 8 };
+    let parts = rayon::current_num_threads();
     let by_rows = m >= n;
     let along = if by_rows { m } else { n };
     // Blocks of whole micro-tiles (16 covers every matrixmultiply kernel).
@@ -419,4 +422,46 @@ pub(crate) fn gemm_par_tasks<C: PhaseClock>(
             }
         })
     });
+}
+
+/// `C ← α·A·B + β·C` for a row-major `C` `(m, n)` held in `c`, split into
+/// blocks of whole rows, one per rayon thread, with `companion` (another
+/// `m × n` buffer, such as the parameters a velocity C updates) split
+/// alike: each task runs its block's `sgemm`, then `then(c_block,
+/// companion_block)` on the same thread, so the block needs no second
+/// hand-off to the threads and is read back while it is still warm.
+///
+/// Row blocks are whole 16-row tiles, as in [`gemm_par`], so the results
+/// are the bits of one unsplit call for any thread count and any `α`, `β`.
+/// Splitting by rows packs all of `B` once per block; the caller uses it
+/// where `B` is small (the momentum fold's `dZ`, `T × H` for `T ≤ 64`).
+/// `tasks` gets each block's GEMM span, `then_tasks` each `then` span.
+pub(crate) fn gemm_rows_then<C: PhaseClock, D: PhaseClock>(
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    (c, companion): (&mut [f32], &mut [f32]),
+    (tasks, then_tasks): (Tasks<'_, C>, Tasks<'_, D>),
+    then: impl Fn(&mut [f32], &mut [f32]) + Sync,
+) {
+    use rayon::prelude::*;
+    let (m, n, k) = (a.rows, b.cols, a.cols);
+    check_shapes(&a, &b, m, n);
+    assert!(c.len() == m * n && companion.len() == m * n, "C and its companion are not {m} rows of {n}");
+    let parts =
+        if m.saturating_mul(n).saturating_mul(k) < PARALLEL_MIN_MACS { 1 } else { rayon::current_num_threads() };
+    let block = m.div_ceil(parts.clamp(1, MAX_BLOCKS)).next_multiple_of(16).max(1);
+    let run = |start: usize, c: &mut [f32], other: &mut [f32]| {
+        let rows = c.len() / n.max(1);
+        tasks.run(|| gemm(alpha, a.row_range(start, rows), b, beta, MatMut::from_slice(c, rows, n)));
+        then_tasks.run(|| then(c, other));
+    };
+    if block >= m || n == 0 {
+        return run(0, c, companion);
+    }
+    c.par_chunks_mut(block * n)
+        .zip(companion.par_chunks_mut(block * n))
+        .enumerate()
+        .for_each(|(i, (c, other))| run(i * block, c, other));
 }

@@ -13,7 +13,7 @@
 //! inputs, H hidden units, C classes.
 
 use crate::engine::layout::{Layout, Tensor};
-use crate::engine::matrix::{MatMut, MatRef, gemm_par_tasks};
+use crate::engine::matrix::{MatMut, MatRef, gemm_par_tasks, gemm_rows_then};
 use crate::engine::phase::{Tasks, timed};
 use crate::engine::rng::Rng;
 use crate::engine::simd::SimdPath;
@@ -152,9 +152,9 @@ impl Network {
     pub fn forward(&self, ws: &mut Workspace, x: MatRef<'_>, labels: &[u8], train_rows: usize) {
         self.hidden_gemm(ws, x, labels, train_rows, &mut ());
         let (path, n) = (ws.simd, x.rows());
-        let (hidden, weights, out, _) = ws.output_layer(&self.params, n);
-        let inv_n = if train_rows == 0 { 0.0 } else { 1.0 / train_rows as f32 };
-        fused::forward_output(path, hidden, &weights, labels, out, train_rows, inv_n);
+        let shape = fused::Shape { rows: n, train_rows, hidden: self.layout.hidden, classes: self.layout.classes };
+        let (rows, weights, _) = ws.output_layer(&self.params, n);
+        fused::forward_output(path, shape, rows, &weights, labels);
         ws.delta_rows = train_rows;
     }
 
@@ -270,7 +270,7 @@ impl Network {
         // W_oᵀ, the layout the fused passes read (10,000 values at the
         // course's size: microseconds).
         let (w_o, w_o_t) = (&self.params[l.range(Tensor::OutputWeights)], &mut ws.w_o_t);
-        timed(clock, Phase::OutputLayer, |_| fused::transpose_output_weights(w_o, l.classes, w_o_t));
+        timed(clock, Phase::OutputLayer, |_| fused::transpose_output_weights(w_o, l.hidden, l.classes, w_o_t));
     }
 
     /// Gradients of the mean loss over the `T` training rows of the last
@@ -308,10 +308,12 @@ impl Network {
         let [_, g_b_h, g_w_o, _] = l.split_mut(&mut self.grads);
         let hidden = &mut ws.hidden[..t * l.hidden];
         let delta = &ws.logits[..t * l.classes];
-        let (w_o_t, sums) = (&ws.w_o_t, &mut ws.backward_sums);
+        let (w_o_t, partials) = (&ws.w_o_t, &mut ws.backward_sums[..]);
         // dZ = (δ·W_oᵀ) ⊙ 1[A > 0] over A  (T, H);  ∂L/∂b_h = Σ_rows dZ  (H);
         // ∂L/∂W_o = Aᵀ·δ  (H, C): one sweep over the rows (see engine::fused).
-        fused::backward_hidden(path, hidden, delta, w_o_t, g_b_h, g_w_o, sums);
+        let shape = fused::Shape { rows: t, train_rows: t, hidden: l.hidden, classes: l.classes };
+        let grads = fused::OutputGrads { hidden_bias: g_b_h, output_weights: g_w_o, partials };
+        fused::backward_hidden(path, shape, hidden, delta, w_o_t, grads);
         ws.dz_rows = t;
         self.weight_grads(ws, x, &mut (), None);
     }
@@ -339,8 +341,12 @@ impl Network {
         timed(clock, Phase::HiddenWeightGrad, |tasks| match fold {
             None => gemm_par_tasks(1.0, x.t(), dz, 0.0, MatMut::from_slice(g_w_h, l.inputs, l.hidden), tasks),
             Some(h) => {
-                let v = MatMut::from_slice(v_w_h, l.inputs, l.hidden);
-                gemm_par_tasks(h.learning_rate, x.t(), dz, h.momentum, v, tasks)
+                // Each block of v goes on to `W_h ← W_h − v` in the same
+                // task, still warm: no second pass over the threads.
+                let w_h = &mut self.params[l.range(Tensor::HiddenWeights)];
+                let both = (tasks, tasks.in_phase(Phase::Update));
+                let apply = |v: &mut [f32], w: &mut [f32]| passes::apply_velocity_chunk(path, w, v);
+                gemm_rows_then(h.learning_rate, x.t(), dz, h.momentum, (v_w_h, w_h), both, apply)
             }
         });
     }
@@ -417,11 +423,11 @@ impl Network {
         let l = self.layout;
         let (path, n) = (ws.simd, x.rows());
         let [_, g_b_h, g_w_o, _] = l.split_mut(&mut self.grads);
-        let (hidden, weights, out, sums) = ws.output_layer(&self.params, n);
+        let shape = fused::Shape { rows: n, train_rows, hidden: l.hidden, classes: l.classes };
+        let (rows, weights, partials) = ws.output_layer(&self.params, n);
+        let grads = fused::OutputGrads { hidden_bias: g_b_h, output_weights: g_w_o, partials };
         timed(clock, Phase::OutputLayer, |tasks| {
-            let inv_n = 1.0 / train_rows as f32;
-            #[rustfmt::skip]
-            fused::output_layer_step_tasks(path, hidden, &weights, labels, out, train_rows, inv_n, g_b_h, g_w_o, sums, tasks);
+            fused::output_layer_step_tasks(path, shape, rows, &weights, labels, grads, tasks);
         });
         ws.delta_rows = train_rows;
         ws.dz_rows = train_rows;
@@ -438,12 +444,12 @@ impl Network {
     }
 
     /// The update after a backward pass that folded W_h's momentum into its
-    /// GEMM: `W_h ← W_h − v_W_h`, and the usual update of the other tensors.
+    /// GEMM and applied it (`W_h ← W_h − v_W_h`): the usual update of the
+    /// other tensors.
     fn update_after_fold<C: PhaseClock>(&mut self, path: SimdPath, hyper: MomentumSgd, tasks: Tasks<'_, C>) {
         let split = self.layout.range(Tensor::HiddenWeights).end;
-        let (w_h, rest) = self.params.split_at_mut(split);
-        let (v_w_h, v_rest) = self.velocity.split_at_mut(split);
-        passes::apply_velocity_tasks(path, w_h, v_w_h, tasks);
+        let rest = &mut self.params[split..];
+        let v_rest = &mut self.velocity[split..];
         let (lr, momentum) = (hyper.learning_rate, hyper.momentum);
         passes::momentum_update_tasks(path, rest, v_rest, &self.grads[split..], lr, momentum, tasks);
     }

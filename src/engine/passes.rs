@@ -289,7 +289,8 @@ pub(crate) fn momentum_update_tasks<C: PhaseClock>(
 }
 
 multiversion! {
-    fn apply_velocity_chunk(params: &mut [f32], velocity: &[f32]) {
+    /// `w ← w − v` over one chunk, on the calling thread.
+    pub(crate) fn apply_velocity_chunk(params: &mut [f32], velocity: &[f32]) {
         for (w, &v) in params.iter_mut().zip(velocity) {
             *w -= v;
         }

@@ -122,6 +122,12 @@ impl Tasks<'static, ()> {
 }
 
 impl<C: PhaseClock> Tasks<'_, C> {
+    /// The same clock, for tasks of `phase` that run inside another
+    /// phase's loop (the update fused into the ∂W_h GEMM's tasks).
+    pub(crate) fn in_phase(self, phase: Phase) -> Self {
+        Tasks { phase, ..self }
+    }
+
     /// Runs one task, reporting its span when the clock takes spans.
     #[inline(always)]
     pub(crate) fn run<R>(self, f: impl FnOnce() -> R) -> R {

@@ -92,19 +92,20 @@ impl Workspace {
         &'a mut self,
         params: &'a [f32],
         n: usize,
-    ) -> (&'a mut [f32], fused::OutputWeights<'a>, fused::RowOutputs<'a>, &'a mut [f32]) {
+    ) -> (fused::RowBuffers<'a>, fused::OutputWeights<'a>, &'a mut [f32]) {
         let l = self.layout;
         let weights = fused::OutputWeights {
             hidden_bias: &params[l.range(Tensor::HiddenBias)],
             transposed: &self.w_o_t,
             output_bias: &params[l.range(Tensor::OutputBias)],
         };
-        let out = fused::RowOutputs {
+        let rows = fused::RowBuffers {
+            hidden: &mut self.hidden[..n * l.hidden],
             logits: &mut self.logits[..n * l.classes],
             loss: &mut self.row_loss[..n],
             class: &mut self.row_class[..n],
         };
-        (&mut self.hidden[..n * l.hidden], weights, out, &mut self.backward_sums)
+        (rows, weights, &mut self.backward_sums)
     }
 
     /// The most rows one pass may have.

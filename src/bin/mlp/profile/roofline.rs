@@ -50,20 +50,21 @@ pub fn phase_cost(layout: Layout, t: usize, phase: Phase) -> Cost {
         }
         // ∂b_o = Σδ: read δ, write C sums.
         Phase::OutputBiasGrad => (n * c, n * c + c),
-        // ∂W_h = Xᵀ·dZ (folded: v ← γ·v + α·Xᵀ·dZ, which also reads v).
+        // ∂W_h = Xᵀ·dZ. Folded: v ← γ·v + α·Xᵀ·dZ, which also reads v,
+        // and each block's tasks then apply W_h ← W_h − v (read and write
+        // W_h; v is still warm), so that pass's time is this phase's.
         Phase::HiddenWeightGrad => {
-            let fold_extra = if fold { 3.0 * d * h } else { 0.0 };
-            (2.0 * n * d * h + fold_extra, n * d + n * h + d * h * if fold { 2.0 } else { 1.0 })
+            if fold {
+                (2.0 * n * d * h + 4.0 * d * h, n * d + n * h + 4.0 * d * h)
+            } else {
+                (2.0 * n * d * h, n * d + n * h + d * h)
+            }
         }
         // v ← γ·v + α·g; w ← w − v: 4 flops, 3 reads and 2 writes per
-        // parameter; after a fold W_h only takes w ← w − v (2 reads, 1 write).
+        // parameter; after a fold only the tensors other than W_h.
         Phase::Update => {
-            if fold {
-                let w_h = d * h;
-                (w_h + 4.0 * (params - w_h), 3.0 * w_h + 5.0 * (params - w_h))
-            } else {
-                (4.0 * params, 5.0 * params)
-            }
+            let updated = if fold { params - d * h } else { params };
+            (4.0 * updated, 5.0 * updated)
         }
     };
     Cost { flops, bytes: 4.0 * floats }
