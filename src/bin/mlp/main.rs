@@ -41,6 +41,7 @@ mod json;
 mod json_read;
 #[cfg(test)]
 mod json_tests;
+mod measured;
 mod output;
 mod peak;
 mod plan;

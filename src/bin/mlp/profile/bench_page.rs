@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use crate::args::BenchArgs;
-use crate::bench::{Measured, ceiling_samples_per_second};
+use crate::measured::{Measured, ceiling_samples_per_second};
 use crate::plot::{LinePlot, Series, Style, escape};
 use crate::profile::chart::{Line, log_log};
 use crate::report::page::page;

@@ -11,6 +11,7 @@
 pub mod bench_page;
 pub mod chart;
 pub mod page;
+pub mod results;
 pub mod roofline;
 pub mod timeline;
 pub mod trace;
@@ -19,11 +20,12 @@ use std::time::Instant;
 
 use crate::args::BenchArgs;
 use crate::args::BenchCommand;
-use crate::bench::{Timing, bench_data, warn_if_debug};
+use crate::bench::{bench_data, warn_if_debug};
 use crate::error::{CliError, CliResult};
 use crate::json::Json;
+use crate::measured::Timing;
 use crate::output::{RunFolder, write_atomic};
-use crate::peak::{self, Bandwidth, Peak};
+use crate::peak;
 use crate::system::with_threads;
 use crate::system::{build_profile, cores, cpu_line, cpu_model};
 use mlp_engine::data::{CLASSES, FEATURES};
@@ -31,67 +33,9 @@ use mlp_engine::engine::layout::Layout;
 use mlp_engine::engine::matrix::MatRef;
 use mlp_engine::engine::simd::SimdPath;
 use mlp_engine::engine::{MomentumSgd, Network, Phase, Workspace, fused};
-use roofline::{Bound, PhasePoint, Roofs, phase_cost};
+use results::{Machine, SizeProfile};
+use roofline::{Bound, PhasePoint, phase_cost};
 use trace::{Recorder, Recording};
-
-/// Steps of each size that the timeline of the page shows.
-pub const TIMELINE_STEPS: usize = 3;
-
-/// The machine and build the profile ran on, and its two roofs.
-pub struct Machine {
-    pub cpu: String,
-    pub threads: usize,
-    pub build: &'static str,
-    pub passes: &'static str,
-    pub peak: Peak,
-    pub bandwidth: Bandwidth,
-}
-
-impl Machine {
-    pub fn roofs(&self) -> Roofs {
-        Roofs { peak_gflops: self.peak.gflops, bandwidth_gbs: self.bandwidth.roof_gbs() }
-    }
-}
-
-/// One batch size, profiled.
-pub struct SizeProfile {
-    pub batch: usize,
-    /// Whether the batch is all the rows (full batch).
-    pub full: bool,
-    /// Each phase's median seconds per step, with its cost.
-    pub points: Vec<PhasePoint>,
-    /// Steps without instrumentation and with it, alternating.
-    pub plain: Timing,
-    pub traced: Timing,
-    pub recorder: Recorder,
-}
-
-impl SizeProfile {
-    pub fn name(&self) -> String {
-        if self.full { format!("full batch ({})", self.batch) } else { format!("batch {}", self.batch) }
-    }
-
-    /// What recording costs: the traced step's median over the plain one's, minus 1.
-    pub fn overhead(&self) -> f64 {
-        self.traced.median / self.plain.median - 1.0
-    }
-
-    /// The sum of the phases' medians, seconds.
-    pub fn phases_seconds(&self) -> f64 {
-        self.points.iter().map(|p| p.seconds).sum()
-    }
-
-    /// Steps timed of each kind.
-    pub fn plain_steps(&self) -> usize {
-        self.recorder.steps().len()
-    }
-
-    /// The steps the page's timeline shows: the last few recorded.
-    pub fn timeline_steps(&self) -> std::ops::Range<usize> {
-        let n = self.recorder.steps().len();
-        n.saturating_sub(TIMELINE_STEPS)..n
-    }
-}
 
 /// Runs `mlp profile`: measures, prints, writes the folder.
 pub fn profile(b: &BenchCommand) -> CliResult<()> {

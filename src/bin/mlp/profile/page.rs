@@ -7,9 +7,10 @@ use std::fmt::Write;
 
 use crate::args::BenchArgs;
 use crate::plot::escape;
+use crate::profile::results::{Machine, SizeProfile, TIMELINE_STEPS};
 use crate::profile::roofline::{self, Bound};
+use crate::profile::timeline;
 use crate::profile::trace::phase_label;
-use crate::profile::{Machine, SizeProfile, TIMELINE_STEPS, timeline};
 use crate::report::page::page;
 use mlp_engine::data::{CLASSES, FEATURES};
 
