@@ -72,12 +72,12 @@ fn step_allocations(train_rows: usize) -> (usize, usize, usize) {
     let mut net = Network::new(layout, 2, 1e-5);
     let mut ws = Workspace::new(layout, rows, train_rows);
     let xv = MatRef::from_slice(&x, rows, 784);
-    let hyper = MomentumSgd::default();
+    let optimizer = MomentumSgd::default();
     for _ in 0..2 {
-        net.step(&mut ws, xv, &y, train_rows, hyper);
+        net.step(&mut ws, xv, &y, train_rows, optimizer);
     }
-    let figures = count(|| net.step(&mut ws, xv, &y, train_rows, hyper));
-    let again = count(|| net.step(&mut ws, xv, &y, train_rows, hyper));
+    let figures = count(|| net.step(&mut ws, xv, &y, train_rows, optimizer));
+    let again = count(|| net.step(&mut ws, xv, &y, train_rows, optimizer));
     assert_eq!(figures, again, "two warmed-up steps at T={train_rows} allocated differently");
     figures
 }

@@ -57,14 +57,14 @@ fn ten_fast_steps_follow_the_reference_loss_curve() {
     let mut rng = Rng::new(8);
     let x = pixels(&mut rng, n, d);
     let y = labels(&mut rng, n, c);
-    let hyper = MomentumSgd { learning_rate: 0.5, momentum: 0.9 };
+    let optimizer = MomentumSgd { learning_rate: 0.5, momentum: 0.9 };
     let mut fast = Network::new(layout, 9, 1e-5);
     let mut reference = RefNetwork::from_f32(layout, fast.params(), 1e-5);
     let mut ws = Workspace::new(layout, n, n);
     let xr = RefMat::from_f32(n, d, &x);
     let mut losses = Vec::new();
     for step in 0..10 {
-        fast.step(&mut ws, MatRef::from_slice(&x, n, d), &y, n, hyper);
+        fast.step(&mut ws, MatRef::from_slice(&x, n, d), &y, n, optimizer);
         let got = ws.metrics(0..n).loss;
         let want = reference.step(&xr, &y, 0.5, 0.9).loss;
         losses.push(want);

@@ -352,12 +352,12 @@ impl Network {
     }
 
     /// `v ← γ·v + α·g; W ← W − v` over the whole flat buffers.
-    pub fn update(&mut self, path: SimdPath, hyper: MomentumSgd) {
-        self.update_tasks(path, hyper, Tasks::NONE);
+    pub fn update(&mut self, path: SimdPath, optimizer: MomentumSgd) {
+        self.update_tasks(path, optimizer, Tasks::NONE);
     }
 
-    fn update_tasks<C: PhaseClock>(&mut self, path: SimdPath, hyper: MomentumSgd, tasks: Tasks<'_, C>) {
-        let (lr, momentum) = (hyper.learning_rate, hyper.momentum);
+    fn update_tasks<C: PhaseClock>(&mut self, path: SimdPath, optimizer: MomentumSgd, tasks: Tasks<'_, C>) {
+        let (lr, momentum) = (optimizer.learning_rate, optimizer.momentum);
         passes::momentum_update_tasks(path, &mut self.params, &mut self.velocity, &self.grads, lr, momentum, tasks);
     }
 
@@ -369,8 +369,15 @@ impl Network {
     ///
     /// The metrics of every row, taken with the parameters before the
     /// update, are then in `ws` (see [`Workspace::metrics`]).
-    pub fn step(&mut self, ws: &mut Workspace, x: MatRef<'_>, labels: &[u8], train_rows: usize, hyper: MomentumSgd) {
-        self.step_timed(ws, x, labels, train_rows, hyper, &mut ());
+    pub fn step(
+        &mut self,
+        ws: &mut Workspace,
+        x: MatRef<'_>,
+        labels: &[u8],
+        train_rows: usize,
+        optimizer: MomentumSgd,
+    ) {
+        self.step_timed(ws, x, labels, train_rows, optimizer, &mut ());
     }
 
     /// [`step`](Self::step), reporting each phase's time to `clock`.
@@ -380,10 +387,10 @@ impl Network {
         x: MatRef<'_>,
         labels: &[u8],
         train_rows: usize,
-        hyper: MomentumSgd,
+        optimizer: MomentumSgd,
         clock: &mut C,
     ) {
-        self.step_timed_inspected(ws, x, labels, train_rows, hyper, clock, |_, _| true);
+        self.step_timed_inspected(ws, x, labels, train_rows, optimizer, clock, |_, _| true);
     }
 
     /// [`step`](Self::step) that shows the batch's metrics before anything
@@ -398,10 +405,10 @@ impl Network {
         x: MatRef<'_>,
         labels: &[u8],
         train_rows: usize,
-        hyper: MomentumSgd,
+        optimizer: MomentumSgd,
         inspect: impl FnOnce(&Network, &Workspace) -> bool,
     ) -> bool {
-        self.step_timed_inspected(ws, x, labels, train_rows, hyper, &mut (), inspect)
+        self.step_timed_inspected(ws, x, labels, train_rows, optimizer, &mut (), inspect)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -411,7 +418,7 @@ impl Network {
         x: MatRef<'_>,
         labels: &[u8],
         train_rows: usize,
-        hyper: MomentumSgd,
+        optimizer: MomentumSgd,
         clock: &mut C,
         inspect: impl FnOnce(&Network, &Workspace) -> bool,
     ) -> bool {
@@ -434,11 +441,11 @@ impl Network {
         if !inspect(self, ws) {
             return false;
         }
-        let fold = (train_rows <= FOLD_MAX_ROWS).then_some(hyper);
+        let fold = (train_rows <= FOLD_MAX_ROWS).then_some(optimizer);
         self.weight_grads(ws, x.row_range(0, train_rows), clock, fold);
         timed(clock, Phase::Update, |tasks| match fold {
-            Some(_) => self.update_after_fold(ws.simd, hyper, tasks),
-            None => self.update_tasks(ws.simd, hyper, tasks),
+            Some(_) => self.update_after_fold(ws.simd, optimizer, tasks),
+            None => self.update_tasks(ws.simd, optimizer, tasks),
         });
         true
     }
@@ -446,11 +453,11 @@ impl Network {
     /// The update after a backward pass that folded W_h's momentum into its
     /// GEMM and applied it (`W_h ← W_h − v_W_h`): the usual update of the
     /// other tensors.
-    fn update_after_fold<C: PhaseClock>(&mut self, path: SimdPath, hyper: MomentumSgd, tasks: Tasks<'_, C>) {
+    fn update_after_fold<C: PhaseClock>(&mut self, path: SimdPath, optimizer: MomentumSgd, tasks: Tasks<'_, C>) {
         let split = self.layout.range(Tensor::HiddenWeights).end;
         let rest = &mut self.params[split..];
         let v_rest = &mut self.velocity[split..];
-        let (lr, momentum) = (hyper.learning_rate, hyper.momentum);
+        let (lr, momentum) = (optimizer.learning_rate, optimizer.momentum);
         passes::momentum_update_tasks(path, rest, v_rest, &self.grads[split..], lr, momentum, tasks);
     }
 

@@ -274,7 +274,7 @@ fn measure(args: &BenchArgs, check: f64) -> Measured {
     let xv = MatRef::from_slice(&x, total_rows, d);
     let mut net = Network::new(layout, 0, 1e-5);
     // The rate must not change the parameters' magnitude between timings.
-    let hyper = MomentumSgd { learning_rate: 1e-6, momentum: 0.0 };
+    let optimizer = MomentumSgd { learning_rate: 1e-6, momentum: 0.0 };
     let full_batch = batch == args.rows;
     // Full batch, the evaluation rows ride along in the step when the
     // workspace holds every row.
@@ -287,7 +287,7 @@ fn measure(args: &BenchArgs, check: f64) -> Measured {
     // shows how much the machine's load changed while they ran.
     let peak_before = peak::measure();
     let (step, gemms) = time_alternating(args.steps, |gemms| match gemms {
-        false => net.step(&mut ws, xv.row_range(0, batch), &y[..batch], batch, hyper),
+        false => net.step(&mut ws, xv.row_range(0, batch), &y[..batch], batch, optimizer),
         true => gemms_only.run(&net, xv.row_range(0, batch), batch),
     });
     drop(gemms_only);
@@ -295,17 +295,17 @@ fn measure(args: &BenchArgs, check: f64) -> Measured {
     let per_epoch = args.rows.div_ceil(batch);
     let eval = (xv.row_range(args.rows, args.eval_rows), &y[args.rows..]);
     let epoch = if rides_along {
-        time(args.steps.min(10), || net.step(&mut ws, xv, &y, args.rows, hyper))
+        time(args.steps.min(10), || net.step(&mut ws, xv, &y, args.rows, optimizer))
     } else if full_batch {
         time(args.steps.min(10), || {
             net.evaluate(&mut ws, eval.0, eval.1, None);
-            net.step(&mut ws, xv.row_range(0, args.rows), &y[..args.rows], args.rows, hyper)
+            net.step(&mut ws, xv.row_range(0, args.rows), &y[..args.rows], args.rows, optimizer)
         })
     } else {
         time(args.steps.clamp(1, 3), || {
             for b in 0..per_epoch {
                 let start = (b * batch).min(args.rows - batch);
-                net.step(&mut ws, xv.row_range(start, batch), &y[start..start + batch], batch, hyper);
+                net.step(&mut ws, xv.row_range(start, batch), &y[start..start + batch], batch, optimizer);
             }
             net.evaluate(&mut ws, eval.0, eval.1, None);
         })

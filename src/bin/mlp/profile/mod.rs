@@ -121,10 +121,10 @@ fn measure_size(args: &BenchArgs, batch: usize, full: bool) -> CliResult<SizePro
     let xv = MatRef::from_slice(&x, batch, FEATURES);
     let mut net = Network::new(layout, 0, 1e-5);
     // The rate must not change the parameters' magnitude between timings.
-    let hyper = MomentumSgd { learning_rate: 1e-6, momentum: 0.0 };
+    let optimizer = MomentumSgd { learning_rate: 1e-6, momentum: 0.0 };
     let mut ws = Workspace::new(layout, batch, batch);
     for _ in 0..2 {
-        net.step(&mut ws, xv, &y, batch, hyper);
+        net.step(&mut ws, xv, &y, batch, optimizer);
     }
     let threads = rayon::current_num_threads();
     let mut recorder =
@@ -134,9 +134,9 @@ fn measure_size(args: &BenchArgs, batch: usize, full: bool) -> CliResult<SizePro
     let (mut plain, mut traced) = (Vec::with_capacity(args.steps), Vec::with_capacity(args.steps));
     for _ in 0..args.steps {
         let t = Instant::now();
-        net.step(&mut ws, xv, &y, batch, hyper);
+        net.step(&mut ws, xv, &y, batch, optimizer);
         plain.push(t.elapsed().as_secs_f64());
-        traced.push(recorder.step(|clock| net.step_timed(&mut ws, xv, &y, batch, hyper, clock)));
+        traced.push(recorder.step(|clock| net.step_timed(&mut ws, xv, &y, batch, optimizer, clock)));
     }
     let points = Phase::ALL
         .iter()
