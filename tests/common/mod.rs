@@ -89,7 +89,6 @@ pub fn within<T: Send + 'static>(what: &str, seconds: u64, f: impl FnOnce() -> T
     }
 }
 
-/// A fresh, empty temporary folder for one test.
 /// The `mlp` binary of this build, ready for arguments.
 pub fn mlp_command() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_mlp"))
@@ -100,17 +99,29 @@ pub fn mlp(args: &[&str]) -> std::process::Output {
     mlp_command().args(args).output().expect("run mlp")
 }
 
-/// A path unique to this test process that does not exist (anything
-/// left there by an earlier run is removed): a new `--out` folder.
+/// `mlp-test-<process>-<module>-<name>` in the temporary folder. One test
+/// program holds the tests of many modules, run at once on the harness's
+/// threads, and two modules may pick the same name: the calling test's
+/// module (libtest names each test's thread after its path, e.g.
+/// `report::sweep_report_compares_the_sizes`) keeps their folders apart.
+fn test_path(name: &str) -> std::path::PathBuf {
+    let thread = std::thread::current();
+    let module = thread.name().and_then(|path| path.rsplit_once("::")).map(|(module, _)| module.replace("::", "-"));
+    let tag = module.map_or_else(|| name.to_string(), |module| format!("{module}-{name}"));
+    std::env::temp_dir().join(format!("mlp-test-{}-{tag}", std::process::id()))
+}
+
+/// A path unique to this test process and module that does not exist
+/// (anything left there by an earlier run is removed): a new `--out` folder.
 pub fn fresh_path(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("mlp-test-{}-{name}", std::process::id()));
+    let dir = test_path(name);
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
 
-/// An empty folder unique to this test process.
+/// An empty folder unique to this test process and module.
 pub fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("mlp-test-{}-{name}", std::process::id()));
+    let dir = test_path(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

@@ -9,7 +9,7 @@
 //! if the mount fails the test fails, naming why. The durable-rename test
 //! watches the system calls with `strace`, which must be installed.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -531,7 +531,7 @@ fn every_rename_into_place_is_followed_by_a_sync_of_its_folder() {
     let saved = dir.join("lib");
     std::fs::create_dir(&saved).unwrap();
     let me = std::env::current_exe().unwrap();
-    let args = ["--exact", "checkpoint_save_for_the_folder_sync_test", "--ignored", "--test-threads", "1"];
+    let args = ["--exact", "faults::checkpoint_save_for_the_folder_sync_test", "--ignored", "--test-threads", "1"];
     let target = saved.join("run.ckpt");
     let log = strace(&me, &args, ("MLP_TEST_SAVE_TO", target.to_str().unwrap()), &dir.join("lib.log"));
     assert!(target.is_file(), "the traced save did not run: {log}");

@@ -3,7 +3,7 @@
 //! rows, and sizes from flags that must not allocate up front. Each test
 //! drives the real binary as a user would.
 
-mod common;
+use crate::common;
 
 use common::{fresh_path, mlp_command, wait_limited};
 

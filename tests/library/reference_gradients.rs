@@ -1,7 +1,7 @@
 //! The reference's analytic gradients against central finite differences,
 //! all in f64, and ten fast training steps against the reference's loss curve.
 
-mod common;
+use crate::common;
 
 use common::{labels, pixels};
 use mlp_engine::engine::matrix::MatRef;

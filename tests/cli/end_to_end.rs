@@ -2,7 +2,7 @@
 //! every output, and its saved model evaluates to the figures it reported.
 //! Also: usage errors exit 2 naming the flag, runtime errors exit 1.
 
-mod common;
+use crate::common;
 
 use common::{fresh_path, mlp};
 

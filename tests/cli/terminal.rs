@@ -4,7 +4,7 @@
 //! drawn past the right edge (a wrapped progress line cannot be erased and
 //! leaves a stale copy per epoch) and that the line is redrawn in place.
 
-mod common;
+use crate::common;
 
 use common::fresh_path;
 use std::process::Command;

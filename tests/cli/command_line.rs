@@ -3,7 +3,7 @@
 //! texts, and the environment (thread counts, limits, odd variables), all
 //! through the `mlp` binary.
 
-mod common;
+use crate::common;
 
 use common::{mlp, mlp_command, temp_dir};
 use std::path::{Path, PathBuf};

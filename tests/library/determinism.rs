@@ -3,7 +3,7 @@
 //! portable build, that build is checked against the reference instead of
 //! against another build.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, labels, pixels};
 use mlp_engine::engine::SimdPath;

@@ -5,7 +5,7 @@
 //! /proc files), which must be refused at once, never block or read
 //! without end, and name the path with a fix.
 
-mod common;
+use crate::common;
 
 use common::{deflate_stored, gzip, mkfifo, temp_dir, within};
 use mlp_engine::data::deflate::crc32;

@@ -3,7 +3,7 @@
 //! our writers, gzip, the shipped notMNIST sample, and numpy's shuffle
 //! against its fixtures. Every fixture is committed: a missing one fails.
 
-mod common;
+use crate::common;
 
 use common::gzip;
 use std::path::{Path, PathBuf};

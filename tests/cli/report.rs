@@ -4,7 +4,7 @@
 //! rebuilds it — with the data, without it, and for stopped or test-less
 //! runs — or fails with a message naming the file.
 
-mod common;
+use crate::common;
 
 use common::{fresh_path, mlp};
 

@@ -2,7 +2,7 @@
 //! numerical-stability cases of softmax and cross-entropy. The two builds
 //! are designed to give bit-identical results, so they are compared with `==`.
 
-mod common;
+use crate::common;
 
 use common::labels;
 use mlp_engine::engine::SimdPath;

@@ -1,7 +1,7 @@
 //! Reports of long runs stay small, and the run's recorded peak memory
 //! covers the report phase: through the `mlp` binary.
 
-mod common;
+use crate::common;
 
 use common::{fresh_path, mlp};
 use std::fmt::Write;

@@ -2,7 +2,7 @@
 //! forward outputs, loss, accuracy and all four gradients, for every SIMD
 //! build this CPU has.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, assert_close_scalar, labels, pixels};
 use mlp_engine::engine::matrix::{MatMut, MatRef, Matrix, gemm, gemm_par};

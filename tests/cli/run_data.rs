@@ -4,7 +4,7 @@
 //! run's data by its identity however its paths were spelled, from any
 //! working directory, through symlinks.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Output;

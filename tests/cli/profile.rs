@@ -2,15 +2,9 @@
 //! Chrome's trace-event JSON whose spans each lie inside their step on
 //! their own thread, and the measured bandwidth agrees with a plain copy
 //! loop timed here. (The page's markup is checked with the run report's,
-//! in `tests/report.rs`, and in Chromium in `tests/report_browser.rs`.)
+//! in `report.rs`, and in Chromium in `tests/report_browser.rs`.)
 
-mod common;
-#[allow(dead_code)]
-#[path = "../src/bin/mlp/json.rs"]
-mod json;
-#[allow(dead_code)]
-#[path = "../src/bin/mlp/json_read.rs"]
-mod json_read;
+use crate::{common, json, json_read};
 
 use std::collections::HashMap;
 use std::time::Instant;

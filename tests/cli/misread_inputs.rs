@@ -3,7 +3,7 @@
 //! result sent to a closed stdout. Each now fails with a message naming
 //! the file and the fix (exit 1), through the `mlp` binary.
 
-mod common;
+use crate::common;
 
 use common::{mlp_command, temp_dir};
 use mlp_engine::data::npy::Elements;

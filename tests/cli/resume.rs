@@ -4,7 +4,7 @@
 //! Ctrl-C, after SIGKILL at random moments, after completion), and every
 //! flag that would change the result is refused with the folder untouched.
 
-mod common;
+use crate::common;
 
 use std::ops::ControlFlow;
 
