@@ -378,7 +378,7 @@ impl BlockPtr {
 /// sequence over the full `k`: the same products in the same `k` chunks,
 /// then `α` and `β` applied the same way. (A block edge inside a tile
 /// would move elements between the whole-tile and the edge-tile code,
-/// which apply `β` with different roundings.) `tests/determinism.rs` checks
+/// which apply `β` with different roundings.) `tests/library/determinism.rs` checks
 /// non-exact `α`, `β` on 1 to 5 threads.
 pub fn gemm_par(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) {
     gemm_par_tasks(alpha, a, b, beta, c, Tasks::NONE);
