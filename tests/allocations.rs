@@ -156,8 +156,8 @@ fn a_step_allocates_only_the_sgemm_packing_buffers() {
         // The epoch loop allocates nothing per epoch beyond the steps'
         // packing buffers: 6 epochs allocate 3 epochs' sgemm calls more than 3.
         // Batches of 64 rows take the step that folds W_h's momentum into its
-        // gradient GEMM (β ≠ 0: split into 8 sgemm calls), so that path is
-        // counted here too.
+        // gradient GEMM (β ≠ 0, one block of rows per thread, each applying
+        // W_h −= v in its task), so that path is counted here too.
         let data = mlp_engine::data::Dataset::synthetic(700, 1);
         let split = data.split(400, 150, 521).unwrap();
         for batch_size in [None, Some(64)] {

@@ -52,9 +52,9 @@ const LANES: usize = 8;
 /// Performance).
 const PAIR_CLASSES: usize = 5;
 
-/// The sizes every pass here is given, as llm.c gives B, T and C to each
-/// of its passes: no size is guessed from a slice's length, and every
-/// slice is checked against them.
+/// The sizes every pass here is given, as llm.c gives each of its passes
+/// its sizes (B, T, C there): no size is guessed from a slice's length,
+/// and every slice is checked against them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shape {
     /// N: the rows of the pass.
@@ -114,8 +114,10 @@ fn chunk_sums(partials: &mut [f32], rows: usize, hidden: usize, classes: usize) 
 /// Writes `W_oᵀ` `(C, H)` from `w_o` `(H, C)`, both row-major.
 ///
 /// # Panics
-/// If `w_o` and `w_o_t` do not both hold `hidden × classes` values.
+/// If `classes` is 0, or `w_o` and `w_o_t` do not both hold
+/// `hidden × classes` values.
 pub fn transpose_output_weights(w_o: &[f32], hidden: usize, classes: usize, w_o_t: &mut [f32]) {
+    assert!(classes > 0, "a network needs at least one class");
     assert!(w_o.len() == hidden * classes && w_o_t.len() == hidden * classes, "W_o is not {hidden} × {classes}");
     for (k, row) in w_o.chunks_exact(classes).enumerate() {
         for (c, &w) in row.iter().enumerate() {
@@ -236,7 +238,8 @@ fn check_forward_shapes(shape: Shape, rows: &RowBuffers<'_>, w: &OutputWeights<'
 /// place of the logits.
 ///
 /// # Panics
-/// If a buffer does not match `shape`, or a label is not below C.
+/// If H or C is 0, T exceeds N, C exceeds 256 (a class is a `u8`), a
+/// buffer does not match `shape`, or a label is not below C.
 pub fn forward_output(path: SimdPath, shape: Shape, rows: RowBuffers<'_>, w: &OutputWeights<'_>, labels: &[u8]) {
     check_forward_shapes(shape, &rows, w, labels);
     let (b_h, w_o_t, b_o) = (w.hidden_bias, w.transposed, w.output_bias);
@@ -396,7 +399,8 @@ fn check_gradient_shapes(shape: Shape, w_o_t: &[f32], grads: &OutputGrads<'_>) {
 }
 
 /// The backward pass between δ and `∂W_h = Xᵀ·dZ`, over the T =
-/// `shape.train_rows` training rows that `hidden` and `delta` hold.
+/// `shape.train_rows` training rows that `hidden` and `delta` hold (the
+/// first T of the forward pass's N = `shape.rows`).
 ///
 /// Writes `hidden ← (δ·W_oᵀ) ⊙ 1[hidden > 0]` (A becomes dZ, in place),
 /// `grads.hidden_bias = Σ_rows dZ` and `grads.output_weights = Aᵀ·δ`
@@ -406,7 +410,7 @@ fn check_gradient_shapes(shape: Shape, w_o_t: &[f32], grads: &OutputGrads<'_>) {
 /// values.
 ///
 /// # Panics
-/// If a buffer does not match `shape`.
+/// If H or C is 0, T exceeds N, or a buffer does not match `shape`.
 pub fn backward_hidden(
     path: SimdPath,
     shape: Shape,
@@ -416,7 +420,8 @@ pub fn backward_hidden(
     grads: OutputGrads<'_>,
 ) {
     check_gradient_shapes(shape, w_o_t, &grads);
-    let Shape { train_rows: t, hidden: h, classes: c, .. } = shape;
+    let Shape { rows: n, train_rows: t, hidden: h, classes: c } = shape;
+    assert!(t <= n, "{t} training rows of {n}");
     assert!(hidden.len() == t * h && delta.len() == t * c, "activations and δ are not {t} rows of {h} and {c}");
     let partials = chunk_sums(grads.partials, t, h, c);
     let chunk = sum_chunk_rows(t);
@@ -456,7 +461,7 @@ pub struct RowBuffers<'a> {
 }
 
 impl RowBuffers<'_> {
-    /// The buffers of rows `start..` and of the rows before them, as two.
+    /// The buffers of the rows before `start`, and of rows `start..`.
     fn split_at(self, start: usize, (h, c): (usize, usize)) -> (Self, Self) {
         let (a, a_rest) = self.hidden.split_at_mut(start * h);
         let (z, z_rest) = self.logits.split_at_mut(start * c);
@@ -521,8 +526,8 @@ fn train_chunk(
 /// the bit, but each block of rows taken from Z to dZ while it is in cache.
 ///
 /// # Panics
-/// If a buffer does not match `shape`, a label is not below C, or there
-/// are no training rows.
+/// As [`forward_output`] and [`backward_hidden`], and if there are no
+/// training rows.
 pub fn output_layer_step(
     path: SimdPath,
     shape: Shape,

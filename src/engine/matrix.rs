@@ -378,8 +378,14 @@ impl BlockPtr {
 /// sequence over the full `k`: the same products in the same `k` chunks,
 /// then `α` and `β` applied the same way. (A block edge inside a tile
 /// would move elements between the whole-tile and the edge-tile code,
-/// which apply `β` with different roundings.) `tests/library/determinism.rs` checks
-/// non-exact `α`, `β` on 1 to 5 threads.
+/// which apply `β` with different roundings.) `tests/library/determinism.rs`
+/// checks non-exact `α`, `β` on 1 to 5 threads.
+///
+/// This rests on two facts of matrixmultiply 0.3 (the version `Cargo.lock`
+/// holds): its tiles are 4, 8 or 16 wide, and its cache blocks (MC, NC)
+/// are whole tiles, as its defaults are (a `MATMUL_SGEMM_MC` or `_NC` set
+/// at build time must keep them so). That test fails where either stops
+/// holding.
 pub fn gemm_par(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) {
     gemm_par_tasks(alpha, a, b, beta, c, Tasks::NONE);
 }
@@ -464,4 +470,51 @@ pub(crate) fn gemm_rows_then<C: PhaseClock, D: PhaseClock>(
         .zip(companion.par_chunks_mut(block * n))
         .enumerate()
         .for_each(|(i, (c, other))| run(i * block, c, other));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gemm_rows_then_equals_one_gemm_and_the_same_follow_up() {
+        // Edge shapes (no columns, k = 0, fewer rows than a tile, blocks off
+        // the tiles' multiples) and one big enough to be split, on 1 to 3
+        // threads: the bits of one `gemm` call, then the follow-up on every
+        // row exactly once.
+        let mut seed = 11u32;
+        let mut next = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1 << 24) as f32 - 0.5
+        };
+        for (m, k, n) in [(5, 3, 0), (7, 0, 9), (9, 4, 6), (300, 40, 203), (1000, 32, 100)] {
+            let a: Vec<f32> = (0..m * k).map(|_| next()).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| next()).collect();
+            let c0: Vec<f32> = (0..m * n).map(|_| next()).collect();
+            let w0: Vec<f32> = (0..m * n).map(|_| next()).collect();
+            let (av, bv) = (MatRef::from_slice(&a, m, k), MatRef::from_slice(&b, k, n));
+            let mut c_one = c0.clone();
+            gemm(0.1, av, bv, 0.9, MatMut::from_slice(&mut c_one, m, n));
+            let w_one: Vec<f32> = w0.iter().zip(&c_one).map(|(w, v)| w - v).collect();
+            for threads in 1..=3 {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let (mut c, mut w) = (c0.clone(), w0.clone());
+                let subtract = |v: &mut [f32], w: &mut [f32]| w.iter_mut().zip(v.iter()).for_each(|(w, v)| *w -= v);
+                let none = (Tasks::NONE, Tasks::NONE);
+                pool.install(|| gemm_rows_then(0.1, av, bv, 0.9, (&mut c, &mut w), none, subtract));
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&c), bits(&c_one), "{m}x{k}x{n} on {threads} threads: C");
+                assert_eq!(bits(&w), bits(&w_one), "{m}x{k}x{n} on {threads} threads: companion");
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "companion")]
+    fn gemm_rows_then_refuses_a_companion_of_another_size() {
+        let (a, b) = ([1.0f32; 6], [1.0f32; 6]);
+        let (mut c, mut w) = ([0.0f32; 4], [0.0f32; 3]);
+        let (av, bv) = (MatRef::from_slice(&a, 2, 3), MatRef::from_slice(&b, 3, 2));
+        gemm_rows_then(1.0, av, bv, 0.0, (&mut c, &mut w), (Tasks::NONE, Tasks::NONE), |_, _| {});
+    }
 }

@@ -322,8 +322,9 @@ impl Network {
 
     /// After the output layer's backward pass over the `T` rows of `x`:
     /// ∂L/∂b_o = Σ_rows δ, and ∂L/∂W_h = Xᵀ·dZ  (D, H) — or, with `fold`,
-    /// `v_W_h ← γ·v_W_h + α·Xᵀ·dZ` straight into the velocity instead (the
-    /// gradient buffer's W_h part is then not written).
+    /// `v_W_h ← γ·v_W_h + α·Xᵀ·dZ` straight into the velocity instead, each
+    /// block of it then applied, `W_h ← W_h − v_W_h` (the gradient buffer's
+    /// W_h part is then not written, and W_h is already updated).
     fn weight_grads<C: PhaseClock>(
         &mut self,
         ws: &mut Workspace,

@@ -7,8 +7,9 @@
 //! and names must be text.
 //!
 //! Usage errors (unknown flag, bad value) are [`CliError::Usage`] and exit
-//! with code 2; failures while running are [`CliError::Run`] and exit with 1
-//! (see [`crate::error`]).
+//! with code 2; failures while running are [`CliError::Run`] (the
+//! library's) or [`CliError::Tool`] (the tool's own) and exit with 1 (see
+//! [`crate::error`]).
 
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;

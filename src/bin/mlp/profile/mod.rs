@@ -31,6 +31,7 @@ use crate::system::{build_profile, cores, cpu_line, cpu_model};
 use mlp_engine::data::{CLASSES, FEATURES};
 use mlp_engine::engine::layout::Layout;
 use mlp_engine::engine::matrix::MatRef;
+use mlp_engine::engine::network::FOLD_MAX_ROWS;
 use mlp_engine::engine::simd::SimdPath;
 use mlp_engine::engine::{MomentumSgd, Network, Phase, Workspace, fused};
 use results::{Machine, SizeProfile};
@@ -219,6 +220,9 @@ fn report_text(args: &BenchArgs, m: &Machine, sizes: &[SizeProfile]) {
             );
         }
         say!("  {:<26} {:>9.3} {:>6.1}%", "all GEMMs", gemm * 1e3, 100.0 * gemm / total);
+        if size.batch <= FOLD_MAX_ROWS {
+            say!("  (momentum folded: the ∂W_h GEMM's time includes W_h ← W_h − v, run in its tasks)");
+        }
         say!("  {:<26} {:>9.3} {:>6.1}%", "passes and update", (total - gemm) * 1e3, 100.0 * (total - gemm) / total);
         say!("  {:<26} {:>9.3}", "step wall time", size.plain.median * 1e3);
         say!(
