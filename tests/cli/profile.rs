@@ -190,6 +190,11 @@ fn bench_takes_lists_of_batch_sizes_and_threads() {
     for r in runs {
         assert!(num(r, "samples_per_second") > 0.0 && num(r, "memory_bandwidth_gbs") > 0.0, "{r:?}");
     }
+    // The memory roof is measured once per thread count and shared by its
+    // batch sizes.
+    let bandwidth: Vec<f64> = runs.iter().map(|r| num(r, "memory_bandwidth_gbs")).collect();
+    assert!(bandwidth[..3].iter().all(|&b| b == bandwidth[0]), "{bandwidth:?}");
+    assert!(bandwidth[3..].iter().all(|&b| b == bandwidth[3]), "{bandwidth:?}");
 }
 
 #[test]

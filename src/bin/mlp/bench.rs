@@ -15,7 +15,7 @@ use crate::error::{CliResult, ToolFailure, ToolFailureKind};
 use crate::json::Json;
 use crate::measured::{Measured, Timing, ceiling_samples_per_second};
 use crate::output::{RunFolder, write_atomic};
-use crate::peak;
+use crate::peak::{self, Bandwidth};
 use crate::system::with_threads;
 use crate::system::{build_profile, cores, cpu_features, cpu_line, cpu_model, peak_rss_bytes};
 use mlp_engine::data::{CLASSES, FEATURES};
@@ -160,12 +160,17 @@ pub fn bench_command(b: &BenchCommand) -> CliResult<()> {
         let measured = crate::system::run_on_threads(threads, || -> CliResult<Vec<(BenchArgs, Measured)>> {
             warn_if_debug();
             let check = check_against_reference()?;
-            let run = |&batch_size: &Option<usize>| {
+            // The memory roof depends on the threads, not the batch: measured
+            // by the first batch size of each thread count, then reused.
+            let mut bandwidth = None;
+            let mut runs = Vec::with_capacity(b.batch_sizes.len());
+            for &batch_size in &b.batch_sizes {
                 let args = BenchArgs { batch_size, ..b.args.clone() };
-                let m = measure(&args, check);
-                (args, m)
-            };
-            Ok(b.batch_sizes.iter().map(run).collect())
+                let m = measure(&args, check, bandwidth);
+                bandwidth = Some(m.bandwidth);
+                runs.push((args, m));
+            }
+            Ok(runs)
         })??;
         runs.extend(measured);
     }
@@ -218,7 +223,7 @@ pub fn bench_command(b: &BenchCommand) -> CliResult<()> {
 pub fn bench(args: &BenchArgs) -> CliResult<()> {
     warn_if_debug();
     let check = check_against_reference()?;
-    let m = measure(args, check);
+    let m = measure(args, check, None);
     if args.json {
         say!("{}", report_json(args, &m).to_compact());
     } else {
@@ -265,7 +270,9 @@ pub fn needed_bytes(args: &BenchArgs) -> u64 {
 
 /// Times the step, its two big GEMMs alone and an epoch, then the
 /// machine's FMA peak.
-fn measure(args: &BenchArgs, check: f64) -> Measured {
+/// Times one setting; `bandwidth` is measured here unless one measured on
+/// the same threads is given.
+fn measure(args: &BenchArgs, check: f64, bandwidth: Option<Bandwidth>) -> Measured {
     let d = FEATURES;
     let layout = Layout::new(d, args.hidden, CLASSES);
     let (max_rows, batch) = workspace_rows(args);
@@ -311,7 +318,7 @@ fn measure(args: &BenchArgs, check: f64) -> Measured {
         })
     };
     let peak_rss = peak_rss_bytes();
-    let bandwidth = peak::measure_bandwidth();
+    let bandwidth = bandwidth.unwrap_or_else(peak::measure_bandwidth);
     let peak = peak_before.merge(peak_between).merge(peak::measure());
     let (n, h, c) = (batch as f64, args.hidden as f64, CLASSES as f64);
     let eval_flops = 2.0 * args.eval_rows as f64 * (d as f64 * h + h * c);
