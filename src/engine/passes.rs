@@ -14,7 +14,8 @@
 //! - `relu_backward`: `dZ ← dA ⊙ 1[A > 0]` in place, fused with the column
 //!   sums that make ∂L/∂b_h.
 //!
-//! The training step uses `column_sums`, the two updates, and the per-row
+//! The training step uses `column_sums`, `momentum_update`, the chunk body
+//! of `apply_velocity` (inside the fold's GEMM tasks), and the per-row
 //! body of `softmax_cross_entropy` inside `engine::fused`, which also does
 //! the work of `bias_relu` and `relu_backward` together with the output
 //! layer.
@@ -297,22 +298,14 @@ multiversion! {
     }
 }
 
-/// `w ← w − v` elementwise: the second half of a momentum update whose
-/// velocity was already updated (by the ∂W_h GEMM).
+/// `w ← w − v` elementwise over whole buffers, in parallel chunks: the
+/// second half of a momentum update whose velocity was already updated.
+/// (The training step's fold applies it to each block of rows inside the
+/// ∂W_h GEMM's own tasks instead, with this pass's chunk body.)
 pub fn apply_velocity(path: SimdPath, params: &mut [f32], velocity: &[f32]) {
-    apply_velocity_tasks(path, params, velocity, Tasks::NONE);
-}
-
-/// [`apply_velocity`], each chunk reported to `tasks`.
-pub(crate) fn apply_velocity_tasks<C: PhaseClock>(
-    path: SimdPath,
-    params: &mut [f32],
-    velocity: &[f32],
-    tasks: Tasks<'_, C>,
-) {
     assert_eq!(params.len(), velocity.len(), "parameter and velocity buffers differ in length");
     params
         .par_chunks_mut(UPDATE_CHUNK)
         .zip(velocity.par_chunks(UPDATE_CHUNK))
-        .for_each(|(w, v)| tasks.run(|| apply_velocity_chunk(path, w, v)));
+        .for_each(|(w, v)| apply_velocity_chunk(path, w, v));
 }
